@@ -1,0 +1,1 @@
+//! intel-ipsec-mb AES-GCM binding (libIPSec_MB).

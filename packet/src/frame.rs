@@ -1,0 +1,120 @@
+//! A packet inside a larger buffer: `buf[start..end]` is the packet, bytes
+//! before `start` are headroom, bytes after `end` tailroom. This is exactly
+//! the shape of a DPDK mbuf segment (`buf_addr`, `data_off`, `data_len`), so
+//! the dataplane lends an mbuf's memory as a `Frame`, and the same code runs
+//! on a plain array in tests.
+
+/// Not enough head- or tailroom for the requested growth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRoom;
+
+#[derive(Debug)]
+pub struct Frame<'a> {
+    buf: &'a mut [u8],
+    start: usize,
+    end: usize,
+}
+
+impl<'a> Frame<'a> {
+    /// `buf[start..start+len]` holds the packet. Returns `None` when the
+    /// window does not fit in `buf`.
+    pub fn new(buf: &'a mut [u8], start: usize, len: usize) -> Option<Self> {
+        let end = start.checked_add(len)?;
+        if end > buf.len() {
+            return None;
+        }
+        Some(Self { buf, start, end })
+    }
+
+    pub fn start(&self) -> usize {
+        self.start
+    }
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+    pub fn headroom(&self) -> usize {
+        self.start
+    }
+    pub fn tailroom(&self) -> usize {
+        self.buf.len() - self.end
+    }
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..self.end]
+    }
+
+    /// Grows the packet at the front by `n` bytes and returns them.
+    pub fn prepend(&mut self, n: usize) -> Result<&mut [u8], NoRoom> {
+        let start = self.start.checked_sub(n).ok_or(NoRoom)?;
+        self.start = start;
+        Ok(&mut self.buf[start..start + n])
+    }
+
+    /// Grows the packet at the back by `n` bytes and returns them.
+    pub fn append(&mut self, n: usize) -> Result<&mut [u8], NoRoom> {
+        let end = self.end.checked_add(n).ok_or(NoRoom)?;
+        if end > self.buf.len() {
+            return Err(NoRoom);
+        }
+        let old = self.end;
+        self.end = end;
+        Ok(&mut self.buf[old..end])
+    }
+
+    /// Removes `n` bytes from the front (a header that was consumed).
+    pub fn trim_front(&mut self, n: usize) -> Result<(), NoRoom> {
+        if n > self.len() {
+            return Err(NoRoom);
+        }
+        self.start += n;
+        Ok(())
+    }
+
+    /// Removes `n` bytes from the back (padding, ICV).
+    pub fn trim_back(&mut self, n: usize) -> Result<(), NoRoom> {
+        if n > self.len() {
+            return Err(NoRoom);
+        }
+        self.end -= n;
+        Ok(())
+    }
+
+    /// Sets the packet length, growing into tailroom or shrinking.
+    pub fn set_len(&mut self, len: usize) -> Result<(), NoRoom> {
+        let end = self.start.checked_add(len).ok_or(NoRoom)?;
+        if end > self.buf.len() {
+            return Err(NoRoom);
+        }
+        self.end = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grow_and_shrink_within_room() {
+        let mut raw = [0u8; 32];
+        let mut f = Frame::new(&mut raw, 8, 10).unwrap();
+        f.prepend(8).unwrap().fill(1);
+        assert_eq!(f.headroom(), 0);
+        assert_eq!(f.prepend(1), Err(NoRoom));
+        f.append(14).unwrap().fill(2);
+        assert_eq!(f.tailroom(), 0);
+        assert_eq!(f.len(), 32);
+        assert_eq!(f.append(1), Err(NoRoom));
+        f.trim_front(8).unwrap();
+        f.trim_back(14).unwrap();
+        assert_eq!(f.len(), 10);
+        assert_eq!(f.data(), &[0u8; 10]);
+        assert_eq!(f.trim_back(11), Err(NoRoom));
+        assert!(Frame::new(&mut raw, 30, 3).is_none());
+    }
+}
