@@ -1,4 +1,30 @@
-//! IPsec core of the edge: ESP (RFC 4303/4106) with AES-GCM, NAT-T
-//! (RFC 3948), anti-replay (RFC 6479), the SA database and key agreement from
-//! parameters exchanged over BGP (draft §4.3). I/O-free: bytes in, bytes out.
+//! IPsec core of the SD-WAN edge, I/O-free and independent of DPDK:
+//!
+//! - [`esp`]: ESP tunnel mode (RFC 4303) with AES-GCM-128/256 (RFC 4106),
+//!   encapsulation and decapsulation in place on a [`sdwan_packet::Frame`]
+//!   (an mbuf-shaped window), with the outer IPv4/IPv6 header and NAT-T UDP
+//!   (RFC 3948) from [`outer`]; no allocation per packet.
+//! - [`replay`]: the RFC 6479 anti-replay bitmap with ESN inference.
+//! - [`aead`]: the AES-GCM engine trait and its backends (aws-lc-rs default,
+//!   RustCrypto and intel-ipsec-mb behind features).
+//! - [`drop_reason`]: named, counted drop reasons.
+//! - [`sadb`]: the control-plane SA database (SPI allocation, inbound by
+//!   SPI, outbound per (peer node, local port, remote port), lifetimes).
+//! - [`keyex`]: key agreement without IKE (draft-ietf-bess-bgp-sdwan-usage
+//!   §4.3): X25519 per WAN port, parameters carried in BGP tunnel sub-TLVs,
+//!   HKDF-SHA256 per direction; and make-before-break rekey.
+//!
+//! Not here: sockets, DPDK, BGP encoding of the sub-TLV headers (bgp/ wraps
+//! the value bytes this crate defines), IKEv2.
 #![forbid(unsafe_code)]
+
+pub mod aead;
+pub mod drop_reason;
+pub mod esp;
+pub mod lifetime;
+pub mod outer;
+pub mod replay;
+
+pub use drop_reason::{DropCounters, DropReason};
+pub use esp::{Cipher, InboundSa, InboundSet, KeyMaterial, NextHeader, OutboundSa, Received, SaParams};
+pub use lifetime::Lifetime;

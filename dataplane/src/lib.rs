@@ -1,6 +1,12 @@
 //! The forwarding plane: the I/O-free per-packet pipeline (parse, validate,
 //! look up, rewrite, decide), the lookup tables the workers read as
 //! lock-free snapshots (FIB, neighbor table), per-worker counters and named
-//! drop reasons. The DPDK glue (ports, rx/tx bursts, mbufs) lives in `ffi/`
-//! and the `sdwan` binary; nothing here does I/O or unsafe.
+//! drop reasons; and (feature `dpdk`, on by default) the poll-mode worker
+//! loop that drives the pipeline from DPDK rx/tx bursts through the safe
+//! wrappers of `ffi/`. Nothing here is unsafe.
 #![forbid(unsafe_code)]
+
+pub mod fib;
+pub mod lpm;
+#[cfg(feature = "dpdk")]
+pub mod worker;

@@ -180,6 +180,15 @@ impl Burst {
         n
     }
 
+    /// Sum of the packets' lengths (for byte counters).
+    pub fn bytes(&self) -> u64 {
+        self.ptrs[..self.len]
+            .iter()
+            // SAFETY: slots below len hold owned, valid mbufs.
+            .map(|&p| unsafe { (*p).pkt_len } as u64)
+            .sum()
+    }
+
     pub(crate) fn raw_parts(&mut self) -> (*mut *mut sys::rte_mbuf, usize) {
         (self.ptrs.as_mut_ptr(), self.len)
     }

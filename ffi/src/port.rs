@@ -213,6 +213,14 @@ impl Port {
         addr.addr_bytes
     }
 
+    /// Sets the port's MAC address.
+    pub fn set_mac(&self, mac: [u8; 6]) -> Result<(), EalError> {
+        let mut addr = sys::rte_ether_addr { addr_bytes: mac };
+        // SAFETY: valid port, valid in pointer for the call.
+        let ret = unsafe { sys::rte_eth_dev_default_mac_addr_set(self.inner.id, &mut addr) };
+        check("rte_eth_dev_default_mac_addr_set", ret)
+    }
+
     pub fn link(&self) -> LinkStatus {
         // SAFETY: valid port, zeroed POD out struct.
         unsafe {

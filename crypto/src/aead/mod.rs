@@ -1,0 +1,67 @@
+//! The AEAD engine behind ESP: AES-GCM with a 16-byte tag (RFC 4106). A
+//! trait so the fastest engine on the machine serves the fast path; each
+//! ESP SA is generic over it (monomorphised, no dynamic dispatch per
+//! packet). Backends, each behind a cargo feature:
+//!
+//! | feature      | type                 | engine                       |
+//! |--------------|----------------------|------------------------------|
+//! | `aws-lc` (default) | [`AwsLcGcm`]   | aws-lc-rs                    |
+//! | `rustcrypto` | [`RustCryptoGcm`]    | RustCrypto `aes-gcm`         |
+//! | `ipsec-mb`   | [`IpsecMbGcm`]       | intel-ipsec-mb via sdwan-ffi |
+//!
+//! The ESP layer builds the 12-byte nonce (salt ‖ explicit IV) and the AAD;
+//! the backend only seals and opens.
+
+#[cfg(feature = "aws-lc")]
+mod aws_lc;
+#[cfg(feature = "ipsec-mb")]
+mod ipsec_mb;
+#[cfg(feature = "rustcrypto")]
+mod rustcrypto;
+
+#[cfg(feature = "aws-lc")]
+pub use aws_lc::AwsLcGcm;
+#[cfg(feature = "ipsec-mb")]
+pub use ipsec_mb::IpsecMbGcm;
+#[cfg(feature = "rustcrypto")]
+pub use rustcrypto::RustCryptoGcm;
+
+/// AES-GCM tag (ESP ICV) length.
+pub const TAG_LEN: usize = 16;
+/// GCM nonce length: 4-byte salt + 8-byte explicit IV (RFC 4106 §4).
+pub const NONCE_LEN: usize = 12;
+
+/// Key length not 16 (AES-128) or 32 (AES-256) bytes, or the engine
+/// refused the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadKey;
+
+/// The tag did not verify; the buffer content is unspecified afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagMismatch;
+
+/// AES-GCM with a 16-byte tag. Implementations hold the expanded key and
+/// must zeroize (or let their engine free securely) key material on drop.
+pub trait AeadEngine: Sized + Send {
+    /// Short name for benches and logs.
+    const NAME: &'static str;
+
+    /// `key` is 16 or 32 bytes (AES-128/256-GCM).
+    fn new(key: &[u8]) -> Result<Self, BadKey>;
+
+    /// Encrypts `buf[..len-16]` in place and writes the tag into the last
+    /// 16 bytes. `buf.len() >= 16`.
+    fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]);
+
+    /// Verifies the tag in the last 16 bytes of `buf` and decrypts the rest
+    /// in place. `buf.len() >= 16`.
+    fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> Result<(), TagMismatch>;
+}
+
+/// The backend the crate prefers when the caller does not choose.
+#[cfg(feature = "aws-lc")]
+pub type DefaultEngine = AwsLcGcm;
+#[cfg(all(not(feature = "aws-lc"), feature = "rustcrypto"))]
+pub type DefaultEngine = RustCryptoGcm;
+#[cfg(all(not(feature = "aws-lc"), not(feature = "rustcrypto"), feature = "ipsec-mb"))]
+pub type DefaultEngine = IpsecMbGcm;

@@ -1,0 +1,226 @@
+//! Outbound SA hot state and ESP tunnel-mode encapsulation in place.
+//!
+//! Sequence numbers stay unique without locks because an [`OutboundSa`] has
+//! exactly one owner: every method that sends takes `&mut self`, and the
+//! dataplane gives each SA to one worker (packets for it from other workers
+//! go through that worker's ring). Where one SA cannot carry a peer's load,
+//! the control plane derives several SAs (one per worker, distinct SPIs,
+//! RFC 9611 style) from the same key agreement; see `keyex`.
+
+use super::{aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN, TRAILER_LEN};
+use crate::aead::{AeadEngine, BadKey, NONCE_LEN};
+use crate::outer::{BadOuter, DfPolicy, DscpPolicy, NattPorts, OuterTemplate, UDP_HEADER_LEN};
+use crate::DropReason;
+use sdwan_packet::Frame;
+use std::net::IpAddr;
+
+/// Where and how the outer headers are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OuterConfig {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// UDP encapsulation (RFC 3948) when set.
+    pub natt: Option<NattPorts>,
+    /// Outer TTL / hop limit.
+    pub ttl: u8,
+    pub dscp: DscpPolicy,
+    pub df: DfPolicy,
+}
+
+/// Why an SA could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundError {
+    BadKey,
+    BadOuter(BadOuter),
+    ReservedSpi(u32),
+}
+
+impl From<BadKey> for OutboundError {
+    fn from(_: BadKey) -> Self {
+        OutboundError::BadKey
+    }
+}
+
+pub struct OutboundSa<E: AeadEngine> {
+    spi: u32,
+    esn: bool,
+    /// The next sequence number to send (starts at 1).
+    next_seq: u64,
+    /// Last usable sequence number: 2^32-1, or 2^64-1 with ESN.
+    last_seq: u64,
+    salt: [u8; 4],
+    engine: E,
+    outer: OuterTemplate,
+    ip_id: u16,
+    params: SaParams,
+    counters: SaCounters,
+}
+
+impl<E: AeadEngine> core::fmt::Debug for OutboundSa<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OutboundSa")
+            .field("spi", &format_args!("{:#010x}", self.spi))
+            .field("engine", &E::NAME)
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: AeadEngine> OutboundSa<E> {
+    pub fn new(params: SaParams, keys: &KeyMaterial, outer: OuterConfig) -> Result<Self, OutboundError> {
+        if params.spi < super::MIN_SPI {
+            return Err(OutboundError::ReservedSpi(params.spi));
+        }
+        let template = OuterTemplate::new(outer.src, outer.dst, outer.natt, outer.ttl, outer.dscp, outer.df, params.spi)
+            .map_err(OutboundError::BadOuter)?;
+        Ok(Self {
+            spi: params.spi,
+            esn: params.esn,
+            next_seq: 1,
+            last_seq: if params.esn { u64::MAX } else { u64::from(u32::MAX) },
+            salt: keys.salt(),
+            engine: E::new(keys.key())?,
+            outer: template,
+            ip_id: 0,
+            params,
+            counters: SaCounters::default(),
+        })
+    }
+
+    pub fn spi(&self) -> u32 {
+        self.spi
+    }
+    pub fn params(&self) -> &SaParams {
+        &self.params
+    }
+    pub fn counters(&self) -> &SaCounters {
+        &self.counters
+    }
+    /// The sequence number the next packet will carry.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Starts the sequence at `seq` instead of 1 (tests of the overflow
+    /// path; a peer that resumes a static SA).
+    pub fn set_next_seq(&mut self, seq: u64) {
+        self.next_seq = seq.max(1);
+    }
+
+    /// The soft lifetime (packets/bytes) is reached or the sequence space is
+    /// nearly used: the control plane should rekey now.
+    pub fn needs_rekey(&self) -> bool {
+        let c = &self.counters;
+        let exhausted = self.next_seq == 0 || self.next_seq > self.last_seq;
+        exhausted || self.params.lifetime.soft_reached(c.packets, c.bytes) || self.last_seq - self.next_seq < self.last_seq / 2
+    }
+
+    /// Bytes this SA adds in front of an inner packet (outer headers, ESP
+    /// header, IV): the headroom `encap` needs.
+    pub fn headroom_needed(&self) -> usize {
+        self.outer.len() + ESP_HEADER_LEN + IV_LEN
+    }
+
+    /// Most bytes this SA adds after an inner packet (padding, trailer,
+    /// ICV): the tailroom `encap` may need.
+    pub fn tailroom_needed(&self) -> usize {
+        3 + TRAILER_LEN + ICV_LEN
+    }
+
+    /// Encrypts the inner packet in `frame` (from its first byte to its
+    /// last) into an ESP tunnel packet with outer headers, in place. On
+    /// error the frame is unchanged and the reason is counted.
+    #[inline]
+    pub fn encap(&mut self, frame: &mut Frame<'_>, next_header: NextHeader) -> Result<(), DropReason> {
+        match self.encap_inner(frame, next_header) {
+            Ok(()) => Ok(()),
+            Err(r) => {
+                self.counters.drops.count(r);
+                Err(r)
+            }
+        }
+    }
+
+    #[inline]
+    fn encap_inner(&mut self, frame: &mut Frame<'_>, nh: NextHeader) -> Result<(), DropReason> {
+        let seq = self.next_seq;
+        if seq > self.last_seq || seq == 0 {
+            return Err(DropReason::SeqExhausted);
+        }
+        let inner_len = frame.len();
+        let c = &self.counters;
+        if self.params.lifetime.hard_reached(c.packets, c.bytes.saturating_add(inner_len as u64)) {
+            return Err(DropReason::LifetimeExpired);
+        }
+        let ip_kind = match nh {
+            NextHeader::Ipv4 => Some(4),
+            NextHeader::Ipv6 => Some(6),
+            _ => None,
+        };
+        let (tos, df) = self.outer.tos_df(ip_kind, frame.data()).ok_or(DropReason::BadInner)?;
+        let pad = (4 - (inner_len + TRAILER_LEN) % 4) % 4;
+        let tail = pad + TRAILER_LEN + ICV_LEN;
+        let esp_len = ESP_HEADER_LEN + IV_LEN + inner_len + tail;
+        let udp = if self.outer.has_udp() { UDP_HEADER_LEN } else { 0 };
+        if esp_len + udp > self.outer.max_payload() {
+            return Err(DropReason::TooBig);
+        }
+        if frame.headroom() < self.headroom_needed() || frame.tailroom() < tail {
+            return Err(DropReason::NoRoom);
+        }
+
+        // Trailer: padding 1, 2, 3 ..., pad length, next header; ICV space.
+        let t = frame.append(tail).map_err(|_| DropReason::NoRoom)?;
+        for (i, b) in t[..pad].iter_mut().enumerate() {
+            *b = i as u8 + 1;
+        }
+        t[pad] = pad as u8;
+        t[pad + 1] = nh as u8;
+
+        // ESP header and explicit IV (= the 64-bit sequence number).
+        let h = frame.prepend(ESP_HEADER_LEN + IV_LEN).map_err(|_| DropReason::NoRoom)?;
+        h[..4].copy_from_slice(&self.spi.to_be_bytes());
+        h[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
+        h[8..16].copy_from_slice(&seq.to_be_bytes());
+
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..4].copy_from_slice(&self.salt);
+        nonce[4..].copy_from_slice(&seq.to_be_bytes());
+        let mut aad_buf = [0u8; 12];
+        let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
+        self.engine.seal(&nonce, &aad_buf[..aad_len], &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..]);
+
+        let outer_len = self.outer.len();
+        frame.prepend(outer_len).map_err(|_| DropReason::NoRoom)?;
+        let (hdr, esp) = frame.data_mut().split_at_mut(outer_len);
+        self.outer.write(hdr, esp, tos, df, self.ip_id);
+
+        self.ip_id = self.ip_id.wrapping_add(1);
+        self.next_seq = seq + 1;
+        if seq == u64::MAX {
+            // The last number is used: mark exhausted without wrapping.
+            self.next_seq = 0;
+        }
+        self.counters.packets += 1;
+        self.counters.bytes += inner_len as u64;
+        Ok(())
+    }
+
+    /// Writes a NAT-keepalive (RFC 3948 §2.3: UDP payload 0xFF) to this
+    /// SA's peer into `frame`, replacing its content. Fails with `NoRoom`
+    /// when the buffer is too small, `NotEsp` when the SA is not UDP
+    /// encapsulated.
+    pub fn write_keepalive(&mut self, frame: &mut Frame<'_>) -> Result<(), DropReason> {
+        let l = self.outer.len();
+        if !self.outer.has_udp() {
+            return Err(DropReason::NotEsp);
+        }
+        frame.set_len(0).map_err(|_| DropReason::NoRoom)?;
+        frame.append(l + 1).map_err(|_| DropReason::NoRoom)?;
+        let (hdr, payload) = frame.data_mut().split_at_mut(l);
+        payload[0] = 0xff;
+        self.outer.write(hdr, payload, 0, false, self.ip_id);
+        self.ip_id = self.ip_id.wrapping_add(1);
+        Ok(())
+    }
+}

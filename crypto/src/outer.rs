@@ -1,0 +1,440 @@
+//! The outer headers of a tunnel packet: IPv4 (RFC 791) or IPv6 (RFC 8200),
+//! optionally UDP for NAT traversal (RFC 3948), built from a per-SA template
+//! on encapsulation and parsed strictly on decapsulation.
+//!
+//! ```text
+//! IPv4:  |ver=4 ihl|  TOS  |  total length  |  id  |flags+frag| TTL |proto|csum| src | dst |
+//! IPv6:  |ver=6 TC  flow label| payload len |next hdr|hop lim| src (16) | dst (16) |
+//! UDP:   | src port | dst port (4500) | length | checksum |        (RFC 768)
+//! UDP payload on 4500 (RFC 3948 §2):
+//!        0xFF (1 byte)                  NAT-keepalive
+//!        00 00 00 00 | IKE ...          non-ESP marker: IKE, for the control plane
+//!        SPI (non-zero) | seq | ...     ESP
+//! ```
+
+use crate::DropReason;
+use std::net::IpAddr;
+
+pub const IPV4_HEADER_LEN: usize = 20;
+pub const IPV6_HEADER_LEN: usize = 40;
+pub const UDP_HEADER_LEN: usize = 8;
+/// IANA "ipsec-nat-t" (RFC 3948).
+pub const NATT_PORT: u16 = 4500;
+pub const PROTO_ESP: u8 = 50;
+pub const PROTO_UDP: u8 = 17;
+const PROTO_IPV6_FRAGMENT: u8 = 44;
+const IPV4_DF: u16 = 0x4000;
+const IPV4_MF: u16 = 0x2000;
+const IPV4_FRAG_OFFSET: u16 = 0x1fff;
+
+/// Outer DSCP (+ECN) choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DscpPolicy {
+    /// Copy the inner IPv4 TOS / IPv6 traffic class byte (DSCP and ECN,
+    /// RFC 6040 normal mode); 0 for non-IP inner packets.
+    Copy,
+    /// This DSCP (0..=63), ECN not-ECT.
+    Set(u8),
+}
+
+/// Outer IPv4 Don't-Fragment choice (IPv6 has no DF: routers never
+/// fragment it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DfPolicy {
+    /// DF as the inner IPv4 header has it; clear for other inner packets.
+    Copy,
+    Set,
+    Clear,
+}
+
+/// UDP encapsulation ports (RFC 3948); `dst` is usually 4500, `src` 4500 or
+/// the NAT-mapped port the peer was seen from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NattPorts {
+    pub src: u16,
+    pub dst: u16,
+}
+
+/// Where the ESP header starts in a received outer packet, or what else
+/// arrived on the NAT-T port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Located {
+    /// `ip_len` is the outer IP packet length (the frame may be longer:
+    /// Ethernet padding); `esp_offset` where the SPI starts.
+    Esp { esp_offset: usize, ip_len: usize },
+    /// A one-byte 0xFF NAT-keepalive.
+    Keepalive,
+    /// IKE after the non-ESP marker, at `offset` (past the marker).
+    Ike { offset: usize, ip_len: usize },
+}
+
+/// Parses the outer IPv4/IPv6 (and UDP) header of `data`. Accepts UDP only
+/// to `natt_port`. The outer UDP checksum is not verified: ESP's ICV covers
+/// the payload (RFC 3948 §3.1.2 lets receivers ignore it).
+pub fn locate_esp(data: &[u8], natt_port: u16) -> Result<Located, DropReason> {
+    let first = *data.first().ok_or(DropReason::Truncated)?;
+    let (proto, l4, ip_len) = match first >> 4 {
+        4 => parse_v4(data)?,
+        6 => parse_v6(data)?,
+        _ => return Err(DropReason::BadOuterHeader),
+    };
+    match proto {
+        PROTO_ESP => Ok(Located::Esp { esp_offset: l4, ip_len }),
+        PROTO_UDP => {
+            let udp = data.get(l4..ip_len).ok_or(DropReason::Truncated)?;
+            if udp.len() < UDP_HEADER_LEN {
+                return Err(DropReason::Truncated);
+            }
+            if u16::from_be_bytes([udp[2], udp[3]]) != natt_port {
+                return Err(DropReason::NotEsp);
+            }
+            let udp_len = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
+            if udp_len < UDP_HEADER_LEN || udp_len > udp.len() {
+                return Err(DropReason::BadOuterHeader);
+            }
+            let payload = &udp[UDP_HEADER_LEN..udp_len];
+            let at = l4 + UDP_HEADER_LEN;
+            let end = l4 + udp_len;
+            match payload {
+                [0xff] => Ok(Located::Keepalive),
+                [0, 0, 0, 0, ..] => Ok(Located::Ike { offset: at + 4, ip_len: end }),
+                _ => Ok(Located::Esp { esp_offset: at, ip_len: end }),
+            }
+        }
+        _ => Err(DropReason::NotEsp),
+    }
+}
+
+/// `(protocol, header length, total length)` of an IPv4 header.
+fn parse_v4(d: &[u8]) -> Result<(u8, usize, usize), DropReason> {
+    if d.len() < IPV4_HEADER_LEN {
+        return Err(DropReason::Truncated);
+    }
+    let ihl = usize::from(d[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([d[2], d[3]]));
+    if ihl < IPV4_HEADER_LEN || total < ihl {
+        return Err(DropReason::BadOuterHeader);
+    }
+    if total > d.len() {
+        return Err(DropReason::Truncated);
+    }
+    if ipv4_checksum(&d[..ihl]) != 0 {
+        return Err(DropReason::BadOuterHeader);
+    }
+    let frag = u16::from_be_bytes([d[6], d[7]]);
+    if frag & (IPV4_MF | IPV4_FRAG_OFFSET) != 0 {
+        return Err(DropReason::Fragment);
+    }
+    Ok((d[9], ihl, total))
+}
+
+/// `(next header, 40, total length)` of an IPv6 header. Extension headers
+/// other than a fragment header are not walked: such packets are `not_esp`.
+fn parse_v6(d: &[u8]) -> Result<(u8, usize, usize), DropReason> {
+    if d.len() < IPV6_HEADER_LEN {
+        return Err(DropReason::Truncated);
+    }
+    let payload = usize::from(u16::from_be_bytes([d[4], d[5]]));
+    let total = IPV6_HEADER_LEN + payload;
+    if total > d.len() {
+        return Err(DropReason::Truncated);
+    }
+    if d[6] == PROTO_IPV6_FRAGMENT {
+        return Err(DropReason::Fragment);
+    }
+    Ok((d[6], IPV6_HEADER_LEN, total))
+}
+
+/// RFC 1071 checksum over an IPv4 header (0 when a header verifies).
+pub fn ipv4_checksum(h: &[u8]) -> u16 {
+    let mut acc: u32 = 0;
+    for c in h.chunks_exact(2) {
+        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+/// The precomputed outer header bytes of one SA: everything but lengths,
+/// TOS/traffic class, DF, IPv4 id and checksums.
+#[derive(Debug, Clone)]
+pub struct OuterTemplate {
+    bytes: [u8; IPV6_HEADER_LEN + UDP_HEADER_LEN],
+    len: usize,
+    v6: bool,
+    udp: bool,
+    dscp: DscpPolicy,
+    df: DfPolicy,
+    /// Partial one's-complement sum of the IPv6 pseudo-header addresses
+    /// (UDP checksum, IPv6 only).
+    v6_addr_sum: u32,
+}
+
+/// Outer source and destination of different address families, or a DSCP
+/// above 63.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadOuter {
+    MixedFamilies,
+    DscpOutOfRange(u8),
+}
+
+impl OuterTemplate {
+    pub fn new(
+        src: IpAddr,
+        dst: IpAddr,
+        natt: Option<NattPorts>,
+        ttl: u8,
+        dscp: DscpPolicy,
+        df: DfPolicy,
+        flow_label: u32,
+    ) -> Result<Self, BadOuter> {
+        if let DscpPolicy::Set(d) = dscp {
+            if d > 63 {
+                return Err(BadOuter::DscpOutOfRange(d));
+            }
+        }
+        let mut bytes = [0u8; IPV6_HEADER_LEN + UDP_HEADER_LEN];
+        let proto = if natt.is_some() { PROTO_UDP } else { PROTO_ESP };
+        let (ip_len, v6, v6_addr_sum) = match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                bytes[0] = 0x45;
+                bytes[8] = ttl;
+                bytes[9] = proto;
+                bytes[12..16].copy_from_slice(&s.octets());
+                bytes[16..20].copy_from_slice(&d.octets());
+                (IPV4_HEADER_LEN, false, 0)
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                let first = 0x6000_0000u32 | (flow_label & 0x000f_ffff);
+                bytes[..4].copy_from_slice(&first.to_be_bytes());
+                bytes[6] = proto;
+                bytes[7] = ttl;
+                bytes[8..24].copy_from_slice(&s.octets());
+                bytes[24..40].copy_from_slice(&d.octets());
+                (IPV6_HEADER_LEN, true, sum16(&bytes[8..40]))
+            }
+            _ => return Err(BadOuter::MixedFamilies),
+        };
+        let mut len = ip_len;
+        if let Some(p) = natt {
+            bytes[len..len + 2].copy_from_slice(&p.src.to_be_bytes());
+            bytes[len + 2..len + 4].copy_from_slice(&p.dst.to_be_bytes());
+            len += UDP_HEADER_LEN;
+        }
+        Ok(Self { bytes, len, v6, udp: natt.is_some(), dscp, df, v6_addr_sum })
+    }
+
+    /// Bytes the outer headers take.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn is_v6(&self) -> bool {
+        self.v6
+    }
+    /// UDP (NAT-T) encapsulation.
+    pub fn has_udp(&self) -> bool {
+        self.udp
+    }
+
+    /// Largest IP payload (ESP or UDP+ESP) the outer header can carry.
+    pub fn max_payload(&self) -> usize {
+        if self.v6 {
+            65535
+        } else {
+            65535 - IPV4_HEADER_LEN
+        }
+    }
+
+    /// The outer TOS/traffic class and DF for an inner packet whose first
+    /// bytes are `inner`. `None` when a copy policy needs bytes the inner
+    /// IP header lacks.
+    #[inline]
+    pub fn tos_df(&self, inner_is_ip: Option<u8>, inner: &[u8]) -> Option<(u8, bool)> {
+        let need_copy = self.dscp == DscpPolicy::Copy || self.df == DfPolicy::Copy;
+        let (tos, inner_df) = match (need_copy, inner_is_ip) {
+            (true, Some(4)) => {
+                if inner.len() < IPV4_HEADER_LEN {
+                    return None;
+                }
+                (inner[1], inner[6] & 0x40 != 0)
+            }
+            (true, Some(6)) => {
+                if inner.len() < IPV6_HEADER_LEN {
+                    return None;
+                }
+                ((inner[0] << 4) | (inner[1] >> 4), false)
+            }
+            _ => (0, false),
+        };
+        let tos = match self.dscp {
+            DscpPolicy::Copy => tos,
+            DscpPolicy::Set(d) => d << 2,
+        };
+        let df = match self.df {
+            DfPolicy::Copy => inner_df,
+            DfPolicy::Set => true,
+            DfPolicy::Clear => false,
+        };
+        Some((tos, df))
+    }
+
+    /// Writes the outer headers into `hdr` (exactly `self.len()` bytes) for
+    /// an IP payload of `payload` (the ESP packet, or UDP+ESP). `after` is
+    /// the bytes following the headers (the ESP packet), needed only for
+    /// the IPv6 UDP checksum.
+    #[inline]
+    pub fn write(&self, hdr: &mut [u8], after: &[u8], tos: u8, df: bool, ip_id: u16) {
+        hdr.copy_from_slice(&self.bytes[..self.len]);
+        let udp_len = (after.len() + UDP_HEADER_LEN) as u16;
+        if self.v6 {
+            let payload = (self.len - IPV6_HEADER_LEN + after.len()) as u16;
+            hdr[0] = 0x60 | (tos >> 4);
+            hdr[1] = (tos << 4) | (hdr[1] & 0x0f);
+            hdr[4..6].copy_from_slice(&payload.to_be_bytes());
+            if self.udp {
+                let u = &mut hdr[IPV6_HEADER_LEN..];
+                u[4..6].copy_from_slice(&udp_len.to_be_bytes());
+                // RFC 8200 §8.1: the UDP checksum is mandatory over IPv6.
+                let mut s = self.v6_addr_sum + u32::from(udp_len) + u32::from(PROTO_UDP);
+                s += sum16(&u[..6]) + sum16(after);
+                let c = !fold(s);
+                let c = if c == 0 { 0xffff } else { c };
+                u[6..8].copy_from_slice(&c.to_be_bytes());
+            }
+        } else {
+            let total = (self.len + after.len()) as u16;
+            hdr[1] = tos;
+            hdr[2..4].copy_from_slice(&total.to_be_bytes());
+            hdr[4..6].copy_from_slice(&ip_id.to_be_bytes());
+            if df {
+                hdr[6] = (IPV4_DF >> 8) as u8;
+            }
+            let c = ipv4_checksum(&hdr[..IPV4_HEADER_LEN]);
+            hdr[10..12].copy_from_slice(&c.to_be_bytes());
+            if self.udp {
+                // RFC 3948 §2.1: the UDP checksum SHOULD be zero over IPv4.
+                hdr[IPV4_HEADER_LEN + 4..IPV4_HEADER_LEN + 6].copy_from_slice(&udp_len.to_be_bytes());
+            }
+        }
+    }
+}
+
+/// One's-complement partial sum of big-endian 16-bit words.
+fn sum16(d: &[u8]) -> u32 {
+    let mut acc: u64 = 0;
+    let mut it = d.chunks_exact(2);
+    for c in &mut it {
+        acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [b] = it.remainder() {
+        acc += u64::from(*b) << 8;
+    }
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u32
+}
+
+fn fold(mut s: u32) -> u16 {
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn v4() -> (IpAddr, IpAddr) {
+        (Ipv4Addr::new(192, 0, 2, 1).into(), Ipv4Addr::new(198, 51, 100, 2).into())
+    }
+
+    #[test]
+    fn v4_natt_header_verifies_and_locates() {
+        let (s, d) = v4();
+        let natt = Some(NattPorts { src: 4500, dst: NATT_PORT });
+        let t = OuterTemplate::new(s, d, natt, 64, DscpPolicy::Set(46), DfPolicy::Set, 0).unwrap();
+        assert_eq!(t.len(), 28);
+        let mut pkt = vec![0u8; 28 + 12];
+        pkt[28..].copy_from_slice(&[0, 0, 1, 0, 0, 0, 0, 1, 9, 9, 9, 9]);
+        let (h, esp) = pkt.split_at_mut(28);
+        t.write(h, esp, 46 << 2, true, 7);
+        assert_eq!(ipv4_checksum(&pkt[..20]), 0);
+        assert_eq!(pkt[1], 46 << 2);
+        assert_eq!(pkt[6], 0x40);
+        assert_eq!(&pkt[26..28], &[0, 0], "UDP checksum zero over IPv4");
+        assert_eq!(locate_esp(&pkt, NATT_PORT), Ok(Located::Esp { esp_offset: 28, ip_len: 40 }));
+        assert_eq!(locate_esp(&pkt, 4501), Err(DropReason::NotEsp));
+        // Corrupt the checksum.
+        pkt[8] ^= 1;
+        assert_eq!(locate_esp(&pkt, NATT_PORT), Err(DropReason::BadOuterHeader));
+    }
+
+    #[test]
+    fn v6_udp_checksum_is_valid() {
+        let s: IpAddr = "2001:db8::1".parse::<Ipv6Addr>().unwrap().into();
+        let d: IpAddr = "2001:db8::2".parse::<Ipv6Addr>().unwrap().into();
+        let natt = Some(NattPorts { src: 1234, dst: NATT_PORT });
+        let t = OuterTemplate::new(s, d, natt, 64, DscpPolicy::Copy, DfPolicy::Copy, 0x12345).unwrap();
+        let mut pkt = vec![0u8; 48 + 13];
+        for (i, b) in pkt[48..].iter_mut().enumerate() {
+            *b = i as u8 + 1;
+        }
+        let (h, esp) = pkt.split_at_mut(48);
+        t.write(h, esp, 0xb8, false, 0);
+        // Verify: pseudo header + UDP header + payload sums to 0xffff.
+        let udp_len = 8 + 13u32;
+        let s = sum16(&pkt[8..40]) + udp_len + 17 + sum16(&pkt[40..]);
+        assert_eq!(fold(s), 0xffff);
+        assert_eq!(pkt[0], 0x6b);
+        assert_eq!(pkt[1] >> 4, 0x8);
+        assert_eq!(locate_esp(&pkt, NATT_PORT), Ok(Located::Esp { esp_offset: 48, ip_len: 61 }));
+    }
+
+    #[test]
+    fn keepalive_and_ike_marker_demux() {
+        let (s, d) = v4();
+        let natt = Some(NattPorts { src: NATT_PORT, dst: NATT_PORT });
+        let t = OuterTemplate::new(s, d, natt, 64, DscpPolicy::Set(0), DfPolicy::Clear, 0).unwrap();
+        let mut ka = vec![0u8; 29];
+        ka[28] = 0xff;
+        let (h, p) = ka.split_at_mut(28);
+        t.write(h, p, 0, false, 1);
+        assert_eq!(locate_esp(&ka, NATT_PORT), Ok(Located::Keepalive));
+        let mut ike = vec![0u8; 28 + 8];
+        ike[32] = 0x21;
+        let (h, p) = ike.split_at_mut(28);
+        t.write(h, p, 0, false, 1);
+        assert_eq!(locate_esp(&ike, NATT_PORT), Ok(Located::Ike { offset: 32, ip_len: 36 }));
+    }
+
+    #[test]
+    fn fragments_and_garbage_refused() {
+        let (s, d) = v4();
+        let t = OuterTemplate::new(s, d, None, 64, DscpPolicy::Copy, DfPolicy::Copy, 0).unwrap();
+        let mut pkt = vec![0u8; 20 + 24];
+        let (h, p) = pkt.split_at_mut(20);
+        t.write(h, p, 0, false, 1);
+        assert_eq!(locate_esp(&pkt, NATT_PORT), Ok(Located::Esp { esp_offset: 20, ip_len: 44 }));
+        pkt[6] = 0x20; // MF
+        pkt[10] = 0;
+        pkt[11] = 0;
+        let c = ipv4_checksum(&pkt[..20]);
+        pkt[10..12].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(locate_esp(&pkt, NATT_PORT), Err(DropReason::Fragment));
+        assert_eq!(locate_esp(&[], NATT_PORT), Err(DropReason::Truncated));
+        assert_eq!(locate_esp(&[0x55; 30], NATT_PORT), Err(DropReason::BadOuterHeader));
+        assert_eq!(locate_esp(&pkt[..30], NATT_PORT), Err(DropReason::Truncated));
+        assert_eq!(
+            OuterTemplate::new(s, "::1".parse().unwrap(), None, 1, DscpPolicy::Copy, DfPolicy::Copy, 0).unwrap_err(),
+            BadOuter::MixedFamilies
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! Longest-prefix match tables for IPv4 ([`Lpm4`]) and IPv6 ([`Lpm6`]),
+//! built so that worker threads read an immutable snapshot while the control
+//! thread prepares the next version next to it.
+//!
+//! # Why persistent
+//!
+//! Routes change up to thousands of times per second. The control thread
+//! mutates its own working copy and publishes a clone of it (see
+//! [`crate::fib`]); workers keep reading the clone they loaded. A clone is
+//! a handful of `Arc` bumps and every structure below is copy-on-write
+//! (`Arc::make_mut`), so after a publish the next change copies only the
+//! pieces it touches. Nothing is ever mutated while a reader can see it, so
+//! the lookup path takes no lock, does no atomic operation and allocates
+//! nothing.
+//!
+//! # IPv4: DIR-24-8 cut into shared chunks
+//!
+//! The classic DIR-24-8 (DPDK `rte_lpm`) has a 2^24-entry `tbl24` indexed by
+//! the top 24 address bits and 256-entry `tbl8` groups for prefixes longer
+//! than /24. We cut the `tbl24` into 4,096 chunks of 4,096 entries (one chunk
+//! per /12, 16 KiB), each behind an `Arc` and owning its own `tbl8` groups
+//! and the list of its routes. The 4,096 chunk pointers sit in a 64 × 64
+//! directory (`top` inline in the table, 64 `mid` arrays of 64 slots behind
+//! `Arc`). Entries are `u32`: valid bit, tbl8-group bit, 6-bit depth,
+//! 24-bit value (next-hop index, hence the `< 2^24` limit).
+//!
+//! Routes of length ≤ /12 are not expanded into chunks at all: each
+//! directory slot carries a `fallback` entry (the longest such route covering
+//! that /12) used when the chunk entry is invalid. So the default route or a
+//! /8 costs O(slots covered) to change instead of rewriting 16 M entries,
+//! and every /12 without longer routes shares one empty chunk (an empty
+//! table is ~100 KiB, a full one ~64 MiB like `rte_lpm`).
+//!
+//! Lookup: `top[a>>26] -> mid.slot[(a>>20)&63] -> chunk.tbl24[(a>>8)&0xfff]`
+//! (+ `chunk.tbl8[g][a&0xff]` for prefixes > /24). `top` (512 B) and the
+//! mids (64 KiB) stay in L1/L2, so a random lookup costs the same one DRAM
+//! access as `rte_lpm` plus two cache hits. Bulk lookup ([`Lpm4::lookup_bulk`])
+//! first issues all `tbl24` loads of a burst, then resolves.
+//!
+//! Update cost (one route, after a publish): copy one mid (1 KiB, 64 `Arc`
+//! bumps), one chunk (16 KiB + its tbl8 groups and route list) and the 64
+//! mid pointers of `top`. A route ≤ /12 touches 2^(12-len) slots instead.
+//!
+//! # IPv6: persistent 8-bit-stride trie
+//!
+//! 16 levels of 256-slot nodes; a slot holds a child pointer and a leaf
+//! (the longest route ending in this node's 8 bits that covers the slot), a
+//! node also lists the routes that end in it. Lookup walks while children
+//! exist and keeps the last valid leaf: one dependent load per level (/48 =
+//! 6 loads; the root and upper levels stay cached; `rte_lpm6` needs 4 for
+//! /48 but spends 64 MiB on its first level). An update copies the path
+//! (≤ 16 nodes of ~3 KiB); nodes left empty are pruned. The default route
+//! is a field of the table.
+//!
+//! # Validation
+//!
+//! Strict: a length over /32 (/128), a prefix with host bits set, or a value
+//! ≥ 2^24 is rejected with [`LpmError`]; nothing is masked silently.
+
+mod v4;
+mod v6;
+
+#[cfg(test)]
+mod proptests;
+
+pub use v4::Lpm4;
+pub use v6::Lpm6;
+
+use std::fmt;
+
+/// Largest value a route may carry (values are next-hop indexes packed into
+/// 24 bits of a table entry).
+pub const MAX_VALUE: u32 = (1 << 24) - 1;
+
+/// Why a route was refused by [`Lpm4::insert`] or [`Lpm6::insert`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LpmError {
+    /// Prefix length above the address width.
+    PrefixTooLong { len: u8, max: u8 },
+    /// Bits beyond the prefix length are set (e.g. 10.0.0.1/24).
+    HostBitsSet { len: u8 },
+    /// Value ≥ 2^24.
+    ValueTooLarge { value: u32 },
+}
+
+impl fmt::Display for LpmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LpmError::PrefixTooLong { len, max } => {
+                write!(f, "prefix length /{len} exceeds /{max}")
+            }
+            LpmError::HostBitsSet { len } => {
+                write!(f, "prefix has bits set beyond its length /{len}")
+            }
+            LpmError::ValueTooLarge { value } => {
+                write!(f, "route value {value} exceeds {MAX_VALUE} (24 bits)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LpmError {}
+
+/// Entry bit: the entry holds a route.
+const VALID: u32 = 1 << 31;
+/// Entry bit (IPv4 tbl24 only): low 24 bits index a tbl8 group.
+const EXT: u32 = 1 << 30;
+/// Depth field position (bits 24..30).
+const DEPTH_SHIFT: u32 = 24;
+/// Mask of the 6-bit depth field once shifted down.
+const DEPTH_MASK: u32 = 0x3f;
+
+/// A valid entry for a route of `depth` carrying `value`.
+#[inline]
+fn entry(depth: u8, value: u32) -> u32 {
+    VALID | (u32::from(depth) << DEPTH_SHIFT) | value
+}
+
+#[inline]
+fn entry_depth(e: u32) -> u8 {
+    // Masked to 6 bits, so the cast cannot truncate.
+    ((e >> DEPTH_SHIFT) & DEPTH_MASK) as u8
+}
+
+/// `Some(value)` of a valid entry, `None` otherwise.
+#[inline]
+fn entry_value(e: u32) -> Option<u32> {
+    if e & VALID != 0 {
+        Some(e & MAX_VALUE)
+    } else {
+        None
+    }
+}
+
+fn check_value(value: u32) -> Result<(), LpmError> {
+    if value > MAX_VALUE {
+        Err(LpmError::ValueTooLarge { value })
+    } else {
+        Ok(())
+    }
+}

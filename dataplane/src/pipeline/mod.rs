@@ -1,0 +1,158 @@
+//! The I/O-free forwarding pipeline. The DPDK glue hands every received
+//! frame to [`process`] as a [`Frame`] over the mbuf's memory; `process`
+//! parses and validates it, answers what is addressed to us (ARP, NDP,
+//! echo), looks the destination up in the FIB and the neighbor table,
+//! rewrites the frame in place and returns a [`Verdict`]. The glue then
+//! transmits, punts or frees. Nothing here allocates, locks or formats per
+//! packet, so the whole behaviour is tested in memory.
+//!
+//! Per worker: one [`WorkerState`] (counters, ICMP token bucket, clock),
+//! one [`crate::neighbor::EventQueue`] for [`ControlEvent`]s. Per burst the
+//! glue loads the FIB and neighbor snapshots into a [`Context`] and calls
+//! [`WorkerState::set_now`].
+//!
+//! Files: `port` (our addresses), `ethernet` (L2 accept/demux), `arp`,
+//! `ipv4`, `ipv6`, `ndp`, `icmp_error` (in-place ICMP errors), `next_hop`
+//! (FIB result → neighbor → L2 rewrite), `solicit` (ARP request / NS
+//! builders for the control thread), `rate_limit`.
+
+mod arp;
+mod ethernet;
+mod icmp_error;
+mod ipv4;
+mod ipv6;
+mod ndp;
+mod next_hop;
+mod port;
+mod rate_limit;
+mod solicit;
+#[cfg(test)]
+mod tests;
+
+pub use port::PortConfig;
+pub use rate_limit::TokenBucket;
+pub use solicit::{build_arp_request, build_neighbor_solicitation, SolicitError};
+
+use crate::counters::{Event, WorkerCounters};
+use crate::drop_reason::DropReason;
+use crate::fib::Fib;
+use crate::neighbor::{ControlEvent, NeighborTable};
+use sdwan_packet::Frame;
+
+/// What the glue does with the frame after [`process`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Rewritten (TTL/hop limit decremented, new L2 header toward the next
+    /// hop): transmit on `port`.
+    Forward { port: u16 },
+    /// Rewritten into a reply (ARP reply, NA, echo reply, ICMP error):
+    /// transmit on `port` (the port it came in on).
+    Reply { port: u16 },
+    /// Addressed to us but not handled here (TCP/UDP to our addresses,
+    /// RS/RA, ...). Unchanged. A glue with an exception path (TAP) punts it;
+    /// one without frees it and counts `DropReason::LocalUnhandled`.
+    Local,
+    /// Fully handled, nothing to send (ARP reply or NA learned): free it.
+    Consumed,
+    /// Free it; already counted under this reason.
+    Drop(DropReason),
+}
+
+impl Verdict {
+    /// The port to transmit on, if any.
+    pub fn tx_port(&self) -> Option<u16> {
+        match *self {
+            Verdict::Forward { port } | Verdict::Reply { port } => Some(port),
+            _ => None,
+        }
+    }
+}
+
+/// The read-only state of one burst: snapshots loaded once by the glue.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// Indexed by port id (`ports[i].id == i`).
+    pub ports: &'a [PortConfig],
+    pub fib: &'a Fib,
+    pub neighbors: &'a NeighborTable,
+}
+
+impl<'a> Context<'a> {
+    fn port(&self, id: u16) -> Option<&'a PortConfig> {
+        self.ports.get(usize::from(id)).filter(|p| p.id == id)
+    }
+}
+
+/// ICMP error rate limit per worker.
+#[derive(Debug, Clone, Copy)]
+pub struct IcmpRateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for IcmpRateLimit {
+    /// 1000/s with a burst of 50 per worker (Linux icmp_ratelimit-like).
+    fn default() -> Self {
+        Self { per_second: 1000, burst: 50 }
+    }
+}
+
+/// Everything one worker owns and writes per packet.
+#[derive(Debug, Clone)]
+pub struct WorkerState {
+    pub counters: WorkerCounters,
+    icmp_bucket: TokenBucket,
+    now_ns: u64,
+}
+
+impl WorkerState {
+    pub fn new(num_ports: usize, icmp: IcmpRateLimit) -> Self {
+        Self {
+            counters: WorkerCounters::new(num_ports),
+            icmp_bucket: TokenBucket::new(icmp.per_second, icmp.burst),
+            now_ns: 0,
+        }
+    }
+
+    /// Sets the clock (monotonic nanoseconds) once per burst.
+    pub fn set_now(&mut self, now_ns: u64) {
+        self.now_ns = now_ns;
+    }
+
+    fn icmp_allowed(&mut self) -> bool {
+        if self.icmp_bucket.take(self.now_ns) {
+            true
+        } else {
+            self.counters.event(Event::IcmpRateLimited);
+            false
+        }
+    }
+}
+
+/// Decides what happens to `frame`, received on `in_port`, rewriting it in
+/// place. Counts rx on `in_port`, the verdict, and every drop by reason
+/// (tx is counted by the glue once the tx ring took the frame). Events for
+/// the control thread (learned neighbors, resolution requests) go to
+/// `events`; pass a closure pushing into the worker's `EventQueue`.
+pub fn process(
+    frame: &mut Frame<'_>,
+    in_port: u16,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Verdict {
+    worker.counters.rx(in_port, frame.len());
+    let verdict = match ctx.port(in_port) {
+        Some(port) => ethernet::input(frame, port, ctx, worker, events),
+        None => Verdict::Drop(DropReason::UnknownPort),
+    };
+    let c = &mut worker.counters;
+    match verdict {
+        Verdict::Forward { .. } => c.event(Event::Forwarded),
+        Verdict::Reply { .. } => c.event(Event::Replied),
+        Verdict::Local => c.event(Event::LocalDelivered),
+        Verdict::Consumed => c.event(Event::Consumed),
+        Verdict::Drop(r) => c.drop(r),
+    }
+    verdict
+}

@@ -1,0 +1,28 @@
+//! The edge's TOML configuration: the model (serde, unknown keys refused)
+//! and [`load`], which parses and validates a file before anything starts.
+//! Every error names the file, line, column and field.
+
+mod error;
+mod model;
+mod validate;
+
+pub use error::ConfigError;
+pub use model::*;
+pub use validate::{parse_mac, route_next_hop, Listen, Resolved, ResolvedPort, ResolvedRoute, RouteNextHop, StaticNeighbor};
+
+use std::path::Path;
+
+/// Reads, parses and validates `path`.
+pub fn load(path: &Path) -> Result<Resolved, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
+    parse(path, &text)
+}
+
+/// Parses and validates `text` (named `path` in messages).
+pub fn parse(path: &Path, text: &str) -> Result<Resolved, ConfigError> {
+    let raw: EdgeConfig = toml::from_str(text).map_err(|e| ConfigError::toml(path, text, e))?;
+    validate::validate(raw, path, text)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,283 @@
+//! The edge's management API: `show` views as JSON, route changes, and the
+//! Prometheus `/metrics` text.
+//!
+//! GET  /api/health | interfaces | routes | neighbors | drops | workers
+//! POST /api/routes   `[{"op":"add","vrf":"default","prefix":"10.0.0.0/8",
+//!                      "via":"10.1.0.2"}, {"op":"del",...}]` (one batch,
+//!                      one new FIB snapshot; all-or-nothing validation)
+//! GET  /metrics
+use super::ports::fmt_mac;
+use super::state::{fib_next_hop, EdgeState};
+use crate::config::route_next_hop;
+use crate::metrics::Metrics;
+use crate::mgmt::server::{Handler, Response};
+use ipnet::IpNet;
+use sdwan_dataplane::counters::Event;
+use sdwan_dataplane::drop_reason::DropReason;
+use sdwan_dataplane::fib::{NextHop, RouteChange};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub struct EdgeApi {
+    state: Arc<EdgeState>,
+}
+
+pub fn edge_metrics() -> Metrics {
+    let mut m = Metrics::new();
+    for (name, help) in [
+        ("sdwan_port_rx_packets_total", "Packets received by the workers, per port"),
+        ("sdwan_port_rx_bytes_total", "Bytes received by the workers, per port"),
+        ("sdwan_port_tx_packets_total", "Packets accepted by the tx queues, per port"),
+        ("sdwan_port_tx_bytes_total", "Bytes accepted by the tx queues, per port"),
+        ("sdwan_port_rx_missed_total", "Packets the NIC/PMD dropped for lack of rx descriptors"),
+        ("sdwan_port_rx_nombuf_total", "Receive failures for lack of mbufs"),
+    ] {
+        m.counter(name, help, &["port"]);
+    }
+    m.gauge("sdwan_port_link_up", "1 when the port's link is up", &["port"]);
+    m.counter("sdwan_drops_total", "Packets dropped, by reason", &["reason"]);
+    m.counter("sdwan_events_total", "Dataplane events (forwarded, replies, ICMP), by kind", &["event"]);
+    m.counter("sdwan_worker_polls_total", "Rx polls per worker", &["worker"]);
+    m.counter("sdwan_worker_idle_sleeps_total", "Times a worker backed off to sleep", &["worker"]);
+    m.ratio("sdwan_worker_busy_ratio", "Share of time a worker was awake (polling or working)", &["worker"]);
+    m.gauge("sdwan_fib_routes", "Routes in the FIB snapshot the workers use", &[]);
+    m.gauge("sdwan_fib_generation", "Generation of the FIB snapshot the workers use", &[]);
+    m.gauge("sdwan_neighbors", "Entries in the neighbor table", &[]);
+    m.counter("sdwan_api_requests_total", "Management API requests, by HTTP status", &["code"]);
+    m
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteOpJson {
+    op: String,
+    #[serde(default)]
+    vrf: Option<String>,
+    prefix: String,
+    #[serde(default)]
+    via: Option<String>,
+    #[serde(default)]
+    port: Option<String>,
+    #[serde(default)]
+    blackhole: bool,
+}
+
+fn next_hop_text(state: &EdgeState, nh: &NextHop) -> String {
+    let port_name = |p: u16| state.cfg.ports.get(p as usize).map_or("?", |x| x.name.as_str()).to_string();
+    match nh {
+        NextHop::Local => "local".into(),
+        NextHop::Connected { port } => format!("connected {}", port_name(*port)),
+        NextHop::Gateway { port, via } => format!("via {via} dev {}", port_name(*port)),
+        NextHop::Blackhole => "blackhole".into(),
+    }
+}
+
+impl EdgeApi {
+    pub fn new(state: Arc<EdgeState>) -> EdgeApi {
+        EdgeApi { state }
+    }
+
+    fn interfaces(&self) -> Value {
+        let totals = self.state.counters.totals();
+        let rows: Vec<Value> = self
+            .state
+            .cfg
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let port = &self.state.ports[i];
+                let link = port.link();
+                let hw = port.stats();
+                let c = totals.ports.get(i).copied().unwrap_or_default();
+                json!({
+                    "name": p.name, "device": p.device, "dpdk_port": port.id(), "vrf": p.vrf_name,
+                    "mac": fmt_mac(self.state.macs[i]),
+                    "link": if link.up { "up" } else { "down" }, "speed_mbps": link.speed_mbps,
+                    "addresses": p.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                    "rx_queues": p.queues,
+                    "rx_packets": c.rx_packets, "rx_bytes": c.rx_bytes,
+                    "tx_packets": c.tx_packets, "tx_bytes": c.tx_bytes,
+                    "hw_rx_missed": hw.imissed, "hw_rx_nombuf": hw.rx_nombuf,
+                    "hw_rx_errors": hw.ierrors, "hw_tx_errors": hw.oerrors,
+                })
+            })
+            .collect();
+        Value::Array(rows)
+    }
+
+    fn routes(&self) -> Value {
+        let fib = self.state.fib.load_full();
+        let mut rows: Vec<(u16, IpAddr, u8, Value)> = fib
+            .routes()
+            .map(|r| {
+                let v = json!({
+                    "vrf": self.state.cfg.vrf_name(r.vrf),
+                    "prefix": format!("{}/{}", r.prefix, r.len),
+                    "next_hop": next_hop_text(&self.state, &r.next_hop),
+                    "generation": fib.generation(),
+                });
+                (r.vrf, r.prefix, r.len, v)
+            })
+            .collect();
+        rows.sort_by(|a, b| (a.0, a.1.is_ipv6(), a.1, a.2).cmp(&(b.0, b.1.is_ipv6(), b.1, b.2)));
+        Value::Array(rows.into_iter().map(|r| r.3).collect())
+    }
+
+    fn neighbors(&self) -> Value {
+        let table = self.state.neighbors.load();
+        let mut rows: Vec<((u16, IpAddr), Value)> = table
+            .iter()
+            .map(|((port, ip), e)| {
+                let v = json!({
+                    "port": self.state.cfg.ports.get(port as usize).map_or("?", |p| p.name.as_str()),
+                    "ip": ip.to_string(),
+                    "mac": e.mac.map(|m| fmt_mac(m.0)),
+                    "state": format!("{:?}", e.state).to_lowercase(),
+                });
+                ((port, ip), v)
+            })
+            .collect();
+        rows.sort_by_key(|r| r.0);
+        Value::Array(rows.into_iter().map(|r| r.1).collect())
+    }
+
+    fn drops(&self) -> Value {
+        let t = self.state.counters.totals();
+        Value::Array(
+            DropReason::ALL
+                .iter()
+                .map(|r| json!({ "reason": r.as_str(), "packets": t.drop_count(*r) }))
+                .filter(|v| v["packets"] != 0)
+                .collect(),
+        )
+    }
+
+    fn workers(&self) -> Value {
+        let ws = self.state.workers.lock().unwrap_or_else(|e| e.into_inner());
+        Value::Array(
+            ws.iter()
+                .map(|w| {
+                    let s = w.stats.snapshot();
+                    json!({
+                        "id": w.id, "core": w.core,
+                        "port": self.state.cfg.ports.get(w.port as usize).map_or("?", |p| p.name.as_str()),
+                        "queue": w.queue, "rx_packets": s.rx_packets, "polls": s.polls,
+                        "idle_sleeps": s.sleeps, "busy_ratio": s.busy_ratio(),
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    fn parse_route_op(&self, i: usize, op: &RouteOpJson) -> Result<RouteChange, String> {
+        let at = |m: String| format!("change #{i}: {m}");
+        let vrf_name = op.vrf.as_deref().unwrap_or("default");
+        let vrf = self.state.vrf_id(vrf_name).ok_or_else(|| at(format!("unknown VRF {vrf_name:?}")))?;
+        let prefix: IpNet = op.prefix.parse().map_err(|_| at(format!("prefix {:?} is not ADDR/LEN", op.prefix)))?;
+        let prefix = prefix.trunc();
+        match op.op.as_str() {
+            "del" => Ok(RouteChange::Remove { vrf, prefix: prefix.addr(), len: prefix.prefix_len() }),
+            "add" => {
+                let via: Option<IpAddr> = match &op.via {
+                    None => None,
+                    Some(v) => Some(v.parse().map_err(|_| at(format!("via {v:?} is not an IP address")))?),
+                };
+                let port = match &op.port {
+                    None => None,
+                    Some(p) => Some(self.state.port_of(p).map_err(|e| at(e.to_string()))?),
+                };
+                let nh = route_next_hop(&self.state.cfg.ports, vrf, prefix, via, port, op.blackhole)
+                    .map_err(|(f, m)| at(format!("{f}: {m}")))?;
+                Ok(RouteChange::Add { vrf, prefix: prefix.addr(), len: prefix.prefix_len(), next_hop: fib_next_hop(nh) })
+            }
+            other => Err(at(format!("op {other:?} is neither \"add\" nor \"del\""))),
+        }
+    }
+
+    fn post_routes(&self, body: &[u8]) -> Response {
+        let ops: Vec<RouteOpJson> = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return Response::error(400, format!("body: {e}")),
+        };
+        let mut changes = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            match self.parse_route_op(i, op) {
+                Ok(c) => changes.push(c),
+                Err(m) => return Response::error(400, m),
+            }
+        }
+        let report = self.state.apply_routes(changes);
+        let status = if report.rejected.is_empty() { 200 } else { 422 };
+        Response::json(
+            status,
+            &json!({
+                "generation": report.generation, "added": report.added, "replaced": report.replaced,
+                "removed": report.removed, "not_found": report.not_found,
+                "rejected": report.rejected.iter().map(|(i, e)| json!({"change": i, "error": e.to_string()})).collect::<Vec<_>>(),
+            }),
+        )
+    }
+
+    pub fn refresh_metrics(&self) {
+        let s = &self.state;
+        let m = &s.metrics;
+        let t = s.counters.totals();
+        for (i, p) in s.cfg.ports.iter().enumerate() {
+            let c = t.ports.get(i).copied().unwrap_or_default();
+            let l = [p.name.as_str()];
+            m.set_total("sdwan_port_rx_packets_total", &l, c.rx_packets);
+            m.set_total("sdwan_port_rx_bytes_total", &l, c.rx_bytes);
+            m.set_total("sdwan_port_tx_packets_total", &l, c.tx_packets);
+            m.set_total("sdwan_port_tx_bytes_total", &l, c.tx_bytes);
+            let hw = s.ports[i].stats();
+            m.set_total("sdwan_port_rx_missed_total", &l, hw.imissed);
+            m.set_total("sdwan_port_rx_nombuf_total", &l, hw.rx_nombuf);
+            m.set_gauge("sdwan_port_link_up", &l, s.ports[i].link().up as i64);
+        }
+        for r in DropReason::ALL {
+            m.set_total("sdwan_drops_total", &[r.as_str()], t.drop_count(r));
+        }
+        for e in Event::ALL {
+            m.set_total("sdwan_events_total", &[e.as_str()], t.event_count(e));
+        }
+        for w in s.workers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let snap = w.stats.snapshot();
+            let id = w.id.to_string();
+            m.set_total("sdwan_worker_polls_total", &[&id], snap.polls);
+            m.set_total("sdwan_worker_idle_sleeps_total", &[&id], snap.sleeps);
+            m.set_ratio("sdwan_worker_busy_ratio", &[&id], snap.busy_ratio());
+        }
+        let fib = s.fib.load_full();
+        m.set_gauge("sdwan_fib_routes", &[], fib.route_count() as i64);
+        m.set_gauge("sdwan_fib_generation", &[], fib.generation() as i64);
+        m.set_gauge("sdwan_neighbors", &[], s.neighbors.load().len() as i64);
+    }
+}
+
+impl Handler for EdgeApi {
+    fn handle(&self, method: &str, path: &str, body: &[u8]) -> Response {
+        let path = path.split('?').next().unwrap_or(path);
+        let resp = match (method, path) {
+            ("GET", "/api/health") => Response::json(200, &json!({"status": "ok"})),
+            ("GET", "/api/interfaces") => Response::json(200, &self.interfaces()),
+            ("GET", "/api/routes") => Response::json(200, &self.routes()),
+            ("GET", "/api/neighbors") => Response::json(200, &self.neighbors()),
+            ("GET", "/api/drops") => Response::json(200, &self.drops()),
+            ("GET", "/api/workers") => Response::json(200, &self.workers()),
+            ("POST", "/api/routes") => self.post_routes(body),
+            ("GET", "/metrics") => {
+                self.refresh_metrics();
+                Response::text(200, self.state.metrics.render())
+            }
+            (_, "/api/health" | "/api/interfaces" | "/api/routes" | "/api/neighbors" | "/api/drops" | "/api/workers" | "/metrics") => {
+                Response::error(405, format!("{method} not allowed on {path}"))
+            }
+            _ => Response::error(404, format!("no such endpoint {path}")),
+        };
+        self.state.metrics.inc("sdwan_api_requests_total", &[&resp.status.to_string()]);
+        resp
+    }
+}

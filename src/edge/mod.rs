@@ -1,0 +1,108 @@
+//! `sdwan edge`: starts DPDK, the ports, the FIB and neighbor tables, one
+//! worker per (port, rx queue), the management API and the control loop;
+//! on SIGTERM/SIGINT stops the workers, closes the ports (TAP devices
+//! vanish) and returns.
+
+mod api;
+mod control;
+mod handler;
+mod ports;
+mod state;
+
+use crate::config;
+use anyhow::Context;
+use sdwan_dataplane::worker::{self, stats::WorkerStats, WorkerSpec};
+use state::EdgeState;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn run(path: &Path) -> anyhow::Result<()> {
+    let cfg = config::load(path)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
+    }
+    tracing::info!(eal = ?cfg.eal_args, "starting DPDK");
+    let eal = sdwan_ffi::Eal::init(&cfg.eal_args).context("DPDK EAL initialisation")?;
+    let result = run_with_eal(cfg, stop);
+    drop(eal);
+    result
+}
+
+fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let nworkers = cfg.worker_count();
+    let mut opened = ports::open_all(&cfg, nworkers)?;
+    let state = Arc::new(EdgeState::new(&cfg, &opened)?);
+
+    // Workers: one per (port, rx queue); worker w owns tx queue w of every
+    // port. The control thread owns tx queue `nworkers`.
+    let worker_stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    let mut tx_by_port: Vec<std::vec::IntoIter<sdwan_ffi::TxQueue>> =
+        opened.ports.iter_mut().map(|p| std::mem::take(&mut p.tx).into_iter()).collect();
+    let mut worker_id = 0usize;
+    for port_idx in 0..opened.ports.len() {
+        for rxq in std::mem::take(&mut opened.ports[port_idx].rx) {
+            let tx: Vec<_> = tx_by_port
+                .iter_mut()
+                .map(|it| it.next().expect("one tx queue per worker per port"))
+                .collect();
+            let stats = Arc::new(WorkerStats::default());
+            let core = (!cfg.cores.is_empty()).then(|| cfg.cores[worker_id % cfg.cores.len()]);
+            state.register_worker(worker_id, core, port_idx as u16, rxq.queue_id(), stats.clone());
+            let spec = WorkerSpec {
+                id: worker_id,
+                core,
+                rx: vec![(port_idx as u16, rxq)],
+                tx,
+                idle_threshold: cfg.idle_polls_before_sleep,
+                max_sleep: Duration::from_micros(cfg.max_sleep_us as u64),
+                stats,
+            };
+            let h = handler::WorkerHandler::new(worker_id, state.clone());
+            let stop = worker_stop.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("sdwan-w{worker_id}"))
+                    .spawn(move || worker::run(spec, h, &stop))?,
+            );
+            worker_id += 1;
+        }
+    }
+    let control_tx: Vec<_> = tx_by_port
+        .iter_mut()
+        .map(|it| it.next().expect("control tx queue"))
+        .collect();
+
+    let api = Arc::new(api::EdgeApi::new(state.clone()));
+    let mgmt_stop = Arc::new(AtomicBool::new(false));
+    let mut servers = vec![crate::mgmt::server::spawn(&cfg.management, api.clone(), mgmt_stop.clone())?];
+    if let Some(m) = &cfg.metrics {
+        servers.push(crate::mgmt::server::spawn(m, api.clone(), mgmt_stop.clone())?);
+    }
+    tracing::info!(workers = nworkers, management = %cfg.management, "edge running");
+
+    let mut control = control::Control::new(state.clone(), control_tx, opened.pool.clone());
+    while !stop.load(Ordering::Relaxed) {
+        control.tick();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    tracing::info!("stopping");
+    worker_stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    mgmt_stop.store(true, Ordering::Relaxed);
+    for s in servers {
+        let _ = s.join();
+    }
+    drop(control);
+    drop(api);
+    drop(state);
+    drop(opened);
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! What the running edge shares between its threads: the configuration,
+//! the FIB writer (control side only) and readers, the neighbor snapshot,
+//! per-worker counter slots and event queues. Workers only ever read
+//! snapshots and write their own slots; the mutexes here are taken by the
+//! control and management threads only.
+use super::ports::OpenedPorts;
+use crate::config::{Resolved, ResolvedRoute, RouteNextHop};
+use crate::metrics::Metrics;
+use anyhow::Context;
+use sdwan_dataplane::counters::CounterSlots;
+use sdwan_dataplane::fib::{fib_channel, ApplyReport, FibReader, FibWriter, NextHop, RouteChange};
+use sdwan_dataplane::neighbor::{EventQueue, NeighborTable, SharedNeighbors};
+use sdwan_dataplane::worker::stats::WorkerStats;
+use sdwan_dataplane::pipeline::PortConfig as PipelinePort;
+use sdwan_ffi::Port;
+use sdwan_packet::MacAddr;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+pub struct WorkerInfo {
+    pub id: usize,
+    pub core: Option<usize>,
+    pub port: u16,
+    pub queue: u16,
+    pub stats: Arc<WorkerStats>,
+}
+
+pub struct EdgeState {
+    pub cfg: Resolved,
+    pub ports: Vec<Port>,
+    pub macs: Vec<[u8; 6]>,
+    pub fib: FibReader,
+    pub fib_writer: Mutex<FibWriter>,
+    pub neighbors: SharedNeighbors,
+    /// Slot `i` for worker `i`; the last slot for the control thread.
+    pub counters: Arc<CounterSlots>,
+    /// Worker → control events, one queue per worker.
+    pub events: Vec<Arc<EventQueue>>,
+    pub workers: Mutex<Vec<WorkerInfo>>,
+    pub metrics: Metrics,
+    /// The ports as the pipeline sees them (MAC, VRF, MTU, addresses).
+    pub pipeline_ports: Arc<[PipelinePort]>,
+}
+
+/// Pipeline view of the configured ports (index = our port index).
+pub fn pipeline_ports(cfg: &Resolved, macs: &[[u8; 6]]) -> Vec<PipelinePort> {
+    cfg.ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut pc = PipelinePort::new(i as u16, MacAddr(macs[i]), p.vrf);
+            if let Some(mtu) = p.mtu {
+                pc.mtu = mtu;
+            }
+            for a in &p.addresses {
+                pc = match a.addr() {
+                    IpAddr::V4(v4) => pc.with_ipv4(v4, a.prefix_len()),
+                    IpAddr::V6(v6) => pc.with_ipv6(v6, a.prefix_len()),
+                };
+            }
+            pc
+        })
+        .collect()
+}
+
+/// The FIB form of a configured next hop.
+pub fn fib_next_hop(nh: RouteNextHop) -> NextHop {
+    match nh {
+        RouteNextHop::Connected { port } => NextHop::Connected { port },
+        RouteNextHop::Gateway { port, via } => NextHop::Gateway { port, via },
+        RouteNextHop::Blackhole => NextHop::Blackhole,
+    }
+}
+
+pub fn route_add(r: &ResolvedRoute) -> RouteChange {
+    RouteChange::Add {
+        vrf: r.vrf,
+        prefix: r.prefix.addr(),
+        len: r.prefix.prefix_len(),
+        next_hop: fib_next_hop(r.next_hop),
+    }
+}
+
+/// Connected subnets and our own addresses (as /32, /128 `Local`) of every
+/// port, then the static routes.
+pub fn initial_routes(cfg: &Resolved) -> Vec<RouteChange> {
+    let mut changes = Vec::new();
+    for (idx, p) in cfg.ports.iter().enumerate() {
+        for a in &p.addresses {
+            let net = a.trunc();
+            changes.push(RouteChange::Add {
+                vrf: p.vrf,
+                prefix: net.addr(),
+                len: net.prefix_len(),
+                next_hop: NextHop::Connected { port: idx as u16 },
+            });
+            let host_len = if a.addr().is_ipv4() { 32 } else { 128 };
+            changes.push(RouteChange::Add {
+                vrf: p.vrf,
+                prefix: a.addr(),
+                len: host_len,
+                next_hop: NextHop::Local,
+            });
+        }
+    }
+    changes.extend(cfg.routes.iter().map(route_add));
+    changes
+}
+
+impl EdgeState {
+    pub fn new(cfg: &Resolved, opened: &OpenedPorts) -> anyhow::Result<EdgeState> {
+        let (mut writer, reader) = fib_channel();
+        let report = writer.apply(initial_routes(cfg));
+        if let Some((i, e)) = report.rejected.first() {
+            anyhow::bail!("initial route #{i} refused by the FIB: {e}");
+        }
+        let nworkers = cfg.worker_count();
+        let nports = cfg.ports.len();
+        let macs: Vec<[u8; 6]> = opened.ports.iter().map(|p| p.mac).collect();
+        Ok(EdgeState {
+            pipeline_ports: pipeline_ports(cfg, &macs).into(),
+            cfg: cfg.clone(),
+            ports: opened.ports.iter().map(|p| p.port.clone()).collect(),
+            macs,
+            fib: reader,
+            fib_writer: Mutex::new(writer),
+            neighbors: Arc::new(arc_swap::ArcSwap::from_pointee(NeighborTable::default())),
+            counters: Arc::new(CounterSlots::new(nworkers + 1, nports)),
+            events: (0..nworkers).map(|_| Arc::new(EventQueue::new(4096))).collect(),
+            workers: Mutex::new(Vec::new()),
+            metrics: crate::edge::api::edge_metrics(),
+        })
+    }
+
+    pub fn register_worker(&self, id: usize, core: Option<usize>, port: u16, queue: u16, stats: Arc<WorkerStats>) {
+        self.workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(WorkerInfo { id, core, port, queue, stats });
+    }
+
+    pub fn apply_routes(&self, changes: Vec<RouteChange>) -> ApplyReport {
+        let mut w = self.fib_writer.lock().unwrap_or_else(|e| e.into_inner());
+        let report = w.apply(changes);
+        w.reclaim();
+        report
+    }
+
+    pub fn vrf_id(&self, name: &str) -> Option<u16> {
+        self.cfg.vrfs.iter().find(|(n, _)| n == name).map(|(_, id)| *id)
+    }
+
+    pub fn port_of(&self, name: &str) -> anyhow::Result<u16> {
+        self.cfg.port_index(name).with_context(|| format!("unknown port {name:?}"))
+    }
+
+    /// Is `ip` one of our addresses on `port`?
+    pub fn is_ours(&self, port: u16, ip: IpAddr) -> bool {
+        self.cfg
+            .ports
+            .get(port as usize)
+            .is_some_and(|p| p.addresses.iter().any(|a| a.addr() == ip))
+    }
+}
