@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 cat > "$WORK/edge.toml" <<CONF
 [eal]
-args = ["--no-huge", "-m", "512", "--no-pci", "--in-memory", "--log-level=notice"]
+args = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--log-level=notice"]
 
 [[port]]
 name = "lan0"

@@ -25,7 +25,7 @@ fn site(n: u8, extra_config: &str) -> Site {
     let config = format!(
         r#"
 [eal]
-args = ["--no-huge", "-m", "256", "--no-pci", "--in-memory", "--log-level=notice"]
+args = ["--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--log-level=notice"]
 
 [[port]]
 name = "lan0"

@@ -6,3 +6,5 @@
 #![forbid(unsafe_code)]
 
 pub mod wire;
+pub mod fsm;
+pub mod rib;

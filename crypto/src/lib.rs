@@ -21,9 +21,11 @@
 pub mod aead;
 pub mod drop_reason;
 pub mod esp;
+pub mod keyex;
 pub mod lifetime;
 pub mod outer;
 pub mod replay;
+pub mod sadb;
 
 pub use drop_reason::{DropCounters, DropReason};
 pub use esp::{Cipher, InboundSa, InboundSet, KeyMaterial, NextHeader, OutboundSa, Received, SaParams};

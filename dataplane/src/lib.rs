@@ -6,7 +6,11 @@
 //! wrappers of `ffi/`. Nothing here is unsafe.
 #![forbid(unsafe_code)]
 
+pub mod counters;
+pub mod drop_reason;
 pub mod fib;
 pub mod lpm;
+pub mod neighbor;
+pub mod pipeline;
 #[cfg(feature = "dpdk")]
 pub mod worker;

@@ -212,6 +212,8 @@ enum Timer {
     ReachableUntil(Instant),
     /// STALE since this time.
     StaleSince(Instant),
+    /// Configured statically: never ages, never overwritten by learning.
+    Permanent,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -273,7 +275,20 @@ impl NeighborManager {
         }
     }
 
+    /// Installs a static (permanent) binding, as configured by the
+    /// operator: REACHABLE forever, not changed by ARP/NDP.
+    pub fn add_static(&mut self, port: u16, ip: IpAddr, mac: MacAddr) {
+        self.entries.insert(
+            (port, ip),
+            ManagedEntry { mac: Some(mac), state: NeighborState::Reachable, timer: Timer::Permanent },
+        );
+        self.changed = true;
+    }
+
     fn learn(&mut self, port: u16, ip: IpAddr, mac: MacAddr, kind: LearnKind, now: Instant) {
+        if self.entries.get(&(port, ip)).is_some_and(|e| matches!(e.timer, Timer::Permanent)) {
+            return;
+        }
         let reachable = ManagedEntry {
             mac: Some(mac),
             state: NeighborState::Reachable,

@@ -8,7 +8,7 @@ mod validate;
 
 pub use error::ConfigError;
 pub use model::*;
-pub use validate::{parse_mac, route_next_hop, Listen, Resolved, ResolvedPort, ResolvedRoute, RouteNextHop, StaticNeighbor};
+pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
 
 use std::path::Path;
 

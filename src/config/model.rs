@@ -42,7 +42,7 @@ impl Default for EalConfig {
 }
 
 fn default_eal_args() -> Vec<String> {
-    ["--no-huge", "-m", "1024", "--no-pci", "--in-memory"]
+    ["--no-huge", "-m", "1024", "--no-pci", "--no-shconf"]
         .map(String::from)
         .to_vec()
 }
@@ -51,13 +51,13 @@ fn default_eal_args() -> Vec<String> {
 #[serde(deny_unknown_fields)]
 pub struct DataplaneConfig {
     /// CPU cores the workers are pinned to, round-robin; empty: no pinning.
-    #[serde(default)]
+    #[serde(default = "default_cores")]
     pub cores: Spanned<Vec<usize>>,
     /// Empty polls in a row before a worker starts sleeping.
     #[serde(default = "default_idle_polls")]
     pub idle_polls_before_sleep: u32,
     /// Upper bound of an idle worker's sleep, in microseconds (1..=1000).
-    #[serde(default = "default_max_sleep")]
+    #[serde(default = "default_max_sleep_spanned")]
     pub max_sleep_us: Spanned<u32>,
     /// Mbufs in the packet pool.
     #[serde(default = "default_mbufs")]
@@ -71,9 +71,9 @@ pub struct DataplaneConfig {
 impl Default for DataplaneConfig {
     fn default() -> Self {
         DataplaneConfig {
-            cores: Spanned::new(0..0, Vec::new()),
+            cores: default_cores(),
             idle_polls_before_sleep: default_idle_polls(),
-            max_sleep_us: Spanned::new(0..0, default_max_sleep()),
+            max_sleep_us: default_max_sleep_spanned(),
             mbufs: default_mbufs(),
             rx_desc: default_desc(),
             tx_desc: default_desc(),
@@ -81,6 +81,12 @@ impl Default for DataplaneConfig {
     }
 }
 
+fn default_cores() -> Spanned<Vec<usize>> {
+    Spanned::new(0..0, Vec::new())
+}
+fn default_max_sleep_spanned() -> Spanned<u32> {
+    Spanned::new(0..0, default_max_sleep())
+}
 fn default_idle_polls() -> u32 {
     256
 }
@@ -159,16 +165,20 @@ pub struct NeighborConfig {
 #[serde(deny_unknown_fields)]
 pub struct ManagementConfig {
     /// `127.0.0.1:9900` or `unix:/run/sdwan.sock`.
-    #[serde(default = "default_mgmt")]
+    #[serde(default = "default_mgmt_spanned")]
     pub listen: Spanned<String>,
 }
 
 impl Default for ManagementConfig {
     fn default() -> Self {
         ManagementConfig {
-            listen: Spanned::new(0..0, default_mgmt()),
+            listen: default_mgmt_spanned(),
         }
     }
+}
+
+fn default_mgmt_spanned() -> Spanned<String> {
+    Spanned::new(0..0, default_mgmt())
 }
 
 pub fn default_mgmt() -> String {

@@ -1,5 +1,6 @@
 //! Config parsing and validation: the example is valid, and each kind of
 //! mistake is refused with the right file position and field.
+use super::validate::parse_mac;
 use super::*;
 use std::path::Path;
 

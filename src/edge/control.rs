@@ -3,25 +3,25 @@
 //! requests / neighbor solicitations it asks for on the control thread's
 //! own tx queue of each port.
 use super::state::EdgeState;
-use sdwan_dataplane::counters::WorkerCounters;
 use sdwan_dataplane::neighbor::{NeighborAction, NeighborConfig, NeighborManager};
 use sdwan_dataplane::pipeline::{build_arp_request, build_neighbor_solicitation};
-use sdwan_ffi::{Burst, Mempool, TxQueue};
+use sdwan_dataplane::worker::InjectQueue;
+use sdwan_ffi::Mempool;
 use sdwan_packet::Frame;
 use std::sync::Arc;
 use std::time::Instant;
 
 pub struct Control {
     state: Arc<EdgeState>,
-    tx: Vec<TxQueue>,
+    /// One per worker; frames for port `p` go to a worker polling `p`.
+    injects: Vec<Arc<InjectQueue>>,
     pool: Arc<Mempool>,
     neighbors: NeighborManager,
     actions: Vec<NeighborAction>,
-    counters: WorkerCounters,
 }
 
 impl Control {
-    pub fn new(state: Arc<EdgeState>, tx: Vec<TxQueue>, pool: Arc<Mempool>) -> Control {
+    pub fn new(state: Arc<EdgeState>, injects: Vec<Arc<InjectQueue>>, pool: Arc<Mempool>) -> Control {
         if let Err(e) = sdwan_ffi::register_thread() {
             tracing::warn!("control thread: no DPDK lcore id: {e}");
         }
@@ -30,14 +30,12 @@ impl Control {
             neighbors.add_static(n.port, n.ip, sdwan_packet::MacAddr(n.mac));
         }
         neighbors.publish(&state.neighbors);
-        let counters = WorkerCounters::new(state.cfg.ports.len());
         Control {
             state,
-            tx,
+            injects,
             pool,
             neighbors,
             actions: Vec::new(),
-            counters,
         }
     }
 
@@ -50,10 +48,6 @@ impl Control {
         }
         self.actions = actions;
         self.actions.clear();
-        let control_slot = self.state.counters.slot(self.state.events.len());
-        if let Some(slot) = control_slot {
-            self.counters.publish(slot);
-        }
     }
 
     fn act(&mut self, a: NeighborAction) {
@@ -85,9 +79,6 @@ impl Control {
         let Some(pc) = self.state.pipeline_ports.get(port as usize) else {
             return false;
         };
-        let Some(txq) = self.tx.get_mut(port as usize) else {
-            return false;
-        };
         let Some(mut m) = self.pool.alloc() else {
             return false;
         };
@@ -102,15 +93,18 @@ impl Control {
         if !m.set_window(start, len) {
             return false;
         }
-        let mut burst = Burst::new();
-        if burst.push(m).is_err() {
-            return false;
+        // Any worker can send on any port; prefer one that polls it.
+        let worker = self
+            .state
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|w| w.port == port)
+            .map_or(0, |w| w.id);
+        match self.injects.get(worker).map(|q| q.push((port, m))) {
+            Some(Ok(())) => true,
+            _ => false, // queue full: the frame is freed; the probe is retried
         }
-        let bytes = burst.bytes();
-        let sent = txq.tx_burst(&mut burst);
-        if sent == 1 {
-            self.counters.tx_burst(port, 1, bytes);
-        }
-        sent == 1
     }
 }

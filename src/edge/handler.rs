@@ -88,7 +88,7 @@ impl PacketHandler for WorkerHandler {
     }
 
     fn tx_result(&mut self, port: u16, sent: u64, sent_bytes: u64, dropped: u64) {
-        self.worker.counters.tx_burst(port, sent, sent_bytes);
+        count_tx(&mut self.worker.counters, port, sent, sent_bytes);
         for _ in 0..dropped {
             self.worker.counters.drop(DropReason::TxFull);
         }
@@ -97,4 +97,15 @@ impl PacketHandler for WorkerHandler {
     fn multi_segment(&mut self, _in_port: u16) {
         self.worker.counters.drop(DropReason::Truncated);
     }
+}
+
+/// Adds `sent` packets of `bytes` in total to `port`'s tx counters.
+pub fn count_tx(c: &mut sdwan_dataplane::counters::WorkerCounters, port: u16, sent: u64, bytes: u64) {
+    if sent == 0 {
+        return;
+    }
+    for _ in 1..sent {
+        c.tx(port, 0);
+    }
+    c.tx(port, bytes as usize);
 }

@@ -1,6 +1,7 @@
-//! Opening the configured DPDK ports: find each device, configure one rx
-//! queue per configured queue and one tx queue per worker plus one for the
-//! control thread, set the MAC, start.
+//! Opening the configured DPDK ports: find each device, configure one tx
+//! queue per worker (each worker owns one on every port) and as many rx
+//! queues (some PMDs, TAP among them, demand equal counts; the port's
+//! workers poll the surplus ones too), set the MAC, start.
 use crate::config::Resolved;
 use anyhow::Context;
 use sdwan_ffi::{Mempool, Port, PortConfig, RxQueue, TxQueue};
@@ -30,8 +31,8 @@ pub fn open_all(cfg: &Resolved, workers: usize) -> anyhow::Result<OpenedPorts> {
         let id = Port::id_by_name(&p.dpdk_name)
             .with_context(|| format!("port {:?}: DPDK has no device {:?}", p.name, p.dpdk_name))?;
         let pc = PortConfig {
-            rx_queues: p.queues,
-            tx_queues: workers as u16 + 1,
+            rx_queues: workers as u16,
+            tx_queues: workers as u16,
             rx_desc: cfg.rx_desc,
             tx_desc: cfg.tx_desc,
             mtu: p.mtu,

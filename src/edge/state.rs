@@ -32,7 +32,7 @@ pub struct EdgeState {
     pub fib: FibReader,
     pub fib_writer: Mutex<FibWriter>,
     pub neighbors: SharedNeighbors,
-    /// Slot `i` for worker `i`; the last slot for the control thread.
+    /// Slot `i` for worker `i`.
     pub counters: Arc<CounterSlots>,
     /// Worker → control events, one queue per worker.
     pub events: Vec<Arc<EventQueue>>,
@@ -125,7 +125,7 @@ impl EdgeState {
             fib: reader,
             fib_writer: Mutex::new(writer),
             neighbors: Arc::new(arc_swap::ArcSwap::from_pointee(NeighborTable::default())),
-            counters: Arc::new(CounterSlots::new(nworkers + 1, nports)),
+            counters: Arc::new(CounterSlots::new(nworkers, nports)),
             events: (0..nworkers).map(|_| Arc::new(EventQueue::new(4096))).collect(),
             workers: Mutex::new(Vec::new()),
             metrics: crate::edge::api::edge_metrics(),
@@ -152,13 +152,5 @@ impl EdgeState {
 
     pub fn port_of(&self, name: &str) -> anyhow::Result<u16> {
         self.cfg.port_index(name).with_context(|| format!("unknown port {name:?}"))
-    }
-
-    /// Is `ip` one of our addresses on `port`?
-    pub fn is_ours(&self, port: u16, ip: IpAddr) -> bool {
-        self.cfg
-            .ports
-            .get(port as usize)
-            .is_some_and(|p| p.addresses.iter().any(|a| a.addr() == ip))
     }
 }

@@ -367,12 +367,11 @@ fn decode_next_hop(nh: &[u8], family: Family) -> VResult<NextHop> {
         // Global + link-local; VPN: RD + global + RD + link-local (40 = 48-8).
         32 | 40 => {
             take_rd(&mut c)?;
-            let g = Ipv6Addr::from(c.array::<16>()?);
-            if body == 40 {
-                take_rd(&mut c)?;
-            } else if rd {
+            if (body == 40) != rd {
                 return Err(Malformed { at: 0 });
             }
+            let g = Ipv6Addr::from(c.array::<16>()?);
+            take_rd(&mut c)?;
             NextHop { addr: IpAddr::V6(g), link_local: Some(Ipv6Addr::from(c.array::<16>()?)) }
         }
         _ => return Err(Malformed { at: 0 }),

@@ -39,7 +39,7 @@ pub struct Tunnel {
 pub enum Encapsulation {
     /// VXLAN / NVGRE (§3.2.1, §3.2.2), 12 bytes:
     /// ```text
-    /// |V|M|R R R R R R| VN-ID (3 B) | Reserved (1 B) |
+    /// |V|M|R R R R R R| VN-ID (3 B) |
     /// | MAC Address (6 B) | Reserved (2 B) |
     /// ```
     /// `vn_id` is present iff V is set, `mac` iff M is set.
@@ -243,14 +243,10 @@ fn decode_encapsulation(v: &[u8], tunnel_type: u16) -> VResult<Encapsulation> {
             }
             let flags = c.u8()?;
             let vni = c.array::<3>()?;
-            let _reserved = c.u8()?;
             let mac = c.array::<6>()?;
             let vn_id = (flags & 0x80 != 0).then(|| u32::from_be_bytes([0, vni[0], vni[1], vni[2]]));
             let mac = (flags & 0x40 != 0).then_some(mac);
-            // Fields whose flag is clear must be zero (else not canonical).
-            if flags & 0x3f != 0 || (vn_id.is_none() && vni != [0; 3]) {
-                return Err(Malformed { at: 0 });
-            }
+            // RFC 9012 §3.2.1: fields whose flag is clear are ignored.
             Ok(Encapsulation::VnId { vn_id, mac })
         }
         TUNNEL_GRE | TUNNEL_MPLS_IN_GRE if v.len() == 4 => Ok(Encapsulation::GreKey { key: c.u32()? }),
@@ -264,7 +260,6 @@ fn encode_encapsulation(e: &Encapsulation, out: &mut Vec<u8>) {
             let flags = if vn_id.is_some() { 0x80 } else { 0 } | if mac.is_some() { 0x40 } else { 0 };
             out.put_u8(flags);
             out.extend_from_slice(&vn_id.unwrap_or(0).to_be_bytes()[1..]);
-            out.put_u8(0);
             out.extend_from_slice(&mac.unwrap_or([0; 6]));
             out.extend_from_slice(&[0, 0]);
         }
@@ -328,7 +323,7 @@ mod tests {
     fn decodes_rfc9012_and_sdwan_sub_tlvs() {
         #[rustfmt::skip]
         let buf = [
-            0, 8, 0, 32,                                  // VXLAN, 32 bytes
+            0, 8, 0, 28,                                  // VXLAN, 28 bytes
             1, 12, 0x80, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, // encap VNI 10
             4, 8, 0x03, 0x0b, 0, 0, 0, 0, 0, 100,         // color 100
             8, 2, 0x12, 0xb5,                             // UDP 4789
@@ -355,8 +350,8 @@ mod tests {
         // 200 has a 2-byte length; 99 is unknown with 1 byte; trailing 0 is
         // a truncated header -> error.
         assert!(TunnelEncap::decode(&buf).is_err());
-        let buf = &buf[..12];
-        let t = TunnelEncap::decode(buf).unwrap();
+        let buf = [0, 77, 0, 8, 200, 0, 2, 0xaa, 0xbb, 99, 1, 0xcc];
+        let t = TunnelEncap::decode(&buf).unwrap();
         assert_eq!(t.tunnels[0].sub_tlvs[0], SubTlv::Unknown { code: 200, value: vec![0xaa, 0xbb] });
         let mut out = Vec::new();
         t.encode(&mut out);

@@ -7,7 +7,7 @@
 //! input (see `fuzz/fuzz_targets/decap.rs`).
 
 use super::{aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN, MIN_SPI, TRAILER_LEN};
-use crate::aead::{AeadEngine, BadKey, NONCE_LEN};
+use crate::aead::{AeadEngine, BadKey};
 use crate::outer::{locate_esp, Located, NATT_PORT};
 use crate::replay::{BadWindowSize, ReplayWindow};
 use crate::{DropCounters, DropReason};
@@ -115,9 +115,9 @@ impl<E: AeadEngine> InboundSa<E> {
         let seq = self.window.infer(seq_lo, self.esn).ok_or(DropReason::Replay)?;
         self.window.check(seq).map_err(|_| DropReason::Replay)?;
 
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce[..4].copy_from_slice(&self.salt);
-        nonce[4..].copy_from_slice(&esp[ESP_HEADER_LEN..ESP_HEADER_LEN + IV_LEN]);
+        let mut iv = [0u8; IV_LEN];
+        iv.copy_from_slice(&esp[ESP_HEADER_LEN..ESP_HEADER_LEN + IV_LEN]);
+        let nonce = super::nonce(self.salt, iv);
         let mut aad_buf = [0u8; 12];
         let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
         let body = &mut esp[ESP_HEADER_LEN + IV_LEN..];

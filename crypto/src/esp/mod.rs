@@ -102,10 +102,19 @@ pub struct SaCounters {
     pub drops: crate::DropCounters,
 }
 
+/// The GCM nonce of an ESP packet: salt ‖ explicit IV (RFC 4106 §4).
+#[inline]
+pub fn nonce(salt: [u8; 4], iv: [u8; IV_LEN]) -> [u8; crate::aead::NONCE_LEN] {
+    let mut n = [0u8; crate::aead::NONCE_LEN];
+    n[..4].copy_from_slice(&salt);
+    n[4..].copy_from_slice(&iv);
+    n
+}
+
 /// Builds the ESP AAD (RFC 4106 §5) into `out`, returning its length:
 /// SPI ‖ seq (8 bytes), or SPI ‖ seq high ‖ seq low (12 bytes) with ESN.
 #[inline]
-fn aad(spi: u32, seq: u64, esn: bool, out: &mut [u8; 12]) -> usize {
+pub fn aad(spi: u32, seq: u64, esn: bool, out: &mut [u8; 12]) -> usize {
     out[..4].copy_from_slice(&spi.to_be_bytes());
     if esn {
         out[4..8].copy_from_slice(&((seq >> 32) as u32).to_be_bytes());

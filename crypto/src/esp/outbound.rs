@@ -8,7 +8,7 @@
 //! RFC 9611 style) from the same key agreement; see `keyex`.
 
 use super::{aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN, TRAILER_LEN};
-use crate::aead::{AeadEngine, BadKey, NONCE_LEN};
+use crate::aead::{AeadEngine, BadKey};
 use crate::outer::{BadOuter, DfPolicy, DscpPolicy, NattPorts, OuterTemplate, UDP_HEADER_LEN};
 use crate::DropReason;
 use sdwan_packet::Frame;
@@ -183,9 +183,7 @@ impl<E: AeadEngine> OutboundSa<E> {
         h[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
         h[8..16].copy_from_slice(&seq.to_be_bytes());
 
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce[..4].copy_from_slice(&self.salt);
-        nonce[4..].copy_from_slice(&seq.to_be_bytes());
+        let nonce = super::nonce(self.salt, seq.to_be_bytes());
         let mut aad_buf = [0u8; 12];
         let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
         self.engine.seal(&nonce, &aad_buf[..aad_len], &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..]);
@@ -196,11 +194,9 @@ impl<E: AeadEngine> OutboundSa<E> {
         self.outer.write(hdr, esp, tos, df, self.ip_id);
 
         self.ip_id = self.ip_id.wrapping_add(1);
-        self.next_seq = seq + 1;
-        if seq == u64::MAX {
-            // The last number is used: mark exhausted without wrapping.
-            self.next_seq = 0;
-        }
+        // After 2^64-1 this is 0, which `encap` refuses: exhausted, never
+        // reused.
+        self.next_seq = seq.wrapping_add(1);
         self.counters.packets += 1;
         self.counters.bytes += inner_len as u64;
         Ok(())

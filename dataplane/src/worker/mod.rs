@@ -3,13 +3,17 @@
 //! up, rewrite, decide: the I/O-free pipeline) → tx burst per egress port.
 //! Each worker owns one tx queue on every port, so no queue is shared and
 //! nothing on this path locks or allocates. Idle workers back off to short
-//! sleeps ([`idle::AdaptiveIdle`]).
+//! sleeps ([`idle::AdaptiveIdle`]). Frames the control thread originates
+//! (ARP requests, neighbor solicitations) reach the wire through a worker's
+//! bounded [`InjectQueue`], so the control thread needs no tx queue of its
+//! own (some PMDs, TAP among them, need as many rx as tx queues).
 
 pub mod idle;
 pub mod stats;
 
 use idle::AdaptiveIdle;
-use sdwan_ffi::{Burst, RxQueue, TxQueue};
+use crossbeam_queue::ArrayQueue;
+use sdwan_ffi::{Burst, Mbuf, RxQueue, TxQueue};
 use sdwan_packet::Frame;
 use stats::WorkerStats;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +37,9 @@ pub trait PacketHandler {
     fn multi_segment(&mut self, in_port: u16);
 }
 
+/// Frames handed to a worker for transmission: (our port index, frame).
+pub type InjectQueue = ArrayQueue<(u16, Mbuf)>;
+
 pub struct WorkerSpec {
     pub id: usize,
     /// Core to pin to, if any.
@@ -44,6 +51,8 @@ pub struct WorkerSpec {
     pub idle_threshold: u32,
     pub max_sleep: Duration,
     pub stats: Arc<WorkerStats>,
+    /// Frames from the control thread to send.
+    pub inject: Arc<InjectQueue>,
 }
 
 fn flush<H: PacketHandler>(handler: &mut H, port: u16, q: &mut TxQueue, burst: &mut Burst) {
@@ -116,6 +125,21 @@ pub fn run<H: PacketHandler>(mut spec: WorkerSpec, mut handler: H, stop: &Atomic
                 if let Err(m) = burst.push(m) {
                     flush(&mut handler, out, txq, burst);
                     let _ = burst.push(m);
+                }
+            }
+            for (port, (burst, txq)) in tx_bursts.iter_mut().zip(spec.tx.iter_mut()).enumerate() {
+                flush(&mut handler, port as u16, txq, burst);
+            }
+            handler.end_burst();
+        }
+        if !spec.inject.is_empty() {
+            while let Some((port, m)) = spec.inject.pop() {
+                let idx = port as usize;
+                if let (Some(burst), Some(txq)) = (tx_bursts.get_mut(idx), spec.tx.get_mut(idx)) {
+                    if let Err(m) = burst.push(m) {
+                        flush(&mut handler, port, txq, burst);
+                        let _ = burst.push(m);
+                    }
                 }
             }
             for (port, (burst, txq)) in tx_bursts.iter_mut().zip(spec.tx.iter_mut()).enumerate() {

@@ -1,0 +1,16 @@
+//! cargo fuzz run nlri_sdwan_v4: NLRI decoder of family SdwanV4
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use sdwan_bgp::wire::*;
+
+fuzz_target!(|data: &[u8]| {
+    for add_path in [false, true] {
+        if let Ok(list) = sdwan_bgp::wire::nlri::decode_nlri_list(data, Family::SdwanV4, add_path) {
+            let mut out = Vec::new();
+            for n in &list {
+                sdwan_bgp::wire::nlri::encode_nlri(n, &mut out);
+            }
+            assert_eq!(sdwan_bgp::wire::nlri::decode_nlri_list(&out, Family::SdwanV4, add_path).ok(), Some(list));
+        }
+    }
+});

@@ -1,0 +1,29 @@
+//! Decapsulation must never panic: arbitrary bytes go through outer-header
+//! parsing, SPI lookup (the first input byte picks whether the SPI field is
+//! forced to the installed SA's) and, for a hit, ESP checks and GCM open.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sdwan_crypto::{Cipher, InboundSa, InboundSet, KeyMaterial, SaParams};
+use sdwan_packet::Frame;
+
+const SPI: u32 = 0x0100_0000;
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&mode, rest)) = input.split_first() else { return };
+    let keys = KeyMaterial::from_rfc4106(Cipher::AesGcm128, &[7u8; 20]).unwrap();
+    let mut params = SaParams::new(SPI);
+    params.esn = mode & 1 == 1;
+    let mut set = InboundSet::<sdwan_crypto::aead::DefaultEngine>::default();
+    set.insert(InboundSa::new(params, &keys).unwrap());
+    let mut buf = vec![0u8; rest.len() + 64];
+    buf[32..32 + rest.len()].copy_from_slice(rest);
+    if mode & 2 == 2 {
+        // Aim the SPI at the SA after an IPv4 + UDP header.
+        if let Some(s) = buf.get_mut(32 + 28..32 + 32) {
+            s.copy_from_slice(&SPI.to_be_bytes());
+        }
+    }
+    let mut frame = Frame::new(&mut buf, 32, rest.len()).unwrap();
+    let _ = set.decap(&mut frame);
+});

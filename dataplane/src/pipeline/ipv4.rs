@@ -1,0 +1,134 @@
+//! IPv4 input (RFC 791, RFC 1812 §5.2): validate, answer echo for our
+//! addresses, forward with TTL decrement (RFC 1624 incremental checksum),
+//! ICMP errors for TTL expiry, no route and DF+too big.
+
+use super::icmp_error::drop_with_icmpv4;
+use super::{ethernet, next_hop, Context, PortConfig, Verdict, WorkerState};
+use crate::counters::Event;
+use crate::drop_reason::DropReason;
+use crate::fib::NextHop;
+use crate::neighbor::ControlEvent;
+use sdwan_packet::checksum;
+use sdwan_packet::icmpv4::{msg_type, time_exceeded_code, unreach_code, Icmpv4Packet};
+use sdwan_packet::ipv4::{protocol, Ipv4Packet};
+use sdwan_packet::{Error, Frame};
+use std::net::{IpAddr, Ipv4Addr};
+
+fn is_ours(ctx: &Context<'_>, vrf: u16, a: Ipv4Addr) -> bool {
+    ctx.ports.iter().any(|p| p.vrf == vrf && p.owns_v4(a))
+}
+
+fn martian_source(a: Ipv4Addr) -> bool {
+    a.octets()[0] == 0 || a.is_loopback() || a.is_multicast() || a.is_broadcast() || a.octets()[0] >= 240
+}
+
+fn martian_destination(a: Ipv4Addr) -> bool {
+    a.octets()[0] == 0 || a.is_loopback() || (a.octets()[0] >= 240 && !a.is_broadcast())
+}
+
+pub(super) fn input(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    port: &PortConfig,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Verdict {
+    let ip = match Ipv4Packet::new_checked(&frame.data()[l2..]) {
+        Ok(p) => p,
+        Err(Error::Truncated { .. }) => return Verdict::Drop(DropReason::Truncated),
+        Err(Error::BadLength { .. }) => return Verdict::Drop(DropReason::BadIpv4Length),
+        Err(_) => return Verdict::Drop(DropReason::BadIpv4Header),
+    };
+    if !ip.verify_checksum() {
+        return Verdict::Drop(DropReason::BadIpv4Checksum);
+    }
+    let (src, dst, ttl, total) = (ip.src(), ip.dst(), ip.ttl(), usize::from(ip.total_len()));
+    let dont_frag = ip.dont_frag();
+    // Drop link padding: replies and forwarded frames carry the IP length.
+    if frame.set_len(l2 + total).is_err() {
+        return Verdict::Drop(DropReason::Truncated);
+    }
+    if martian_source(src) || is_ours(ctx, port.vrf, src) {
+        return Verdict::Drop(DropReason::MartianSource);
+    }
+    if is_ours(ctx, port.vrf, dst) {
+        return local(frame, l2, port, worker);
+    }
+    if dst.is_multicast() || dst.is_broadcast() {
+        // Link-scope control traffic (or multicast data we do not route).
+        return Verdict::Drop(DropReason::LocalUnhandled);
+    }
+    if martian_destination(dst) {
+        return Verdict::Drop(DropReason::MartianDestination);
+    }
+    let (out_id, nh_ip) = match ctx.fib.lookup_v4(port.vrf, dst) {
+        None => {
+            let unreachable = (msg_type::DST_UNREACHABLE, unreach_code::NET, 0);
+            return drop_with_icmpv4(frame, l2, port, worker, DropReason::NoRoute, unreachable);
+        }
+        Some(NextHop::Local) => return local(frame, l2, port, worker),
+        Some(NextHop::Blackhole) => return Verdict::Drop(DropReason::Blackhole),
+        Some(NextHop::Connected { port }) => (*port, IpAddr::V4(dst)),
+        Some(NextHop::Gateway { port, via }) => (*port, *via),
+    };
+    if ttl <= 1 {
+        let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::TTL, 0);
+        return drop_with_icmpv4(frame, l2, port, worker, DropReason::TtlExpired, te);
+    }
+    let Some(out) = ctx.port(out_id) else { return Verdict::Drop(DropReason::NoRoute) };
+    if total > usize::from(out.mtu) {
+        if !dont_frag {
+            // We never fragment.
+            return Verdict::Drop(DropReason::MtuExceeded);
+        }
+        let frag_needed = (msg_type::DST_UNREACHABLE, unreach_code::FRAG_NEEDED, u32::from(out.mtu));
+        return drop_with_icmpv4(frame, l2, port, worker, DropReason::MtuExceeded, frag_needed);
+    }
+    let mac = match next_hop::resolve(ctx.neighbors, out, nh_ip, worker, events) {
+        Ok(m) => m,
+        Err(r) => return Verdict::Drop(r),
+    };
+    let mut ip = Ipv4Packet::new_unchecked(&mut frame.data_mut()[l2..]);
+    if ip.decrement_ttl().is_none() {
+        return Verdict::Drop(DropReason::TtlExpired);
+    }
+    next_hop::rewrite_l2(frame, out, mac);
+    Verdict::Forward { port: out.id }
+}
+
+/// Addressed to us: echo requests are answered, the rest goes to the glue.
+fn local(frame: &mut Frame<'_>, l2: usize, port: &PortConfig, worker: &mut WorkerState) -> Verdict {
+    let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
+    if ip.protocol() != protocol::ICMP || ip.is_fragment() {
+        return Verdict::Local;
+    }
+    let hl = ip.header_len();
+    let icmp = match Icmpv4Packet::new_checked(ip.payload()) {
+        Ok(i) => i,
+        Err(_) => return Verdict::Drop(DropReason::Truncated),
+    };
+    if icmp.msg_type() != msg_type::ECHO_REQUEST {
+        return Verdict::Local;
+    }
+    if !icmp.verify_checksum() {
+        return Verdict::Drop(DropReason::BadIcmpChecksum);
+    }
+    if icmp.code() != 0 {
+        return Verdict::Drop(DropReason::BadIcmp);
+    }
+    let (src, dst) = (ip.src(), ip.dst());
+    let data = frame.data_mut();
+    let mut ip = Ipv4Packet::new_unchecked(&mut data[l2..]);
+    ip.set_src(dst);
+    ip.set_dst(src);
+    ip.set_ttl(64);
+    ip.fill_checksum();
+    let mut icmp = Icmpv4Packet::new_unchecked(&mut data[l2 + hl..]);
+    icmp.set_msg_type(msg_type::ECHO_REPLY);
+    let c = checksum::update16(icmp.checksum(), u16::from(msg_type::ECHO_REQUEST) << 8, u16::from(msg_type::ECHO_REPLY) << 8);
+    icmp.set_checksum(c);
+    ethernet::turn_around(frame, port);
+    worker.counters.event(Event::EchoRepliesSent);
+    Verdict::Reply { port: port.id }
+}

@@ -1,0 +1,153 @@
+//! IPv6 input (RFC 8200, RFC 4443): validate, answer echo and NDP for our
+//! addresses (incl. link-local and solicited-node groups), forward with
+//! hop-limit decrement, ICMPv6 errors for hop-limit expiry, no route and
+//! packet too big. Link-local traffic never leaves its link.
+
+use super::icmp_error::drop_with_icmpv6;
+use super::{ethernet, ndp, next_hop, Context, PortConfig, Verdict, WorkerState};
+use crate::counters::Event;
+use crate::drop_reason::DropReason;
+use crate::fib::NextHop;
+use crate::neighbor::ControlEvent;
+use sdwan_packet::checksum;
+use sdwan_packet::icmpv6::{msg_type, time_exceeded_code, unreach_code, Icmpv6Packet};
+use sdwan_packet::ipv6::{is_link_local, next_header, Ipv6Packet, HEADER_LEN};
+use sdwan_packet::{Error, Frame};
+use std::net::{IpAddr, Ipv6Addr};
+
+fn is_ours(ctx: &Context<'_>, vrf: u16, a: &Ipv6Addr) -> bool {
+    ctx.ports.iter().any(|p| p.vrf == vrf && p.owns_v6(a))
+}
+
+pub(super) fn input(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    port: &PortConfig,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Verdict {
+    let ip = match Ipv6Packet::new_checked(&frame.data()[l2..]) {
+        Ok(p) => p,
+        Err(Error::Truncated { .. }) => return Verdict::Drop(DropReason::Truncated),
+        Err(_) => return Verdict::Drop(DropReason::BadIpv6Header),
+    };
+    let (src, dst, hop_limit, total) = (ip.src(), ip.dst(), ip.hop_limit(), ip.total_len());
+    if frame.set_len(l2 + total).is_err() {
+        return Verdict::Drop(DropReason::Truncated);
+    }
+    if src.is_multicast() {
+        return Verdict::Drop(DropReason::MartianSource);
+    }
+    if dst.is_multicast() {
+        if port.joined_v6(&dst) {
+            return local(frame, l2, port, worker, events);
+        }
+        return Verdict::Drop(DropReason::NotForUs);
+    }
+    // An unspecified source is only valid for DAD, which is multicast.
+    if src.is_unspecified() || src.is_loopback() || is_ours(ctx, port.vrf, &src) {
+        return Verdict::Drop(DropReason::MartianSource);
+    }
+    if is_ours(ctx, port.vrf, &dst) {
+        return local(frame, l2, port, worker, events);
+    }
+    if dst.is_unspecified() || dst.is_loopback() {
+        return Verdict::Drop(DropReason::MartianDestination);
+    }
+    if is_link_local(&src) || is_link_local(&dst) {
+        return Verdict::Drop(DropReason::LinkLocalScope);
+    }
+    let (out_id, nh_ip) = match ctx.fib.lookup_v6(port.vrf, dst) {
+        None => {
+            let unreachable = (msg_type::DST_UNREACHABLE, unreach_code::NO_ROUTE, 0);
+            return drop_with_icmpv6(frame, l2, port, worker, DropReason::NoRoute, unreachable);
+        }
+        Some(NextHop::Local) => return local(frame, l2, port, worker, events),
+        Some(NextHop::Blackhole) => return Verdict::Drop(DropReason::Blackhole),
+        Some(NextHop::Connected { port }) => (*port, IpAddr::V6(dst)),
+        Some(NextHop::Gateway { port, via }) => (*port, *via),
+    };
+    if hop_limit <= 1 {
+        let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::HOP_LIMIT, 0);
+        return drop_with_icmpv6(frame, l2, port, worker, DropReason::HopLimitExpired, te);
+    }
+    let Some(out) = ctx.port(out_id) else { return Verdict::Drop(DropReason::NoRoute) };
+    if total > usize::from(out.mtu) {
+        let ptb = (msg_type::PACKET_TOO_BIG, 0, u32::from(out.mtu));
+        return drop_with_icmpv6(frame, l2, port, worker, DropReason::MtuExceeded, ptb);
+    }
+    let mac = match next_hop::resolve(ctx.neighbors, out, nh_ip, worker, events) {
+        Ok(m) => m,
+        Err(r) => return Verdict::Drop(r),
+    };
+    Ipv6Packet::new_unchecked(&mut frame.data_mut()[l2..]).set_hop_limit(hop_limit - 1);
+    next_hop::rewrite_l2(frame, out, mac);
+    Verdict::Forward { port: out.id }
+}
+
+/// Addressed to us (unicast, or a group we joined): echo and NDP are
+/// handled, the rest goes to the glue.
+fn local(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    port: &PortConfig,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Verdict {
+    let ip = Ipv6Packet::new_unchecked(&frame.data()[l2..]);
+    let ul = match ip.upper_layer() {
+        Ok(u) => u,
+        Err(Error::Truncated { .. }) => return Verdict::Drop(DropReason::Truncated),
+        Err(_) => return Verdict::Drop(DropReason::BadIpv6ExtensionHeader),
+    };
+    if ul.protocol != next_header::ICMPV6 || ul.fragmented {
+        return Verdict::Local;
+    }
+    let (src, dst, hop_limit) = (ip.src(), ip.dst(), ip.hop_limit());
+    let icmp_at = l2 + ul.offset;
+    let icmp = match Icmpv6Packet::new_checked(&frame.data()[icmp_at..]) {
+        Ok(i) => i,
+        Err(_) => return Verdict::Drop(DropReason::Truncated),
+    };
+    if !icmp.verify_checksum(&src, &dst) {
+        return Verdict::Drop(DropReason::BadIcmpChecksum);
+    }
+    match icmp.msg_type() {
+        msg_type::NEIGHBOR_SOLICIT | msg_type::NEIGHBOR_ADVERT => {
+            ndp::input(frame, l2, icmp_at, port, (src, dst, hop_limit), worker, events)
+        }
+        // Echo to a group or through extension headers: not answered here.
+        msg_type::ECHO_REQUEST if !dst.is_multicast() && ul.offset == HEADER_LEN => {
+            if icmp.code() != 0 {
+                return Verdict::Drop(DropReason::BadIcmp);
+            }
+            echo_reply(frame, l2, port, worker, src, dst)
+        }
+        _ => Verdict::Local,
+    }
+}
+
+fn echo_reply(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    port: &PortConfig,
+    worker: &mut WorkerState,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+) -> Verdict {
+    let data = frame.data_mut();
+    let mut ip = Ipv6Packet::new_unchecked(&mut data[l2..]);
+    ip.set_src(&dst);
+    ip.set_dst(&src);
+    ip.set_hop_limit(64);
+    // Swapping addresses leaves the pseudo-header sum unchanged; only the
+    // type word changes.
+    let mut icmp = Icmpv6Packet::new_unchecked(&mut data[l2 + HEADER_LEN..]);
+    icmp.set_msg_type(msg_type::ECHO_REPLY);
+    let c = checksum::update16(icmp.checksum(), u16::from(msg_type::ECHO_REQUEST) << 8, u16::from(msg_type::ECHO_REPLY) << 8);
+    icmp.set_checksum(c);
+    ethernet::turn_around(frame, port);
+    worker.counters.event(Event::EchoRepliesSent);
+    Verdict::Reply { port: port.id }
+}
