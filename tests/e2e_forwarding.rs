@@ -140,7 +140,7 @@ fn edge_answers_echo_and_sends_time_exceeded() {
 fn malformed_frames_are_dropped_and_counted_by_reason() {
     let _g = serial();
     let s = site(73, "");
-    ping_ok(&s.a, &["ping", "-c", "1", "-W", "2", "10.73.2.2"]);
+    ping_ok(&s.a, &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.73.2.2"]);
     let ifs = s.edge.show_json("interfaces");
     let mac = ifs[0]["mac"].as_str().unwrap().to_string();
     let before = s.edge.show_json("drops");
@@ -202,7 +202,7 @@ fn route_churn_at_1000_per_second_loses_nothing_on_unchanged_prefixes() {
 fn sigterm_closes_ports_and_exits_zero() {
     let _g = serial();
     let mut s = site(75, "");
-    ping_ok(&s.a, &["ping", "-c", "1", "-W", "2", "10.75.2.2"]);
+    ping_ok(&s.a, &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.75.2.2"]);
     let st = s.edge.stop();
     assert!(st.success(), "exit status {st}:\n{}", s.edge.log());
     // The TAP devices vanish with the ports (even from the namespaces).

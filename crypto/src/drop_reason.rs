@@ -122,6 +122,9 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.get(DropReason::Replay), 2);
         assert_eq!(a.total(), 3);
-        assert_eq!(a.nonzero().collect::<Vec<_>>(), vec![("replay", 2), ("icv_fail", 1)]);
+        assert_eq!(
+            a.nonzero().collect::<Vec<_>>(),
+            vec![("replay", 2), ("icv_fail", 1)]
+        );
     }
 }

@@ -28,5 +28,7 @@ pub mod replay;
 pub mod sadb;
 
 pub use drop_reason::{DropCounters, DropReason};
-pub use esp::{Cipher, InboundSa, InboundSet, KeyMaterial, NextHeader, OutboundSa, Received, SaParams};
+pub use esp::{
+    Cipher, InboundSa, InboundSet, KeyMaterial, NextHeader, OutboundSa, Received, SaParams,
+};
 pub use lifetime::Lifetime;

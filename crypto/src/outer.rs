@@ -79,7 +79,10 @@ pub fn locate_esp(data: &[u8], natt_port: u16) -> Result<Located, DropReason> {
         _ => return Err(DropReason::BadOuterHeader),
     };
     match proto {
-        PROTO_ESP => Ok(Located::Esp { esp_offset: l4, ip_len }),
+        PROTO_ESP => Ok(Located::Esp {
+            esp_offset: l4,
+            ip_len,
+        }),
         PROTO_UDP => {
             let udp = data.get(l4..ip_len).ok_or(DropReason::Truncated)?;
             if udp.len() < UDP_HEADER_LEN {
@@ -97,8 +100,14 @@ pub fn locate_esp(data: &[u8], natt_port: u16) -> Result<Located, DropReason> {
             let end = l4 + udp_len;
             match payload {
                 [0xff] => Ok(Located::Keepalive),
-                [0, 0, 0, 0, ..] => Ok(Located::Ike { offset: at + 4, ip_len: end }),
-                _ => Ok(Located::Esp { esp_offset: at, ip_len: end }),
+                [0, 0, 0, 0, ..] => Ok(Located::Ike {
+                    offset: at + 4,
+                    ip_len: end,
+                }),
+                _ => Ok(Located::Esp {
+                    esp_offset: at,
+                    ip_len: end,
+                }),
             }
         }
         _ => Err(DropReason::NotEsp),
@@ -223,7 +232,15 @@ impl OuterTemplate {
             bytes[len + 2..len + 4].copy_from_slice(&p.dst.to_be_bytes());
             len += UDP_HEADER_LEN;
         }
-        Ok(Self { bytes, len, v6, udp: natt.is_some(), dscp, df, v6_addr_sum })
+        Ok(Self {
+            bytes,
+            len,
+            v6,
+            udp: natt.is_some(),
+            dscp,
+            df,
+            v6_addr_sum,
+        })
     }
 
     /// Bytes the outer headers take.
@@ -318,7 +335,8 @@ impl OuterTemplate {
             hdr[10..12].copy_from_slice(&c.to_be_bytes());
             if self.udp {
                 // RFC 3948 §2.1: the UDP checksum SHOULD be zero over IPv4.
-                hdr[IPV4_HEADER_LEN + 4..IPV4_HEADER_LEN + 6].copy_from_slice(&udp_len.to_be_bytes());
+                hdr[IPV4_HEADER_LEN + 4..IPV4_HEADER_LEN + 6]
+                    .copy_from_slice(&udp_len.to_be_bytes());
             }
         }
     }
@@ -353,13 +371,19 @@ mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn v4() -> (IpAddr, IpAddr) {
-        (Ipv4Addr::new(192, 0, 2, 1).into(), Ipv4Addr::new(198, 51, 100, 2).into())
+        (
+            Ipv4Addr::new(192, 0, 2, 1).into(),
+            Ipv4Addr::new(198, 51, 100, 2).into(),
+        )
     }
 
     #[test]
     fn v4_natt_header_verifies_and_locates() {
         let (s, d) = v4();
-        let natt = Some(NattPorts { src: 4500, dst: NATT_PORT });
+        let natt = Some(NattPorts {
+            src: 4500,
+            dst: NATT_PORT,
+        });
         let t = OuterTemplate::new(s, d, natt, 64, DscpPolicy::Set(46), DfPolicy::Set, 0).unwrap();
         assert_eq!(t.len(), 28);
         let mut pkt = vec![0u8; 28 + 12];
@@ -370,7 +394,13 @@ mod tests {
         assert_eq!(pkt[1], 46 << 2);
         assert_eq!(pkt[6], 0x40);
         assert_eq!(&pkt[26..28], &[0, 0], "UDP checksum zero over IPv4");
-        assert_eq!(locate_esp(&pkt, NATT_PORT), Ok(Located::Esp { esp_offset: 28, ip_len: 40 }));
+        assert_eq!(
+            locate_esp(&pkt, NATT_PORT),
+            Ok(Located::Esp {
+                esp_offset: 28,
+                ip_len: 40
+            })
+        );
         assert_eq!(locate_esp(&pkt, 4501), Err(DropReason::NotEsp));
         // Corrupt the checksum.
         pkt[8] ^= 1;
@@ -381,8 +411,12 @@ mod tests {
     fn v6_udp_checksum_is_valid() {
         let s: IpAddr = "2001:db8::1".parse::<Ipv6Addr>().unwrap().into();
         let d: IpAddr = "2001:db8::2".parse::<Ipv6Addr>().unwrap().into();
-        let natt = Some(NattPorts { src: 1234, dst: NATT_PORT });
-        let t = OuterTemplate::new(s, d, natt, 64, DscpPolicy::Copy, DfPolicy::Copy, 0x12345).unwrap();
+        let natt = Some(NattPorts {
+            src: 1234,
+            dst: NATT_PORT,
+        });
+        let t =
+            OuterTemplate::new(s, d, natt, 64, DscpPolicy::Copy, DfPolicy::Copy, 0x12345).unwrap();
         let mut pkt = vec![0u8; 48 + 13];
         for (i, b) in pkt[48..].iter_mut().enumerate() {
             *b = i as u8 + 1;
@@ -395,13 +429,22 @@ mod tests {
         assert_eq!(fold(s), 0xffff);
         assert_eq!(pkt[0], 0x6b);
         assert_eq!(pkt[1] >> 4, 0x8);
-        assert_eq!(locate_esp(&pkt, NATT_PORT), Ok(Located::Esp { esp_offset: 48, ip_len: 61 }));
+        assert_eq!(
+            locate_esp(&pkt, NATT_PORT),
+            Ok(Located::Esp {
+                esp_offset: 48,
+                ip_len: 61
+            })
+        );
     }
 
     #[test]
     fn keepalive_and_ike_marker_demux() {
         let (s, d) = v4();
-        let natt = Some(NattPorts { src: NATT_PORT, dst: NATT_PORT });
+        let natt = Some(NattPorts {
+            src: NATT_PORT,
+            dst: NATT_PORT,
+        });
         let t = OuterTemplate::new(s, d, natt, 64, DscpPolicy::Set(0), DfPolicy::Clear, 0).unwrap();
         let mut ka = vec![0u8; 29];
         ka[28] = 0xff;
@@ -412,7 +455,13 @@ mod tests {
         ike[32] = 0x21;
         let (h, p) = ike.split_at_mut(28);
         t.write(h, p, 0, false, 1);
-        assert_eq!(locate_esp(&ike, NATT_PORT), Ok(Located::Ike { offset: 32, ip_len: 36 }));
+        assert_eq!(
+            locate_esp(&ike, NATT_PORT),
+            Ok(Located::Ike {
+                offset: 32,
+                ip_len: 36
+            })
+        );
     }
 
     #[test]
@@ -422,7 +471,13 @@ mod tests {
         let mut pkt = vec![0u8; 20 + 24];
         let (h, p) = pkt.split_at_mut(20);
         t.write(h, p, 0, false, 1);
-        assert_eq!(locate_esp(&pkt, NATT_PORT), Ok(Located::Esp { esp_offset: 20, ip_len: 44 }));
+        assert_eq!(
+            locate_esp(&pkt, NATT_PORT),
+            Ok(Located::Esp {
+                esp_offset: 20,
+                ip_len: 44
+            })
+        );
         pkt[6] = 0x20; // MF
         pkt[10] = 0;
         pkt[11] = 0;
@@ -430,10 +485,25 @@ mod tests {
         pkt[10..12].copy_from_slice(&c.to_be_bytes());
         assert_eq!(locate_esp(&pkt, NATT_PORT), Err(DropReason::Fragment));
         assert_eq!(locate_esp(&[], NATT_PORT), Err(DropReason::Truncated));
-        assert_eq!(locate_esp(&[0x55; 30], NATT_PORT), Err(DropReason::BadOuterHeader));
-        assert_eq!(locate_esp(&pkt[..30], NATT_PORT), Err(DropReason::Truncated));
         assert_eq!(
-            OuterTemplate::new(s, "::1".parse().unwrap(), None, 1, DscpPolicy::Copy, DfPolicy::Copy, 0).unwrap_err(),
+            locate_esp(&[0x55; 30], NATT_PORT),
+            Err(DropReason::BadOuterHeader)
+        );
+        assert_eq!(
+            locate_esp(&pkt[..30], NATT_PORT),
+            Err(DropReason::Truncated)
+        );
+        assert_eq!(
+            OuterTemplate::new(
+                s,
+                "::1".parse().unwrap(),
+                None,
+                1,
+                DscpPolicy::Copy,
+                DfPolicy::Copy,
+                0
+            )
+            .unwrap_err(),
             BadOuter::MixedFamilies
         );
     }

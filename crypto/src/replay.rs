@@ -37,7 +37,10 @@ pub struct ReplayWindow {
 
 impl core::fmt::Debug for ReplayWindow {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ReplayWindow").field("top", &self.top).field("size", &self.size).finish()
+        f.debug_struct("ReplayWindow")
+            .field("top", &self.top)
+            .field("size", &self.size)
+            .finish()
     }
 }
 
@@ -49,7 +52,12 @@ impl ReplayWindow {
         }
         let nblocks = (size as usize).div_ceil(64) + 1;
         let nblocks = nblocks.next_power_of_two();
-        Ok(Self { top: 0, size, mask: nblocks as u64 - 1, blocks: [0; MAX_BLOCKS] })
+        Ok(Self {
+            top: 0,
+            size,
+            mask: nblocks as u64 - 1,
+            blocks: [0; MAX_BLOCKS],
+        })
     }
 
     pub fn size(&self) -> u32 {

@@ -160,15 +160,23 @@ impl Sadb {
         if self.inbound.contains_key(&c.spi_in) {
             return Err(StaticSaError::Collision(SpiCollision(c.spi_in)));
         }
-        let key_in = KeyMaterial::from_rfc4106(c.cipher, &c.key_in).map_err(StaticSaError::BadKey)?;
-        let key_out = KeyMaterial::from_rfc4106(c.cipher, &c.key_out).map_err(StaticSaError::BadKey)?;
+        let key_in =
+            KeyMaterial::from_rfc4106(c.cipher, &c.key_in).map_err(StaticSaError::BadKey)?;
+        let key_out =
+            KeyMaterial::from_rfc4106(c.cipher, &c.key_out).map_err(StaticSaError::BadKey)?;
         let params = |spi| SaParams {
             spi,
             esn: c.esn,
             replay_window: c.replay_window,
             lifetime: crate::Lifetime::UNLIMITED,
         };
-        let entry = |spi, keys| SaEntry { tunnel: c.tunnel, params: params(spi), keys, origin: Origin::Static, installed_at: now };
+        let entry = |spi, keys| SaEntry {
+            tunnel: c.tunnel,
+            params: params(spi),
+            keys,
+            origin: Origin::Static,
+            installed_at: now,
+        };
         self.inbound.insert(c.spi_in, entry(c.spi_in, key_in));
         self.outbound.insert(c.tunnel, entry(c.spi_out, key_out));
         Ok(())
@@ -201,12 +209,20 @@ mod tests {
     use crate::Lifetime;
 
     fn tunnel() -> TunnelKey {
-        TunnelKey { peer_node: "192.0.2.9".parse().unwrap(), local_port: 1, remote_port: 2 }
+        TunnelKey {
+            peer_node: "192.0.2.9".parse().unwrap(),
+            local_port: 1,
+            remote_port: 2,
+        }
     }
 
     fn entry(spi: u32, now: u64) -> SaEntry {
         let mut params = SaParams::new(spi);
-        params.lifetime = Lifetime { soft_seconds: 10, hard_seconds: 20, ..Lifetime::UNLIMITED };
+        params.lifetime = Lifetime {
+            soft_seconds: 10,
+            hard_seconds: 20,
+            ..Lifetime::UNLIMITED
+        };
         SaEntry {
             tunnel: tunnel(),
             params,
@@ -236,7 +252,10 @@ mod tests {
         db.add_inbound(entry(600, 100)).unwrap();
         assert!(db.expired(105).is_empty());
         assert_eq!(db.expired(110), vec![Expiry::SoftOutbound(tunnel())]);
-        assert_eq!(db.expired(120), vec![Expiry::HardInbound(600), Expiry::HardOutbound(tunnel())]);
+        assert_eq!(
+            db.expired(120),
+            vec![Expiry::HardInbound(600), Expiry::HardOutbound(tunnel())]
+        );
     }
 
     #[test]
@@ -254,11 +273,17 @@ mod tests {
         };
         db.add_static(&c, 0).unwrap();
         assert_eq!(db.outbound(&tunnel()).unwrap().params.spi, 0x2002);
-        assert_eq!(db.add_static(&c, 0), Err(StaticSaError::Collision(SpiCollision(0x1001))));
+        assert_eq!(
+            db.add_static(&c, 0),
+            Err(StaticSaError::Collision(SpiCollision(0x1001)))
+        );
         c.spi_in = 7;
         assert_eq!(db.add_static(&c, 0), Err(StaticSaError::ReservedSpi(7)));
         c.spi_in = 0x3003;
         c.key_in = vec![1; 20];
-        assert!(matches!(db.add_static(&c, 0), Err(StaticSaError::BadKey(_))));
+        assert!(matches!(
+            db.add_static(&c, 0),
+            Err(StaticSaError::BadKey(_))
+        ));
     }
 }

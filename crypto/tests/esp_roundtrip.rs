@@ -5,7 +5,10 @@
 use proptest::prelude::*;
 use sdwan_crypto::esp::{OuterConfig, ESP_OVERHEAD};
 use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
-use sdwan_crypto::{Cipher, DropReason, InboundSa, InboundSet, KeyMaterial, Lifetime, NextHeader, OutboundSa, Received, SaParams};
+use sdwan_crypto::{
+    Cipher, DropReason, InboundSa, InboundSet, KeyMaterial, Lifetime, NextHeader, OutboundSa,
+    Received, SaParams,
+};
 use sdwan_packet::Frame;
 use std::net::IpAddr;
 
@@ -15,20 +18,31 @@ const HEADROOM: usize = 128;
 const SPI: u32 = 0x1000_0001;
 
 fn keys(cipher: Cipher) -> KeyMaterial {
-    let m: Vec<u8> = (0..cipher.key_len() as u8 + 4).map(|i| i.wrapping_mul(7)).collect();
+    let m: Vec<u8> = (0..cipher.key_len() as u8 + 4)
+        .map(|i| i.wrapping_mul(7))
+        .collect();
     KeyMaterial::from_rfc4106(cipher, &m).unwrap()
 }
 
 fn outer(v6: bool, natt: bool) -> OuterConfig {
     let (src, dst): (IpAddr, IpAddr) = if v6 {
-        ("2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap())
+        (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        )
     } else {
-        ("192.0.2.1".parse().unwrap(), "198.51.100.2".parse().unwrap())
+        (
+            "192.0.2.1".parse().unwrap(),
+            "198.51.100.2".parse().unwrap(),
+        )
     };
     OuterConfig {
         src,
         dst,
-        natt: natt.then_some(NattPorts { src: NATT_PORT, dst: NATT_PORT }),
+        natt: natt.then_some(NattPorts {
+            src: NATT_PORT,
+            dst: NATT_PORT,
+        }),
         ttl: 64,
         dscp: DscpPolicy::Copy,
         df: DfPolicy::Copy,
@@ -81,7 +95,13 @@ fn round_trip(cipher: Cipher, v6: bool, natt: bool, nh: NextHeader, inner: &[u8]
     drop(f);
     let mut f = Frame::new(&mut buf, start, len).unwrap();
     let got = inb.decap(&mut f).unwrap();
-    assert_eq!(got, Received::Inner { spi: SPI, next_header: nh });
+    assert_eq!(
+        got,
+        Received::Inner {
+            spi: SPI,
+            next_header: nh
+        }
+    );
     assert_eq!(f.data(), inner);
     assert_eq!(inb.get(SPI).unwrap().counters().packets, 1);
     // The same bytes again are a replay, counted on the SA.
@@ -89,7 +109,14 @@ fn round_trip(cipher: Cipher, v6: bool, natt: bool, nh: NextHeader, inner: &[u8]
     let n = again.len();
     let mut f = Frame::new(&mut again, 0, n).unwrap();
     assert_eq!(inb.decap(&mut f), Err(DropReason::Replay));
-    assert_eq!(inb.get(SPI).unwrap().counters().drops.get(DropReason::Replay), 1);
+    assert_eq!(
+        inb.get(SPI)
+            .unwrap()
+            .counters()
+            .drops
+            .get(DropReason::Replay),
+        1
+    );
 }
 
 #[test]
@@ -97,7 +124,13 @@ fn every_next_header_and_outer_family() {
     for cipher in [Cipher::AesGcm128, Cipher::AesGcm256] {
         for v6 in [false, true] {
             for natt in [false, true] {
-                for nh in [NextHeader::Ipv4, NextHeader::Ipv6, NextHeader::Gre, NextHeader::Mpls, NextHeader::Ethernet] {
+                for nh in [
+                    NextHeader::Ipv4,
+                    NextHeader::Ipv6,
+                    NextHeader::Gre,
+                    NextHeader::Mpls,
+                    NextHeader::Ethernet,
+                ] {
                     let inner = match nh {
                         NextHeader::Ipv4 => inner_v4(61),
                         NextHeader::Ipv6 => {
@@ -134,7 +167,14 @@ fn tampering_is_icv_fail_and_does_not_move_the_window() {
     let mut good = wire.clone();
     let n = good.len();
     assert!(inb.decap(&mut Frame::new(&mut good, 0, n).unwrap()).is_ok());
-    assert_eq!(inb.get(SPI).unwrap().counters().drops.get(DropReason::IcvFail), 4);
+    assert_eq!(
+        inb.get(SPI)
+            .unwrap()
+            .counters()
+            .drops
+            .get(DropReason::IcvFail),
+        4
+    );
 }
 
 #[test]
@@ -148,10 +188,17 @@ fn unknown_spi_keepalive_and_outer_errors_are_named() {
     inb.remove(SPI);
     let mut w = wire.clone();
     let n = w.len();
-    assert_eq!(inb.decap(&mut Frame::new(&mut w, 0, n).unwrap()), Err(DropReason::BadSpi));
+    assert_eq!(
+        inb.decap(&mut Frame::new(&mut w, 0, n).unwrap()),
+        Err(DropReason::BadSpi)
+    );
     for cut in [0, 10, 27, 30, 40] {
         let mut w = wire.clone();
-        assert_eq!(inb.decap(&mut Frame::new(&mut w, 0, cut).unwrap()), Err(DropReason::Truncated), "cut {cut}");
+        assert_eq!(
+            inb.decap(&mut Frame::new(&mut w, 0, cut).unwrap()),
+            Err(DropReason::Truncated),
+            "cut {cut}"
+        );
     }
     assert_eq!(inb.drops().get(DropReason::BadSpi), 1);
     assert_eq!(inb.drops().get(DropReason::Truncated), 5);
@@ -172,7 +219,13 @@ fn ethernet_padding_after_the_ip_packet_is_ignored() {
     let mut f = Frame::new(&mut buf, HEADROOM, inner.len()).unwrap();
     out.encap(&mut f, NextHeader::Ipv4).unwrap();
     f.append(6).unwrap().fill(0xee);
-    assert_eq!(inb.decap(&mut f), Ok(Received::Inner { spi: SPI, next_header: NextHeader::Ipv4 }));
+    assert_eq!(
+        inb.decap(&mut f),
+        Ok(Received::Inner {
+            spi: SPI,
+            next_header: NextHeader::Ipv4
+        })
+    );
     assert_eq!(f.data(), &inner[..]);
 }
 
@@ -207,7 +260,10 @@ fn sequence_overflow_stops_instead_of_wrapping() {
     assert!(out.needs_rekey());
     let mut buf = buffer(&inner);
     let mut f = Frame::new(&mut buf, HEADROOM, inner.len()).unwrap();
-    assert_eq!(out.encap(&mut f, NextHeader::Ipv4), Err(DropReason::SeqExhausted));
+    assert_eq!(
+        out.encap(&mut f, NextHeader::Ipv4),
+        Err(DropReason::SeqExhausted)
+    );
     // With ESN the last number is 2^64-1.
     params.esn = true;
     let mut out = OutboundSa::<E>::new(params, &k, outer(false, false)).unwrap();
@@ -217,14 +273,21 @@ fn sequence_overflow_stops_instead_of_wrapping() {
     out.encap(&mut f, NextHeader::Ipv4).unwrap();
     let mut buf = buffer(&inner);
     let mut f = Frame::new(&mut buf, HEADROOM, inner.len()).unwrap();
-    assert_eq!(out.encap(&mut f, NextHeader::Ipv4), Err(DropReason::SeqExhausted));
+    assert_eq!(
+        out.encap(&mut f, NextHeader::Ipv4),
+        Err(DropReason::SeqExhausted)
+    );
 }
 
 #[test]
 fn hard_packet_lifetime_stops_both_directions() {
     let k = keys(Cipher::AesGcm128);
     let mut params = SaParams::new(SPI);
-    params.lifetime = Lifetime { soft_packets: 2, hard_packets: 3, ..Lifetime::UNLIMITED };
+    params.lifetime = Lifetime {
+        soft_packets: 2,
+        hard_packets: 3,
+        ..Lifetime::UNLIMITED
+    };
     let mut out = OutboundSa::<E>::new(params, &k, outer(false, false)).unwrap();
     let inner = inner_v4(30);
     for i in 0..4 {
@@ -243,7 +306,14 @@ fn esn_sequence_crosses_2_pow_32() {
     let inner = inner_v4(30);
     // Walk the receiver up to the boundary in steps of less than 2^31
     // (larger jumps are ambiguous by design, RFC 4303 Appendix A2.2).
-    for seq in [1u64, 0x7fff_0000, 0xffff_0000, 0xffff_fffe, 0x1_0000_0000, 0x1_0000_0001] {
+    for seq in [
+        1u64,
+        0x7fff_0000,
+        0xffff_0000,
+        0xffff_fffe,
+        0x1_0000_0000,
+        0x1_0000_0001,
+    ] {
         out.set_next_seq(seq);
         let mut buf = buffer(&inner);
         let mut f = Frame::new(&mut buf, HEADROOM, inner.len()).unwrap();
@@ -286,4 +356,53 @@ proptest! {
         let mut f = Frame::new(&mut d, 0, n).unwrap();
         let _ = inb.decap(&mut f);
     }
+}
+
+/// An ESP packet sealed by hand with the SA's keys, so the ICV verifies and
+/// the trailer checks are what refuses it.
+fn hand_sealed(seq: u32, plain: &[u8]) -> Vec<u8> {
+    use sdwan_crypto::aead::AeadEngine;
+    let k = keys(Cipher::AesGcm128);
+    let engine = E::new(k.key()).unwrap();
+    let iv = u64::from(seq).to_be_bytes();
+    let mut pkt = Vec::new();
+    pkt.extend_from_slice(&SPI.to_be_bytes());
+    pkt.extend_from_slice(&seq.to_be_bytes());
+    pkt.extend_from_slice(&iv);
+    pkt.extend_from_slice(plain);
+    pkt.extend_from_slice(&[0u8; 16]);
+    let mut aad = [0u8; 12];
+    let n = sdwan_crypto::esp::aad(SPI, u64::from(seq), true, &mut aad);
+    engine.seal(
+        &sdwan_crypto::esp::nonce(k.salt(), iv),
+        &aad[..n],
+        &mut pkt[16..],
+    );
+    pkt
+}
+
+#[test]
+fn trailer_checks_after_a_valid_icv() {
+    let (_, mut inb) = pair(Cipher::AesGcm128, false, false);
+    let sa = |inb: &mut InboundSet<E>| inb.remove(SPI).unwrap();
+    let mut sa = sa(&mut inb);
+    let cases: [(&[u8], DropReason); 5] = [
+        (&[0xaa, 0xbb, 1, 3, 2, 4], DropReason::BadPadding), // pad bytes 1,3
+        (&[0xaa, 0xbb, 9, 4], DropReason::BadPadding),       // pad length > payload
+        (&[0xaa, 0xbb, 0, 59], DropReason::Dummy),           // TFC dummy packet
+        (&[0xaa, 0xbb, 0, 17], DropReason::BadNextHeader),   // UDP is not a tunnel payload
+        (&[0xaa, 0xbb, 0xcc, 1, 2], DropReason::BadLength),  // not a multiple of 4
+    ];
+    for (i, (plain, want)) in cases.iter().enumerate() {
+        let mut p = hand_sealed(i as u32 + 1, plain);
+        let n = p.len();
+        let mut f = Frame::new(&mut p, 0, n).unwrap();
+        assert_eq!(sa.decap_at(&mut f, 0), Err(*want), "case {i}");
+    }
+    let mut p = hand_sealed(10, &[0xaa, 0xbb, 0, 4]);
+    let n = p.len();
+    let mut f = Frame::new(&mut p, 0, n).unwrap();
+    assert_eq!(sa.decap_at(&mut f, 0), Ok(NextHeader::Ipv4));
+    assert_eq!(f.data(), &[0xaa, 0xbb]);
+    assert_eq!(sa.counters().drops.get(DropReason::BadPadding), 2);
 }

@@ -31,10 +31,14 @@ const SPI_OUT: u32 = 0x0000_c001; // ours → scapy
 const SPI_IN: u32 = 0x0000_d002; // scapy → ours
 
 fn key_out() -> Vec<u8> {
-    (0..20u8).map(|i| i.wrapping_mul(13).wrapping_add(1)).collect()
+    (0..20u8)
+        .map(|i| i.wrapping_mul(13).wrapping_add(1))
+        .collect()
 }
 fn key_in() -> Vec<u8> {
-    (0..36u8).map(|i| i.wrapping_mul(29).wrapping_add(3)).collect()
+    (0..36u8)
+        .map(|i| i.wrapping_mul(29).wrapping_add(3))
+        .collect()
 }
 
 /// IPv4 ICMP echo 172.16.0.1 → 172.16.0.2 carrying `payload` (even length).
@@ -66,7 +70,8 @@ fn scapy_peer_decrypts_ours_and_we_decrypt_scapys() {
     }
     let ns = netns::Netns::new("s", LOCAL, PEER);
     let sock = UdpSocket::bind((LOCAL, NATT_PORT)).expect("bind 4500 on the veth address");
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/scapy_peer.py");
     let mut peer = ns.spawn(&[
@@ -90,7 +95,10 @@ fn scapy_peer_decrypts_ours_and_we_decrypt_scapys() {
     let outer = OuterConfig {
         src: LOCAL.parse().unwrap(),
         dst: PEER.parse().unwrap(),
-        natt: Some(NattPorts { src: NATT_PORT, dst: NATT_PORT }),
+        natt: Some(NattPorts {
+            src: NATT_PORT,
+            dst: NATT_PORT,
+        }),
         ttl: 64,
         dscp: DscpPolicy::Copy,
         df: DfPolicy::Set,
@@ -109,9 +117,16 @@ fn scapy_peer_decrypts_ours_and_we_decrypt_scapys() {
     netns::send_raw_ipv4(PEER, &packets);
     let decrypted = lines.next().expect("peer decrypt report").unwrap();
     assert!(decrypted.contains("\"decrypted\""), "{decrypted}");
-    assert_eq!(decrypted.matches("\"inner_ok\": true").count(), COUNT, "{decrypted}");
+    assert_eq!(
+        decrypted.matches("\"inner_ok\": true").count(),
+        COUNT,
+        "{decrypted}"
+    );
     for i in 0..COUNT {
-        assert!(decrypted.contains(&netns::hex(format!("sdwan-{i:02}").as_bytes())), "{decrypted}");
+        assert!(
+            decrypted.contains(&netns::hex(format!("sdwan-{i:02}").as_bytes())),
+            "{decrypted}"
+        );
     }
 
     // Scapy → ours.

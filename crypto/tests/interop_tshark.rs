@@ -68,7 +68,13 @@ fn tshark_decrypts_our_esp_with_valid_icv() {
     let mut params = SaParams::new(SPI);
     params.esn = false; // tshark 4.0's SA table has no ESN setting
     let mut packets = Vec::new();
-    for natt in [None, Some(NattPorts { src: NATT_PORT, dst: NATT_PORT })] {
+    for natt in [
+        None,
+        Some(NattPorts {
+            src: NATT_PORT,
+            dst: NATT_PORT,
+        }),
+    ] {
         let outer = OuterConfig {
             src: SRC.parse().unwrap(),
             dst: DST.parse().unwrap(),
@@ -131,7 +137,11 @@ fn tshark_decrypts_our_esp_with_valid_icv() {
         .expect("run tshark");
     let _ = std::fs::remove_dir_all(&dir);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 6, "{text}");
     for (n, line) in lines.iter().enumerate() {
@@ -144,7 +154,10 @@ fn tshark_decrypts_our_esp_with_valid_icv() {
         // Outer and inner IPv4 checksums verified good (status 1).
         assert_eq!(f[3], "1,1", "{line}");
         assert_eq!(f[4], "1", "ICV must verify: {line}");
-        let payload: String = format!("tshark-check-{}", n % 3).bytes().map(|b| format!("{b:02x}")).collect();
+        let payload: String = format!("tshark-check-{}", n % 3)
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(f[6], payload, "{line}");
         let natt = n >= 3;
         assert_eq!(f[5], if natt { "4500,2000" } else { "2000" }, "{line}");

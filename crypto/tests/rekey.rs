@@ -27,10 +27,19 @@ struct Edge {
 
 impl Edge {
     fn new(n: u8, peer: u8) -> Self {
-        let ep = Endpoint { node: IpAddr::from([10, 0, 0, n]), port: 1 };
+        let ep = Endpoint {
+            node: IpAddr::from([10, 0, 0, n]),
+            port: 1,
+        };
         Self {
             port: PortSecret::generate(ep, 0).unwrap(),
-            session: PairSession::new(Cipher::AesGcm256, RekeyTimers { grace: 5, confirm_timeout: 3 }),
+            session: PairSession::new(
+                Cipher::AesGcm256,
+                RekeyTimers {
+                    grace: 5,
+                    confirm_timeout: 3,
+                },
+            ),
             inbound: InboundSet::default(),
             outbound: None,
             local: IpAddr::from([192, 0, 2, n]),
@@ -57,7 +66,8 @@ impl Edge {
                         dscp: DscpPolicy::Copy,
                         df: DfPolicy::Copy,
                     };
-                    self.outbound = Some(OutboundSa::new(SaParams::new(sa.spi), &sa.keys, outer).unwrap());
+                    self.outbound =
+                        Some(OutboundSa::new(SaParams::new(sa.spi), &sa.keys, outer).unwrap());
                 }
                 Action::RemoveInbound(spi) => {
                     assert!(self.inbound.remove(spi).is_some());
@@ -85,7 +95,11 @@ impl Edge {
         let mut f = Frame::new(&mut pkt, 0, n).unwrap();
         match self.inbound.decap(&mut f) {
             Ok(Received::Inner { spi, .. }) => {
-                assert_eq!(u64::from_be_bytes(f.data().try_into().unwrap()), self.received, "in order");
+                assert_eq!(
+                    u64::from_be_bytes(f.data().try_into().unwrap()),
+                    self.received,
+                    "in order"
+                );
                 self.received += 1;
                 if self.inbound.get(spi).unwrap().counters().packets == 1 {
                     let acts = self.session.on_inbound_used(spi, now);
@@ -153,10 +167,18 @@ fn traffic_through_rekeys_loses_no_packet() {
             _ => {}
         }
         for (at, p) in std::mem::take(&mut bgp_to_b) {
-            if at == slot { b.learn(p, now) } else { bgp_to_b.push((at, p)) }
+            if at == slot {
+                b.learn(p, now)
+            } else {
+                bgp_to_b.push((at, p))
+            }
         }
         for (at, p) in std::mem::take(&mut bgp_to_a) {
-            if at == slot { a.learn(p, now) } else { bgp_to_a.push((at, p)) }
+            if at == slot {
+                a.learn(p, now)
+            } else {
+                bgp_to_a.push((at, p))
+            }
         }
         a.send(&mut ab);
         b.send(&mut ba);
@@ -197,5 +219,8 @@ fn traffic_through_rekeys_loses_no_packet() {
     // After the grace period only the current inbound SA is left.
     assert_eq!(a.inbound.len(), 1);
     assert_eq!(b.inbound.len(), 1);
-    assert_eq!(a.session.inbound_spis(), vec![b.outbound.as_ref().unwrap().spi()]);
+    assert_eq!(
+        a.session.inbound_spis(),
+        vec![b.outbound.as_ref().unwrap().spi()]
+    );
 }

@@ -11,7 +11,10 @@ use sdwan_packet::Frame;
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 struct Gcm {
@@ -139,16 +142,30 @@ fn gcm_spec_vectors<E: AeadEngine>() {
         want.extend(hex(v.tag));
         assert_eq!(buf, want, "{} seal on {}", v.name, E::NAME);
         engine.open(&n, &hex(v.aad), &mut buf).unwrap();
-        assert_eq!(&buf[..buf.len() - 16], &hex(v.pt)[..], "{} open on {}", v.name, E::NAME);
+        assert_eq!(
+            &buf[..buf.len() - 16],
+            &hex(v.pt)[..],
+            "{} open on {}",
+            v.name,
+            E::NAME
+        );
         want[0] ^= 1;
-        assert!(engine.open(&n, &hex(v.aad), &mut want).is_err(), "{} tamper on {}", v.name, E::NAME);
+        assert!(
+            engine.open(&n, &hex(v.aad), &mut want).is_err(),
+            "{} tamper on {}",
+            v.name,
+            E::NAME
+        );
     }
 }
 
 fn esp_vectors<E: AeadEngine>() {
     for v in ESP {
         let engine = E::new(&hex(v.key)).unwrap();
-        let n = nonce(hex(v.salt).try_into().unwrap(), hex(v.iv).try_into().unwrap());
+        let n = nonce(
+            hex(v.salt).try_into().unwrap(),
+            hex(v.iv).try_into().unwrap(),
+        );
         let mut a = [0u8; 12];
         let alen = aad(v.spi, v.seq, v.esn, &mut a);
         let mut buf = hex(v.plain);
@@ -156,7 +173,13 @@ fn esp_vectors<E: AeadEngine>() {
         engine.seal(&n, &a[..alen], &mut buf);
         assert_eq!(buf, hex(v.ct_tag), "{} seal on {}", v.name, E::NAME);
         engine.open(&n, &a[..alen], &mut buf).unwrap();
-        assert_eq!(&buf[..buf.len() - 16], &hex(v.plain)[..], "{} open on {}", v.name, E::NAME);
+        assert_eq!(
+            &buf[..buf.len() - 16],
+            &hex(v.plain)[..],
+            "{} open on {}",
+            v.name,
+            E::NAME
+        );
     }
 }
 
@@ -179,7 +202,12 @@ fn esp_packet_decap<E: AeadEngine>() {
     pkt.extend(hex(v.ct_tag));
     let len = pkt.len();
     let mut frame = Frame::new(&mut pkt, 0, len).unwrap();
-    assert_eq!(sa.decap_at(&mut frame, 0), Err(DropReason::BadNextHeader), "{}", E::NAME);
+    assert_eq!(
+        sa.decap_at(&mut frame, 0),
+        Err(DropReason::BadNextHeader),
+        "{}",
+        E::NAME
+    );
     assert_eq!(sa.highest_seq(), 1);
     assert_eq!(sa.counters().drops.get(DropReason::BadNextHeader), 1);
 }

@@ -7,7 +7,9 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use sdwan_dataplane::fib::{fib_channel, NextHop, RouteChange};
 use sdwan_dataplane::neighbor::{ControlEvent, LearnKind, NeighborConfig, NeighborManager};
-use sdwan_dataplane::pipeline::{process, Context, IcmpRateLimit, PortConfig, Verdict, WorkerState};
+use sdwan_dataplane::pipeline::{
+    process, Context, IcmpRateLimit, PortConfig, Verdict, WorkerState,
+};
 use sdwan_packet::ethernet::{ethertype, EthernetRepr};
 use sdwan_packet::ipv4::{protocol, Ipv4Repr};
 use sdwan_packet::{Frame, MacAddr};
@@ -19,9 +21,14 @@ const HEADROOM: usize = 128;
 fn frame_bytes(ports: &[PortConfig]) -> Vec<u8> {
     let mut b = vec![0u8; HEADROOM + 64 + 64];
     let f = &mut b[HEADROOM..HEADROOM + 64];
-    EthernetRepr { dst: ports[0].mac, src: MacAddr([2, 0, 0, 0, 0, 0x99]), vlan_id: None, ethertype: ethertype::IPV4 }
-        .emit(&mut f[..14])
-        .unwrap();
+    EthernetRepr {
+        dst: ports[0].mac,
+        src: MacAddr([2, 0, 0, 0, 0, 0x99]),
+        vlan_id: None,
+        ethertype: ethertype::IPV4,
+    }
+    .emit(&mut f[..14])
+    .unwrap();
     Ipv4Repr {
         src: Ipv4Addr::new(10, 0, 0, 2),
         dst: Ipv4Addr::new(172, 16, 7, 9),
@@ -39,8 +46,10 @@ fn frame_bytes(ports: &[PortConfig]) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let ports = vec![
-        PortConfig::new(0, MacAddr([2, 0, 0, 0, 0, 1]), 0).with_ipv4(Ipv4Addr::new(10, 0, 0, 1), 24),
-        PortConfig::new(1, MacAddr([2, 0, 0, 0, 0, 2]), 0).with_ipv4(Ipv4Addr::new(10, 0, 1, 1), 24),
+        PortConfig::new(0, MacAddr([2, 0, 0, 0, 0, 1]), 0)
+            .with_ipv4(Ipv4Addr::new(10, 0, 0, 1), 24),
+        PortConfig::new(1, MacAddr([2, 0, 0, 0, 0, 2]), 0)
+            .with_ipv4(Ipv4Addr::new(10, 0, 1, 1), 24),
     ];
     let (mut writer, reader) = fib_channel();
     let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 254));
@@ -57,12 +66,21 @@ fn bench(c: &mut Criterion) {
     let mut acts = Vec::new();
     mgr.handle_event(ControlEvent::Resolve { port: 1, ip: gw }, now, &mut acts);
     mgr.handle_event(
-        ControlEvent::NeighborLearned { port: 1, ip: gw, mac: MacAddr([2, 0, 0, 0, 1, 0xfe]), kind: LearnKind::Reply { override_: true } },
+        ControlEvent::NeighborLearned {
+            port: 1,
+            ip: gw,
+            mac: MacAddr([2, 0, 0, 0, 1, 0xfe]),
+            kind: LearnKind::Reply { override_: true },
+        },
         now,
         &mut acts,
     );
     let neighbors = mgr.take_snapshot().unwrap();
-    let ctx = Context { ports: &ports, fib: &fib, neighbors: &neighbors };
+    let ctx = Context {
+        ports: &ports,
+        fib: &fib,
+        neighbors: &neighbors,
+    };
     let mut worker = WorkerState::new(ports.len(), IcmpRateLimit::default());
     let original = frame_bytes(&ports);
     let mut buf = original.clone();
@@ -71,7 +89,10 @@ fn bench(c: &mut Criterion) {
     // Sanity: the frame is forwarded.
     {
         let mut f = Frame::new(&mut buf, HEADROOM, 64).unwrap();
-        assert_eq!(process(&mut f, 0, &ctx, &mut worker, &mut events), Verdict::Forward { port: 1 });
+        assert_eq!(
+            process(&mut f, 0, &ctx, &mut worker, &mut events),
+            Verdict::Forward { port: 1 }
+        );
     }
 
     let mut g = c.benchmark_group("pipeline_ipv4_64B");

@@ -99,7 +99,11 @@ impl WorkerCounters {
     /// Counters for port ids `0..num_ports`; higher ids are not counted
     /// per port (the pipeline drops them as `unknown_port` anyway).
     pub fn new(num_ports: usize) -> Self {
-        Self { drops: [0; DropReason::COUNT], events: [0; Event::COUNT], ports: vec![PortCounters::default(); num_ports] }
+        Self {
+            drops: [0; DropReason::COUNT],
+            events: [0; Event::COUNT],
+            ports: vec![PortCounters::default(); num_ports],
+        }
     }
     #[inline]
     pub fn drop(&mut self, r: DropReason) {
@@ -131,7 +135,10 @@ impl WorkerCounters {
         self.events[e as usize]
     }
     pub fn port(&self, port: u16) -> PortCounters {
-        self.ports.get(usize::from(port)).copied().unwrap_or_default()
+        self.ports
+            .get(usize::from(port))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Copies the running totals into this worker's slot (Relaxed stores;
@@ -166,7 +173,9 @@ impl CounterSlot {
         Self {
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
             events: std::array::from_fn(|_| AtomicU64::new(0)),
-            ports: (0..num_ports).map(|_| std::array::from_fn(|_| AtomicU64::new(0))).collect(),
+            ports: (0..num_ports)
+                .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
+                .collect(),
         }
     }
 }
@@ -196,13 +205,19 @@ impl CounterTotals {
     }
     /// Non-zero drop counters by name, in declaration order.
     pub fn nonzero_drops(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        DropReason::ALL.iter().map(|r| (r.as_str(), self.drops[r.index()])).filter(|(_, n)| *n != 0)
+        DropReason::ALL
+            .iter()
+            .map(|r| (r.as_str(), self.drops[r.index()]))
+            .filter(|(_, n)| *n != 0)
     }
 }
 
 impl CounterSlots {
     pub fn new(workers: usize, num_ports: usize) -> Self {
-        Self { slots: (0..workers).map(|_| CounterSlot::new(num_ports)).collect(), num_ports }
+        Self {
+            slots: (0..workers).map(|_| CounterSlot::new(num_ports)).collect(),
+            num_ports,
+        }
     }
     pub fn slot(&self, worker: usize) -> Option<&CounterSlot> {
         self.slots.get(worker)
@@ -252,7 +267,15 @@ mod tests {
         let t = slots.totals();
         assert_eq!(t.drop_count(DropReason::NoRoute), 2);
         assert_eq!(t.event_count(Event::Forwarded), 1);
-        assert_eq!(t.ports[1], PortCounters { rx_packets: 2, rx_bytes: 164, tx_packets: 0, tx_bytes: 0 });
+        assert_eq!(
+            t.ports[1],
+            PortCounters {
+                rx_packets: 2,
+                rx_bytes: 164,
+                tx_packets: 0,
+                tx_bytes: 0
+            }
+        );
         assert_eq!(t.ports[0].tx_bytes, 60);
         assert_eq!(t.nonzero_drops().collect::<Vec<_>>(), vec![("no_route", 2)]);
         // Publishing again is idempotent (totals, not deltas).

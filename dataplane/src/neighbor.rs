@@ -60,7 +60,8 @@ impl Hasher for KeyHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
     }
     fn write_u16(&mut self, v: u16) {
@@ -123,7 +124,12 @@ pub enum LearnKind {
 /// From a worker to the control thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControlEvent {
-    NeighborLearned { port: u16, ip: IpAddr, mac: MacAddr, kind: LearnKind },
+    NeighborLearned {
+        port: u16,
+        ip: IpAddr,
+        mac: MacAddr,
+        kind: LearnKind,
+    },
     /// A packet needed `ip` on `port` and the snapshot had no entry.
     Resolve { port: u16, ip: IpAddr },
     /// A packet was forwarded through a STALE entry: confirm it.
@@ -140,7 +146,10 @@ pub struct EventQueue {
 
 impl EventQueue {
     pub fn new(capacity: usize) -> Self {
-        Self { queue: ArrayQueue::new(capacity.max(1)), overflows: AtomicU64::new(0) }
+        Self {
+            queue: ArrayQueue::new(capacity.max(1)),
+            overflows: AtomicU64::new(0),
+        }
     }
     /// Worker side. Never blocks.
     pub fn push(&self, e: ControlEvent) {
@@ -163,10 +172,18 @@ pub enum NeighborAction {
     /// ARP request for `target` on `port`; broadcast, or unicast to the MAC
     /// we have when reconfirming a STALE entry. Build it with
     /// `pipeline::build_arp_request`.
-    SendArpRequest { port: u16, target: std::net::Ipv4Addr, unicast: Option<MacAddr> },
+    SendArpRequest {
+        port: u16,
+        target: std::net::Ipv4Addr,
+        unicast: Option<MacAddr>,
+    },
     /// NS for `target` on `port` to its solicited-node group, or unicast
     /// when reconfirming. Build it with `pipeline::build_neighbor_solicitation`.
-    SendNeighborSolicit { port: u16, target: std::net::Ipv6Addr, unicast: Option<MacAddr> },
+    SendNeighborSolicit {
+        port: u16,
+        target: std::net::Ipv6Addr,
+        unicast: Option<MacAddr>,
+    },
     /// Resolution failed after the configured probes.
     Unreachable { port: u16, ip: IpAddr },
 }
@@ -233,21 +250,40 @@ pub struct NeighborManager {
 
 fn probe_action(port: u16, ip: IpAddr, unicast: Option<MacAddr>) -> NeighborAction {
     match ip {
-        IpAddr::V4(target) => NeighborAction::SendArpRequest { port, target, unicast },
-        IpAddr::V6(target) => NeighborAction::SendNeighborSolicit { port, target, unicast },
+        IpAddr::V4(target) => NeighborAction::SendArpRequest {
+            port,
+            target,
+            unicast,
+        },
+        IpAddr::V6(target) => NeighborAction::SendNeighborSolicit {
+            port,
+            target,
+            unicast,
+        },
     }
 }
 
 impl NeighborManager {
     pub fn new(cfg: NeighborConfig) -> Self {
-        Self { cfg, entries: KeyMap::default(), changed: false }
+        Self {
+            cfg,
+            entries: KeyMap::default(),
+            changed: false,
+        }
     }
 
     /// Applies one event from a worker.
-    pub fn handle_event(&mut self, ev: ControlEvent, now: Instant, actions: &mut Vec<NeighborAction>) {
+    pub fn handle_event(
+        &mut self,
+        ev: ControlEvent,
+        now: Instant,
+        actions: &mut Vec<NeighborAction>,
+    ) {
         match ev {
             ControlEvent::Resolve { port, ip } => {
-                if self.entries.contains_key(&(port, ip)) || self.entries.len() >= self.cfg.max_entries {
+                if self.entries.contains_key(&(port, ip))
+                    || self.entries.len() >= self.cfg.max_entries
+                {
                     return;
                 }
                 self.entries.insert(
@@ -255,23 +291,36 @@ impl NeighborManager {
                     ManagedEntry {
                         mac: None,
                         state: NeighborState::Incomplete,
-                        timer: Timer::Probing { sent: 1, next: now + self.cfg.retrans },
+                        timer: Timer::Probing {
+                            sent: 1,
+                            next: now + self.cfg.retrans,
+                        },
                     },
                 );
                 self.changed = true;
                 actions.push(probe_action(port, ip, None));
             }
             ControlEvent::Probe { port, ip } => {
-                let Some(e) = self.entries.get_mut(&(port, ip)) else { return };
+                let Some(e) = self.entries.get_mut(&(port, ip)) else {
+                    return;
+                };
                 if e.state != NeighborState::Stale {
                     return;
                 }
                 e.state = NeighborState::Probe;
-                e.timer = Timer::Probing { sent: 1, next: now + self.cfg.retrans };
+                e.timer = Timer::Probing {
+                    sent: 1,
+                    next: now + self.cfg.retrans,
+                };
                 self.changed = true;
                 actions.push(probe_action(port, ip, e.mac));
             }
-            ControlEvent::NeighborLearned { port, ip, mac, kind } => self.learn(port, ip, mac, kind, now),
+            ControlEvent::NeighborLearned {
+                port,
+                ip,
+                mac,
+                kind,
+            } => self.learn(port, ip, mac, kind, now),
         }
     }
 
@@ -280,13 +329,21 @@ impl NeighborManager {
     pub fn add_static(&mut self, port: u16, ip: IpAddr, mac: MacAddr) {
         self.entries.insert(
             (port, ip),
-            ManagedEntry { mac: Some(mac), state: NeighborState::Reachable, timer: Timer::Permanent },
+            ManagedEntry {
+                mac: Some(mac),
+                state: NeighborState::Reachable,
+                timer: Timer::Permanent,
+            },
         );
         self.changed = true;
     }
 
     fn learn(&mut self, port: u16, ip: IpAddr, mac: MacAddr, kind: LearnKind, now: Instant) {
-        if self.entries.get(&(port, ip)).is_some_and(|e| matches!(e.timer, Timer::Permanent)) {
+        if self
+            .entries
+            .get(&(port, ip))
+            .is_some_and(|e| matches!(e.timer, Timer::Permanent))
+        {
             return;
         }
         let reachable = ManagedEntry {
@@ -294,7 +351,11 @@ impl NeighborManager {
             state: NeighborState::Reachable,
             timer: Timer::ReachableUntil(now + self.cfg.reachable_time),
         };
-        let stale = ManagedEntry { mac: Some(mac), state: NeighborState::Stale, timer: Timer::StaleSince(now) };
+        let stale = ManagedEntry {
+            mac: Some(mac),
+            state: NeighborState::Stale,
+            timer: Timer::StaleSince(now),
+        };
         let full = self.entries.len() >= self.cfg.max_entries;
         let existing = self.entries.get_mut(&(port, ip));
         let new = match (kind, existing) {
@@ -349,8 +410,15 @@ impl NeighborManager {
                         false // PROBE failed: delete (RFC 4861 §7.3.3)
                     }
                 } else {
-                    e.timer = Timer::Probing { sent: sent + 1, next: now + cfg.retrans };
-                    let unicast = if e.state == NeighborState::Probe { e.mac } else { None };
+                    e.timer = Timer::Probing {
+                        sent: sent + 1,
+                        next: now + cfg.retrans,
+                    };
+                    let unicast = if e.state == NeighborState::Probe {
+                        e.mac
+                    } else {
+                        None
+                    };
                     actions.push(probe_action(port, ip, unicast));
                     true
                 }
@@ -389,7 +457,13 @@ impl NeighborManager {
         let mut entries = KeyMap::default();
         entries.reserve(self.entries.len());
         for (k, e) in &self.entries {
-            entries.insert(*k, NeighborEntry { mac: e.mac, state: e.state });
+            entries.insert(
+                *k,
+                NeighborEntry {
+                    mac: e.mac,
+                    state: e.state,
+                },
+            );
         }
         Some(NeighborTable { entries })
     }

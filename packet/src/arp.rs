@@ -64,10 +64,16 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
             return Err(Error::truncated(Layer::Arp, PACKET_LEN, b.len()));
         }
         if be16(b, 0) != HTYPE_ETHERNET || b[4] != 6 {
-            return Err(Error::Unsupported { layer: Layer::Arp, field: "hardware type" });
+            return Err(Error::Unsupported {
+                layer: Layer::Arp,
+                field: "hardware type",
+            });
         }
         if be16(b, 2) != PTYPE_IPV4 || b[5] != 4 {
-            return Err(Error::Unsupported { layer: Layer::Arp, field: "protocol type" });
+            return Err(Error::Unsupported {
+                layer: Layer::Arp,
+                field: "protocol type",
+            });
         }
         Ok(p)
     }
@@ -79,7 +85,10 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
         match self.operation_raw() {
             1 => Ok(ArpOperation::Request),
             2 => Ok(ArpOperation::Reply),
-            _ => Err(Error::Unsupported { layer: Layer::Arp, field: "operation" }),
+            _ => Err(Error::Unsupported {
+                layer: Layer::Arp,
+                field: "operation",
+            }),
         }
     }
     fn mac_at(&self, at: usize) -> MacAddr {

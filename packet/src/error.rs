@@ -26,7 +26,11 @@ pub enum Layer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
     /// Fewer bytes than the header (or the length a field claims) needs.
-    Truncated { layer: Layer, need: usize, have: usize },
+    Truncated {
+        layer: Layer,
+        need: usize,
+        have: usize,
+    },
     /// A version field that is not the one this view parses.
     BadVersion { layer: Layer, version: u8 },
     /// A header-length field out of range (IPv4 IHL < 5, TCP data offset < 5,

@@ -105,15 +105,27 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
             }
             let inner = be16(f.buffer.as_ref(), 16);
             if inner == ethertype::VLAN || inner == ethertype::QINQ {
-                return Err(Error::Unsupported { layer: Layer::Vlan, field: "stacked tags" });
+                return Err(Error::Unsupported {
+                    layer: Layer::Vlan,
+                    field: "stacked tags",
+                });
             }
             if inner < 0x0600 {
-                return Err(Error::BadField { layer: Layer::Vlan, field: "inner ethertype" });
+                return Err(Error::BadField {
+                    layer: Layer::Vlan,
+                    field: "inner ethertype",
+                });
             }
         } else if outer == ethertype::QINQ {
-            return Err(Error::Unsupported { layer: Layer::Ethernet, field: "802.1ad tag" });
+            return Err(Error::Unsupported {
+                layer: Layer::Ethernet,
+                field: "802.1ad tag",
+            });
         } else if outer < 0x0600 {
-            return Err(Error::BadField { layer: Layer::Ethernet, field: "ethertype (802.3 length)" });
+            return Err(Error::BadField {
+                layer: Layer::Ethernet,
+                field: "ethertype (802.3 length)",
+            });
         }
         Ok(f)
     }
@@ -140,7 +152,8 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
 
     /// The 12-bit VLAN ID when the frame carries an 802.1Q tag.
     pub fn vlan_id(&self) -> Option<u16> {
-        self.is_tagged().then(|| be16(self.buffer.as_ref(), 14) & 0x0fff)
+        self.is_tagged()
+            .then(|| be16(self.buffer.as_ref(), 14) & 0x0fff)
     }
 
     /// The EtherType of the payload (inside the tag if tagged).
@@ -195,7 +208,12 @@ pub struct EthernetRepr {
 
 impl EthernetRepr {
     pub fn parse<T: AsRef<[u8]>>(f: &EthernetFrame<T>) -> Result<Self> {
-        Ok(Self { dst: f.dst(), src: f.src(), vlan_id: f.vlan_id(), ethertype: f.ethertype() })
+        Ok(Self {
+            dst: f.dst(),
+            src: f.src(),
+            vlan_id: f.vlan_id(),
+            ethertype: f.ethertype(),
+        })
     }
 
     pub fn header_len(&self) -> usize {
@@ -211,16 +229,26 @@ impl EthernetRepr {
     /// fit in 12 bits, or the EtherType is an 802.3 length.
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {
         if buf.len() < self.header_len() {
-            return Err(Error::truncated(Layer::Ethernet, self.header_len(), buf.len()));
+            return Err(Error::truncated(
+                Layer::Ethernet,
+                self.header_len(),
+                buf.len(),
+            ));
         }
         if self.ethertype < 0x0600 {
-            return Err(Error::BadField { layer: Layer::Ethernet, field: "ethertype" });
+            return Err(Error::BadField {
+                layer: Layer::Ethernet,
+                field: "ethertype",
+            });
         }
         buf[0..6].copy_from_slice(&self.dst.0);
         buf[6..12].copy_from_slice(&self.src.0);
         match self.vlan_id {
             Some(vid) if vid > 0x0fff => {
-                return Err(Error::BadField { layer: Layer::Vlan, field: "vlan id" })
+                return Err(Error::BadField {
+                    layer: Layer::Vlan,
+                    field: "vlan id",
+                })
             }
             Some(vid) => {
                 put16(buf, 12, ethertype::VLAN);
@@ -242,7 +270,10 @@ mod tests {
     fn rejects_short_and_802_3_and_qinq() {
         assert!(matches!(
             EthernetFrame::new_checked(&[0u8; 13][..]),
-            Err(Error::Truncated { layer: Layer::Ethernet, .. })
+            Err(Error::Truncated {
+                layer: Layer::Ethernet,
+                ..
+            })
         ));
         let mut b = [0u8; 20];
         b[12..14].copy_from_slice(&0x05dcu16.to_be_bytes());
@@ -250,7 +281,10 @@ mod tests {
         b[12..14].copy_from_slice(&0x8100u16.to_be_bytes());
         assert!(matches!(
             EthernetFrame::new_checked(&b[..17]),
-            Err(Error::Truncated { layer: Layer::Vlan, .. })
+            Err(Error::Truncated {
+                layer: Layer::Vlan,
+                ..
+            })
         ));
         b[16..18].copy_from_slice(&0x8100u16.to_be_bytes());
         assert!(EthernetFrame::new_checked(&b[..]).is_err());

@@ -124,12 +124,27 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
 /// Typed ICMPv4 message; `data` borrows the message body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Icmpv4Repr<'a> {
-    EchoRequest { ident: u16, seq: u16, data: &'a [u8] },
-    EchoReply { ident: u16, seq: u16, data: &'a [u8] },
+    EchoRequest {
+        ident: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    EchoReply {
+        ident: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
     /// `next_hop_mtu` is meaningful for code 4 (fragmentation needed) only
     /// and zero otherwise.
-    DstUnreachable { code: u8, next_hop_mtu: u16, data: &'a [u8] },
-    TimeExceeded { code: u8, data: &'a [u8] },
+    DstUnreachable {
+        code: u8,
+        next_hop_mtu: u16,
+        data: &'a [u8],
+    },
+    TimeExceeded {
+        code: u8,
+        data: &'a [u8],
+    },
 }
 
 impl<'a> Icmpv4Repr<'a> {
@@ -137,31 +152,58 @@ impl<'a> Icmpv4Repr<'a> {
     /// types are `Unsupported`.
     pub fn parse(p: &'a Icmpv4Packet<&'a [u8]>) -> Result<Self> {
         if !p.verify_checksum() {
-            return Err(Error::BadChecksum { layer: Layer::Icmpv4 });
+            return Err(Error::BadChecksum {
+                layer: Layer::Icmpv4,
+            });
         }
         let data = &p.buffer[HEADER_LEN..];
         let code_zero = || {
             if p.code() == 0 {
                 Ok(())
             } else {
-                Err(Error::BadField { layer: Layer::Icmpv4, field: "echo code" })
+                Err(Error::BadField {
+                    layer: Layer::Icmpv4,
+                    field: "echo code",
+                })
             }
         };
         match p.msg_type() {
             msg_type::ECHO_REQUEST => {
                 code_zero()?;
-                Ok(Self::EchoRequest { ident: p.echo_ident(), seq: p.echo_seq(), data })
+                Ok(Self::EchoRequest {
+                    ident: p.echo_ident(),
+                    seq: p.echo_seq(),
+                    data,
+                })
             }
             msg_type::ECHO_REPLY => {
                 code_zero()?;
-                Ok(Self::EchoReply { ident: p.echo_ident(), seq: p.echo_seq(), data })
+                Ok(Self::EchoReply {
+                    ident: p.echo_ident(),
+                    seq: p.echo_seq(),
+                    data,
+                })
             }
             msg_type::DST_UNREACHABLE => {
-                let next_hop_mtu = if p.code() == unreach_code::FRAG_NEEDED { p.next_hop_mtu() } else { 0 };
-                Ok(Self::DstUnreachable { code: p.code(), next_hop_mtu, data })
+                let next_hop_mtu = if p.code() == unreach_code::FRAG_NEEDED {
+                    p.next_hop_mtu()
+                } else {
+                    0
+                };
+                Ok(Self::DstUnreachable {
+                    code: p.code(),
+                    next_hop_mtu,
+                    data,
+                })
             }
-            msg_type::TIME_EXCEEDED => Ok(Self::TimeExceeded { code: p.code(), data }),
-            _ => Err(Error::Unsupported { layer: Layer::Icmpv4, field: "message type" }),
+            msg_type::TIME_EXCEEDED => Ok(Self::TimeExceeded {
+                code: p.code(),
+                data,
+            }),
+            _ => Err(Error::Unsupported {
+                layer: Layer::Icmpv4,
+                field: "message type",
+            }),
         }
     }
 
@@ -185,15 +227,19 @@ impl<'a> Icmpv4Repr<'a> {
             return Err(Error::truncated(Layer::Icmpv4, len, buf.len()));
         }
         let (t, c, rest) = match *self {
-            Self::EchoRequest { ident, seq, .. } => {
-                (msg_type::ECHO_REQUEST, 0, (u32::from(ident) << 16) | u32::from(seq))
-            }
-            Self::EchoReply { ident, seq, .. } => {
-                (msg_type::ECHO_REPLY, 0, (u32::from(ident) << 16) | u32::from(seq))
-            }
-            Self::DstUnreachable { code, next_hop_mtu, .. } => {
-                (msg_type::DST_UNREACHABLE, code, u32::from(next_hop_mtu))
-            }
+            Self::EchoRequest { ident, seq, .. } => (
+                msg_type::ECHO_REQUEST,
+                0,
+                (u32::from(ident) << 16) | u32::from(seq),
+            ),
+            Self::EchoReply { ident, seq, .. } => (
+                msg_type::ECHO_REPLY,
+                0,
+                (u32::from(ident) << 16) | u32::from(seq),
+            ),
+            Self::DstUnreachable {
+                code, next_hop_mtu, ..
+            } => (msg_type::DST_UNREACHABLE, code, u32::from(next_hop_mtu)),
             Self::TimeExceeded { code, .. } => (msg_type::TIME_EXCEEDED, code, 0),
         };
         let mut p = Icmpv4Packet::new_unchecked(&mut buf[..len]);
@@ -214,25 +260,58 @@ mod tests {
     #[test]
     fn bad_checksum_and_unknown_type() {
         let mut b = [0u8; 12];
-        Icmpv4Repr::EchoRequest { ident: 1, seq: 2, data: &[1, 2, 3, 4] }.emit(&mut b).unwrap();
+        Icmpv4Repr::EchoRequest {
+            ident: 1,
+            seq: 2,
+            data: &[1, 2, 3, 4],
+        }
+        .emit(&mut b)
+        .unwrap();
         b[9] ^= 0xff;
         let p = Icmpv4Packet::new_checked(&b[..]).unwrap();
-        assert_eq!(Icmpv4Repr::parse(&p), Err(Error::BadChecksum { layer: Layer::Icmpv4 }));
+        assert_eq!(
+            Icmpv4Repr::parse(&p),
+            Err(Error::BadChecksum {
+                layer: Layer::Icmpv4
+            })
+        );
         let mut b = [0u8; 8];
         b[0] = 42;
         Icmpv4Packet::new_unchecked(&mut b[..]).fill_checksum();
         let p = Icmpv4Packet::new_checked(&b[..]).unwrap();
-        assert!(matches!(Icmpv4Repr::parse(&p), Err(Error::Unsupported { .. })));
+        assert!(matches!(
+            Icmpv4Repr::parse(&p),
+            Err(Error::Unsupported { .. })
+        ));
         assert!(Icmpv4Packet::new_checked(&b[..7]).is_err());
     }
 
     fn make(kind: u8, a: u16, b: u16, code: u8, data: &[u8]) -> Icmpv4Repr<'_> {
         match kind % 4 {
-            0 => Icmpv4Repr::EchoRequest { ident: a, seq: b, data },
-            1 => Icmpv4Repr::EchoReply { ident: a, seq: b, data },
-            2 if code % 5 == 4 => Icmpv4Repr::DstUnreachable { code: 4, next_hop_mtu: a, data },
-            2 => Icmpv4Repr::DstUnreachable { code: code % 4, next_hop_mtu: 0, data },
-            _ => Icmpv4Repr::TimeExceeded { code: code % 2, data },
+            0 => Icmpv4Repr::EchoRequest {
+                ident: a,
+                seq: b,
+                data,
+            },
+            1 => Icmpv4Repr::EchoReply {
+                ident: a,
+                seq: b,
+                data,
+            },
+            2 if code % 5 == 4 => Icmpv4Repr::DstUnreachable {
+                code: 4,
+                next_hop_mtu: a,
+                data,
+            },
+            2 => Icmpv4Repr::DstUnreachable {
+                code: code % 4,
+                next_hop_mtu: 0,
+                data,
+            },
+            _ => Icmpv4Repr::TimeExceeded {
+                code: code % 2,
+                data,
+            },
         }
     }
 

@@ -100,7 +100,9 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
     }
     pub fn verify_checksum(&self, src: &Ipv6Addr, dst: &Ipv6Addr) -> bool {
         let b = self.buffer.as_ref();
-        let Ok(len) = u32::try_from(b.len()) else { return false };
+        let Ok(len) = u32::try_from(b.len()) else {
+            return false;
+        };
         let s = checksum::combine(
             checksum::pseudo_header_v6(src, dst, next_header::ICMPV6, len),
             checksum::sum(b),
@@ -145,11 +147,28 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
 /// Typed ICMPv6 message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Icmpv6Repr<'a> {
-    EchoRequest { ident: u16, seq: u16, data: &'a [u8] },
-    EchoReply { ident: u16, seq: u16, data: &'a [u8] },
-    DstUnreachable { code: u8, data: &'a [u8] },
-    PacketTooBig { mtu: u32, data: &'a [u8] },
-    TimeExceeded { code: u8, data: &'a [u8] },
+    EchoRequest {
+        ident: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    EchoReply {
+        ident: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    DstUnreachable {
+        code: u8,
+        data: &'a [u8],
+    },
+    PacketTooBig {
+        mtu: u32,
+        data: &'a [u8],
+    },
+    TimeExceeded {
+        code: u8,
+        data: &'a [u8],
+    },
     Ndp(NdpRepr),
 }
 
@@ -162,30 +181,57 @@ impl<'a> Icmpv6Repr<'a> {
     /// IP header.
     pub fn parse(src: &Ipv6Addr, dst: &Ipv6Addr, p: &'a Icmpv6Packet<&'a [u8]>) -> Result<Self> {
         if !p.verify_checksum(src, dst) {
-            return Err(Error::BadChecksum { layer: Layer::Icmpv6 });
+            return Err(Error::BadChecksum {
+                layer: Layer::Icmpv6,
+            });
         }
         let data = &p.buffer[HEADER_LEN..];
         let echo_code = || {
             if p.code() == 0 {
                 Ok(())
             } else {
-                Err(Error::BadField { layer: Layer::Icmpv6, field: "echo code" })
+                Err(Error::BadField {
+                    layer: Layer::Icmpv6,
+                    field: "echo code",
+                })
             }
         };
         match p.msg_type() {
             msg_type::ECHO_REQUEST => {
                 echo_code()?;
-                Ok(Self::EchoRequest { ident: p.echo_ident(), seq: p.echo_seq(), data })
+                Ok(Self::EchoRequest {
+                    ident: p.echo_ident(),
+                    seq: p.echo_seq(),
+                    data,
+                })
             }
             msg_type::ECHO_REPLY => {
                 echo_code()?;
-                Ok(Self::EchoReply { ident: p.echo_ident(), seq: p.echo_seq(), data })
+                Ok(Self::EchoReply {
+                    ident: p.echo_ident(),
+                    seq: p.echo_seq(),
+                    data,
+                })
             }
-            msg_type::DST_UNREACHABLE => Ok(Self::DstUnreachable { code: p.code(), data }),
-            msg_type::PACKET_TOO_BIG => Ok(Self::PacketTooBig { mtu: p.rest_of_header(), data }),
-            msg_type::TIME_EXCEEDED => Ok(Self::TimeExceeded { code: p.code(), data }),
-            msg_type::NEIGHBOR_SOLICIT | msg_type::NEIGHBOR_ADVERT => Ok(Self::Ndp(NdpRepr::parse(p)?)),
-            _ => Err(Error::Unsupported { layer: Layer::Icmpv6, field: "message type" }),
+            msg_type::DST_UNREACHABLE => Ok(Self::DstUnreachable {
+                code: p.code(),
+                data,
+            }),
+            msg_type::PACKET_TOO_BIG => Ok(Self::PacketTooBig {
+                mtu: p.rest_of_header(),
+                data,
+            }),
+            msg_type::TIME_EXCEEDED => Ok(Self::TimeExceeded {
+                code: p.code(),
+                data,
+            }),
+            msg_type::NEIGHBOR_SOLICIT | msg_type::NEIGHBOR_ADVERT => {
+                Ok(Self::Ndp(NdpRepr::parse(p)?))
+            }
+            _ => Err(Error::Unsupported {
+                layer: Layer::Icmpv6,
+                field: "message type",
+            }),
         }
     }
 
@@ -208,12 +254,18 @@ impl<'a> Icmpv6Repr<'a> {
         }
         let buf = &mut buf[..len];
         let (t, c, rest, data) = match *self {
-            Self::EchoRequest { ident, seq, data } => {
-                (msg_type::ECHO_REQUEST, 0, (u32::from(ident) << 16) | u32::from(seq), data)
-            }
-            Self::EchoReply { ident, seq, data } => {
-                (msg_type::ECHO_REPLY, 0, (u32::from(ident) << 16) | u32::from(seq), data)
-            }
+            Self::EchoRequest { ident, seq, data } => (
+                msg_type::ECHO_REQUEST,
+                0,
+                (u32::from(ident) << 16) | u32::from(seq),
+                data,
+            ),
+            Self::EchoReply { ident, seq, data } => (
+                msg_type::ECHO_REPLY,
+                0,
+                (u32::from(ident) << 16) | u32::from(seq),
+                data,
+            ),
             Self::DstUnreachable { code, data } => (msg_type::DST_UNREACHABLE, code, 0, data),
             Self::PacketTooBig { mtu, data } => (msg_type::PACKET_TOO_BIG, 0, mtu, data),
             Self::TimeExceeded { code, data } => (msg_type::TIME_EXCEEDED, code, 0, data),
@@ -239,28 +291,51 @@ mod tests {
     use proptest::prelude::*;
 
     fn addrs() -> (Ipv6Addr, Ipv6Addr) {
-        ("2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap())
+        (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        )
     }
 
     #[test]
     fn checksum_binds_pseudo_header() {
         let (s, d) = addrs();
-        let r = Icmpv6Repr::EchoRequest { ident: 7, seq: 9, data: b"ping" };
+        let r = Icmpv6Repr::EchoRequest {
+            ident: 7,
+            seq: 9,
+            data: b"ping",
+        };
         let mut b = vec![0u8; r.buffer_len()];
         r.emit(&s, &d, &mut b).unwrap();
         let p = Icmpv6Packet::new_checked(&b[..]).unwrap();
         assert_eq!(Icmpv6Repr::parse(&s, &d, &p).unwrap(), r);
         assert_eq!(Icmpv6Repr::parse(&d, &s, &p).unwrap(), r); // symmetric sum
         let other: Ipv6Addr = "2001:db8::3".parse().unwrap();
-        assert_eq!(Icmpv6Repr::parse(&s, &other, &p), Err(Error::BadChecksum { layer: Layer::Icmpv6 }));
+        assert_eq!(
+            Icmpv6Repr::parse(&s, &other, &p),
+            Err(Error::BadChecksum {
+                layer: Layer::Icmpv6
+            })
+        );
     }
 
     fn make(kind: u8, a: u16, b: u16, code: u8, data: &[u8]) -> Icmpv6Repr<'_> {
         match kind % 5 {
-            0 => Icmpv6Repr::EchoRequest { ident: a, seq: b, data },
-            1 => Icmpv6Repr::EchoReply { ident: a, seq: b, data },
+            0 => Icmpv6Repr::EchoRequest {
+                ident: a,
+                seq: b,
+                data,
+            },
+            1 => Icmpv6Repr::EchoReply {
+                ident: a,
+                seq: b,
+                data,
+            },
             2 => Icmpv6Repr::DstUnreachable { code, data },
-            3 => Icmpv6Repr::PacketTooBig { mtu: (u32::from(a) << 16) | u32::from(b), data },
+            3 => Icmpv6Repr::PacketTooBig {
+                mtu: (u32::from(a) << 16) | u32::from(b),
+                data,
+            },
             _ => Icmpv6Repr::TimeExceeded { code, data },
         }
     }

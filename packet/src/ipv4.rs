@@ -60,18 +60,27 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         }
         let version = b[0] >> 4;
         if version != 4 {
-            return Err(Error::BadVersion { layer: Layer::Ipv4, version });
+            return Err(Error::BadVersion {
+                layer: Layer::Ipv4,
+                version,
+            });
         }
         let hl = p.header_len();
         if hl < MIN_HEADER_LEN {
-            return Err(Error::BadHeaderLength { layer: Layer::Ipv4, value: hl });
+            return Err(Error::BadHeaderLength {
+                layer: Layer::Ipv4,
+                value: hl,
+            });
         }
         if b.len() < hl {
             return Err(Error::truncated(Layer::Ipv4, hl, b.len()));
         }
         let total = p.total_len() as usize;
         if total < hl {
-            return Err(Error::BadLength { layer: Layer::Ipv4, value: total });
+            return Err(Error::BadLength {
+                layer: Layer::Ipv4,
+                value: total,
+            });
         }
         if total > b.len() {
             return Err(Error::truncated(Layer::Ipv4, total, b.len()));
@@ -230,7 +239,10 @@ impl Ipv4Repr {
             .payload_len
             .checked_add(MIN_HEADER_LEN)
             .and_then(|t| u16::try_from(t).ok())
-            .ok_or(Error::BadLength { layer: Layer::Ipv4, value: self.payload_len })?;
+            .ok_or(Error::BadLength {
+                layer: Layer::Ipv4,
+                value: self.payload_len,
+            })?;
         buf[0] = 0x45;
         buf[1] = self.dscp_ecn;
         put16(buf, 2, total);
@@ -272,26 +284,47 @@ mod tests {
     fn each_malformation_has_its_error() {
         let b = sample();
         assert!(Ipv4Packet::new_checked(&b[..]).unwrap().verify_checksum());
-        assert!(matches!(Ipv4Packet::new_checked(&b[..19]), Err(Error::Truncated { .. })));
+        assert!(matches!(
+            Ipv4Packet::new_checked(&b[..19]),
+            Err(Error::Truncated { .. })
+        ));
         let mut v = b;
         v[0] = 0x65;
-        assert!(matches!(Ipv4Packet::new_checked(&v[..]), Err(Error::BadVersion { version: 6, .. })));
+        assert!(matches!(
+            Ipv4Packet::new_checked(&v[..]),
+            Err(Error::BadVersion { version: 6, .. })
+        ));
         let mut v = b;
         v[0] = 0x44;
-        assert!(matches!(Ipv4Packet::new_checked(&v[..]), Err(Error::BadHeaderLength { value: 16, .. })));
+        assert!(matches!(
+            Ipv4Packet::new_checked(&v[..]),
+            Err(Error::BadHeaderLength { value: 16, .. })
+        ));
         let mut v = b;
         v[0] = 0x4f; // 60-byte header in a 28-byte buffer
-        assert!(matches!(Ipv4Packet::new_checked(&v[..]), Err(Error::Truncated { need: 60, .. })));
+        assert!(matches!(
+            Ipv4Packet::new_checked(&v[..]),
+            Err(Error::Truncated { need: 60, .. })
+        ));
         let mut v = b;
         v[2..4].copy_from_slice(&19u16.to_be_bytes());
-        assert!(matches!(Ipv4Packet::new_checked(&v[..]), Err(Error::BadLength { .. })));
+        assert!(matches!(
+            Ipv4Packet::new_checked(&v[..]),
+            Err(Error::BadLength { .. })
+        ));
         let mut v = b;
         v[2..4].copy_from_slice(&29u16.to_be_bytes());
-        assert!(matches!(Ipv4Packet::new_checked(&v[..]), Err(Error::Truncated { need: 29, .. })));
+        assert!(matches!(
+            Ipv4Packet::new_checked(&v[..]),
+            Err(Error::Truncated { need: 29, .. })
+        ));
         let mut v = b;
         v[15] ^= 1;
         let p = Ipv4Packet::new_checked(&v[..]).unwrap();
-        assert_eq!(Ipv4Repr::parse(&p), Err(Error::BadChecksum { layer: Layer::Ipv4 }));
+        assert_eq!(
+            Ipv4Repr::parse(&p),
+            Err(Error::BadChecksum { layer: Layer::Ipv4 })
+        );
     }
 
     #[test]
@@ -312,7 +345,10 @@ mod tests {
             p.fill_checksum();
             assert_eq!(inc, p.checksum());
         }
-        assert_eq!(Ipv4Packet::new_checked(&mut b[..]).unwrap().decrement_ttl(), None);
+        assert_eq!(
+            Ipv4Packet::new_checked(&mut b[..]).unwrap().decrement_ttl(),
+            None
+        );
     }
 
     proptest! {

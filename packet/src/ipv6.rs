@@ -79,7 +79,10 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
         }
         let version = b[0] >> 4;
         if version != 6 {
-            return Err(Error::BadVersion { layer: Layer::Ipv6, version });
+            return Err(Error::BadVersion {
+                layer: Layer::Ipv6,
+                version,
+            });
         }
         let total = HEADER_LEN + usize::from(p.payload_len());
         if total > b.len() {
@@ -159,22 +162,38 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
                     (usize::from(b[off + 1]) + 2) * 4
                 }
                 proto => {
-                    return Ok(UpperLayer { protocol: proto, offset: off, non_first_fragment, fragmented })
+                    return Ok(UpperLayer {
+                        protocol: proto,
+                        offset: off,
+                        non_first_fragment,
+                        fragmented,
+                    })
                 }
             };
             need(b, off, len)?;
             nh = b[off];
             off += len;
             if non_first_fragment {
-                return Ok(UpperLayer { protocol: nh, offset: off, non_first_fragment, fragmented });
+                return Ok(UpperLayer {
+                    protocol: nh,
+                    offset: off,
+                    non_first_fragment,
+                    fragmented,
+                });
             }
         }
-        Err(Error::Unsupported { layer: Layer::Ipv6Extension, field: "more than 8 extension headers" })
+        Err(Error::Unsupported {
+            layer: Layer::Ipv6Extension,
+            field: "more than 8 extension headers",
+        })
     }
 }
 
 fn need(b: &[u8], off: usize, len: usize) -> Result<()> {
-    let end = off.checked_add(len).ok_or(Error::BadLength { layer: Layer::Ipv6Extension, value: len })?;
+    let end = off.checked_add(len).ok_or(Error::BadLength {
+        layer: Layer::Ipv6Extension,
+        value: len,
+    })?;
     if end > b.len() {
         return Err(Error::truncated(Layer::Ipv6Extension, end, b.len()));
     }
@@ -236,10 +255,15 @@ impl Ipv6Repr {
         if buf.len() < HEADER_LEN {
             return Err(Error::truncated(Layer::Ipv6, HEADER_LEN, buf.len()));
         }
-        let len = u16::try_from(self.payload_len)
-            .map_err(|_| Error::BadLength { layer: Layer::Ipv6, value: self.payload_len })?;
+        let len = u16::try_from(self.payload_len).map_err(|_| Error::BadLength {
+            layer: Layer::Ipv6,
+            value: self.payload_len,
+        })?;
         if self.flow_label > 0x000f_ffff {
-            return Err(Error::BadField { layer: Layer::Ipv6, field: "flow label" });
+            return Err(Error::BadField {
+                layer: Layer::Ipv6,
+                field: "flow label",
+            });
         }
         let word = (6u32 << 28) | (u32::from(self.traffic_class) << 20) | self.flow_label;
         buf[0..4].copy_from_slice(&word.to_be_bytes());
@@ -314,19 +338,42 @@ mod tests {
     fn walks_extension_headers() {
         // Hop-by-hop (8 B) -> Dest opts (16 B) -> UDP.
         let mut pl = vec![next_header::DEST_OPTS, 0, 1, 4, 0, 0, 0, 0];
-        pl.extend_from_slice(&[next_header::UDP, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        pl.extend_from_slice(&[
+            next_header::UDP,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ]);
         pl.extend_from_slice(&[0u8; 8]);
         let b = header(next_header::HOP_BY_HOP, &pl);
         let p = Ipv6Packet::new_checked(&b[..]).unwrap();
         let ul = p.upper_layer().unwrap();
-        assert_eq!((ul.protocol, ul.offset, ul.fragmented), (next_header::UDP, 64, false));
+        assert_eq!(
+            (ul.protocol, ul.offset, ul.fragmented),
+            (next_header::UDP, 64, false)
+        );
     }
 
     #[test]
     fn non_first_fragment_is_flagged() {
         let pl = [next_header::ICMPV6, 0, 0x00, 0x08, 0, 0, 0, 1, 9, 9];
         let b = header(next_header::FRAGMENT, &pl);
-        let ul = Ipv6Packet::new_checked(&b[..]).unwrap().upper_layer().unwrap();
+        let ul = Ipv6Packet::new_checked(&b[..])
+            .unwrap()
+            .upper_layer()
+            .unwrap();
         assert!(ul.non_first_fragment && ul.fragmented);
     }
 
@@ -334,12 +381,27 @@ mod tests {
     fn rejects_truncated_extension_and_late_hop_by_hop() {
         let b = header(next_header::ROUTING, &[next_header::UDP, 3, 0, 0]);
         let p = Ipv6Packet::new_checked(&b[..]).unwrap();
-        assert!(matches!(p.upper_layer(), Err(Error::Truncated { layer: Layer::Ipv6Extension, .. })));
-        let b = header(next_header::DEST_OPTS, &[0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0]);
-        assert!(Ipv6Packet::new_checked(&b[..]).unwrap().upper_layer().is_err());
+        assert!(matches!(
+            p.upper_layer(),
+            Err(Error::Truncated {
+                layer: Layer::Ipv6Extension,
+                ..
+            })
+        ));
+        let b = header(
+            next_header::DEST_OPTS,
+            &[0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0],
+        );
+        assert!(Ipv6Packet::new_checked(&b[..])
+            .unwrap()
+            .upper_layer()
+            .is_err());
         let mut short = header(next_header::UDP, &[0u8; 8]);
         short.truncate(45);
-        assert!(matches!(Ipv6Packet::new_checked(&short[..]), Err(Error::Truncated { need: 48, .. })));
+        assert!(matches!(
+            Ipv6Packet::new_checked(&short[..]),
+            Err(Error::Truncated { need: 48, .. })
+        ));
         assert!(Ipv6Packet::new_checked(&short[..39]).is_err());
     }
 

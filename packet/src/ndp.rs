@@ -63,14 +63,20 @@ fn find_lladdr(mut opts: &[u8], wanted: u8) -> Result<Option<MacAddr>> {
         }
         let len = usize::from(opts[1]) * 8;
         if len == 0 {
-            return Err(Error::BadHeaderLength { layer: Layer::NdpOption, value: 0 });
+            return Err(Error::BadHeaderLength {
+                layer: Layer::NdpOption,
+                value: 0,
+            });
         }
         if len > opts.len() {
             return Err(Error::truncated(Layer::NdpOption, len, opts.len()));
         }
         if opts[0] == wanted && found.is_none() {
             if len != LLADDR_OPT_LEN {
-                return Err(Error::Unsupported { layer: Layer::NdpOption, field: "link-layer address length" });
+                return Err(Error::Unsupported {
+                    layer: Layer::NdpOption,
+                    field: "link-layer address length",
+                });
             }
             let mut m = [0u8; 6];
             m.copy_from_slice(&opts[2..8]);
@@ -88,14 +94,20 @@ impl NdpRepr {
     pub fn parse<T: AsRef<[u8]>>(p: &Icmpv6Packet<T>) -> Result<Self> {
         let b = p.buffer();
         if p.code() != 0 {
-            return Err(Error::BadField { layer: Layer::Ndp, field: "code" });
+            return Err(Error::BadField {
+                layer: Layer::Ndp,
+                field: "code",
+            });
         }
         if b.len() < NS_NA_LEN {
             return Err(Error::truncated(Layer::Ndp, NS_NA_LEN, b.len()));
         }
         let target = addr_at(b, HEADER_LEN);
         if target.is_multicast() {
-            return Err(Error::BadField { layer: Layer::Ndp, field: "multicast target" });
+            return Err(Error::BadField {
+                layer: Layer::Ndp,
+                field: "multicast target",
+            });
         }
         let opts = &b[NS_NA_LEN..];
         match p.msg_type() {
@@ -113,7 +125,10 @@ impl NdpRepr {
                     target_lladdr: find_lladdr(opts, OPT_TARGET_LLADDR)?,
                 })
             }
-            _ => Err(Error::Unsupported { layer: Layer::Ndp, field: "message type" }),
+            _ => Err(Error::Unsupported {
+                layer: Layer::Ndp,
+                field: "message type",
+            }),
         }
     }
 
@@ -142,14 +157,31 @@ impl NdpRepr {
         let buf = &mut buf[..len];
         buf[..NS_NA_LEN].fill(0);
         let (t, flags, target, opt) = match *self {
-            Self::NeighborSolicit { target, source_lladdr } => {
-                (msg_type::NEIGHBOR_SOLICIT, 0, target, source_lladdr.map(|m| (OPT_SOURCE_LLADDR, m)))
-            }
-            Self::NeighborAdvert { router, solicited, override_, target, target_lladdr } => {
+            Self::NeighborSolicit {
+                target,
+                source_lladdr,
+            } => (
+                msg_type::NEIGHBOR_SOLICIT,
+                0,
+                target,
+                source_lladdr.map(|m| (OPT_SOURCE_LLADDR, m)),
+            ),
+            Self::NeighborAdvert {
+                router,
+                solicited,
+                override_,
+                target,
+                target_lladdr,
+            } => {
                 let f = (if router { FLAG_ROUTER } else { 0 })
                     | (if solicited { FLAG_SOLICITED } else { 0 })
                     | (if override_ { FLAG_OVERRIDE } else { 0 });
-                (msg_type::NEIGHBOR_ADVERT, f, target, target_lladdr.map(|m| (OPT_TARGET_LLADDR, m)))
+                (
+                    msg_type::NEIGHBOR_ADVERT,
+                    f,
+                    target,
+                    target_lladdr.map(|m| (OPT_TARGET_LLADDR, m)),
+                )
             }
         };
         buf[0] = t;
@@ -171,7 +203,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn addrs() -> (Ipv6Addr, Ipv6Addr) {
-        ("fe80::1".parse().unwrap(), "ff02::1:ff00:2".parse().unwrap())
+        (
+            "fe80::1".parse().unwrap(),
+            "ff02::1:ff00:2".parse().unwrap(),
+        )
     }
 
     #[test]
@@ -187,7 +222,13 @@ mod tests {
         z[NS_NA_LEN + 1] = 0;
         Icmpv6Packet::new_unchecked(&mut z[..]).fill_checksum(&s, &d);
         let p = Icmpv6Packet::new_checked(&z[..]).unwrap();
-        assert!(matches!(Icmpv6Repr::parse(&s, &d, &p), Err(Error::BadHeaderLength { layer: Layer::NdpOption, .. })));
+        assert!(matches!(
+            Icmpv6Repr::parse(&s, &d, &p),
+            Err(Error::BadHeaderLength {
+                layer: Layer::NdpOption,
+                ..
+            })
+        ));
         let mut m = b.clone();
         m[HEADER_LEN] = 0xff;
         let p = Icmpv6Packet::new_checked(&m[..]).unwrap();
@@ -200,9 +241,12 @@ mod tests {
     fn skips_unknown_options() {
         let (s, d) = addrs();
         let mut b = vec![0u8; NS_NA_LEN + 16];
-        NdpRepr::NeighborSolicit { target: "2001:db8::2".parse().unwrap(), source_lladdr: None }
-            .emit_body(&mut b)
-            .unwrap();
+        NdpRepr::NeighborSolicit {
+            target: "2001:db8::2".parse().unwrap(),
+            source_lladdr: None,
+        }
+        .emit_body(&mut b)
+        .unwrap();
         b[NS_NA_LEN] = 14; // nonce option, 8 bytes
         b[NS_NA_LEN + 1] = 1;
         b[NS_NA_LEN + 8] = OPT_SOURCE_LLADDR;
@@ -210,7 +254,8 @@ mod tests {
         b[NS_NA_LEN + 10..NS_NA_LEN + 16].copy_from_slice(&[2, 0, 0, 0, 0, 9]);
         Icmpv6Packet::new_unchecked(&mut b[..]).fill_checksum(&s, &d);
         let p = Icmpv6Packet::new_checked(&b[..]).unwrap();
-        let Icmpv6Repr::Ndp(NdpRepr::NeighborSolicit { source_lladdr, .. }) = Icmpv6Repr::parse(&s, &d, &p).unwrap()
+        let Icmpv6Repr::Ndp(NdpRepr::NeighborSolicit { source_lladdr, .. }) =
+            Icmpv6Repr::parse(&s, &d, &p).unwrap()
         else {
             panic!("not an NS")
         };

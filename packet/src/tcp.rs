@@ -57,7 +57,10 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         }
         let hl = p.header_len();
         if hl < MIN_HEADER_LEN {
-            return Err(Error::BadHeaderLength { layer: Layer::Tcp, value: hl });
+            return Err(Error::BadHeaderLength {
+                layer: Layer::Tcp,
+                value: hl,
+            });
         }
         if hl > b.len() {
             return Err(Error::truncated(Layer::Tcp, hl, b.len()));
@@ -103,16 +106,26 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
                 OPT_END => return Ok(None),
                 OPT_NOP => i += 1,
                 kind => {
-                    let len = usize::from(*opts.get(i + 1).ok_or(Error::truncated(Layer::TcpOption, i + 2, opts.len()))?);
+                    let len = usize::from(*opts.get(i + 1).ok_or(Error::truncated(
+                        Layer::TcpOption,
+                        i + 2,
+                        opts.len(),
+                    ))?);
                     if len < 2 {
-                        return Err(Error::BadHeaderLength { layer: Layer::TcpOption, value: len });
+                        return Err(Error::BadHeaderLength {
+                            layer: Layer::TcpOption,
+                            value: len,
+                        });
                     }
                     if i + len > opts.len() {
                         return Err(Error::truncated(Layer::TcpOption, i + len, opts.len()));
                     }
                     if kind == OPT_MSS {
                         if len != 4 {
-                            return Err(Error::BadHeaderLength { layer: Layer::TcpOption, value: len });
+                            return Err(Error::BadHeaderLength {
+                                layer: Layer::TcpOption,
+                                value: len,
+                            });
                         }
                         return Ok(Some(MIN_HEADER_LEN + i + 2));
                     }
@@ -133,7 +146,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     /// Lowers the MSS option to `max` if it is larger, patching the checksum
     /// incrementally. Returns the MSS now in the packet (None: no option).
     pub fn clamp_mss(&mut self, max: u16) -> Result<Option<u16>> {
-        let Some(off) = self.mss_offset()? else { return Ok(None) };
+        let Some(off) = self.mss_offset()? else {
+            return Ok(None);
+        };
         let b = self.buffer.as_mut();
         let old = be16(b, off);
         if old <= max {
@@ -179,7 +194,10 @@ mod tests {
     fn rejects_bad_offsets_and_options() {
         let mut b = syn_with_mss(1460);
         b[12] = 4 << 4;
-        assert!(matches!(TcpPacket::new_checked(&b[..]), Err(Error::BadHeaderLength { .. })));
+        assert!(matches!(
+            TcpPacket::new_checked(&b[..]),
+            Err(Error::BadHeaderLength { .. })
+        ));
         b[12] = 8 << 4;
         assert!(TcpPacket::new_checked(&b[..]).is_err());
         let mut b = syn_with_mss(1460);

@@ -25,9 +25,19 @@ pub struct UdpPacket<T: AsRef<[u8]>> {
 
 fn pseudo(src: &IpAddr, dst: &IpAddr, len: u16) -> Result<u32> {
     match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => Ok(checksum::pseudo_header_v4(*s, *d, protocol::UDP, len)),
-        (IpAddr::V6(s), IpAddr::V6(d)) => Ok(checksum::pseudo_header_v6(s, d, protocol::UDP, u32::from(len))),
-        _ => Err(Error::BadField { layer: Layer::Udp, field: "mixed address families" }),
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            Ok(checksum::pseudo_header_v4(*s, *d, protocol::UDP, len))
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => Ok(checksum::pseudo_header_v6(
+            s,
+            d,
+            protocol::UDP,
+            u32::from(len),
+        )),
+        _ => Err(Error::BadField {
+            layer: Layer::Udp,
+            field: "mixed address families",
+        }),
     }
 }
 
@@ -44,7 +54,10 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
         }
         let len = usize::from(p.len());
         if len < HEADER_LEN {
-            return Err(Error::BadLength { layer: Layer::Udp, value: len });
+            return Err(Error::BadLength {
+                layer: Layer::Udp,
+                value: len,
+            });
         }
         if len > b.len() {
             return Err(Error::truncated(Layer::Udp, len, b.len()));
@@ -76,8 +89,13 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
         if self.checksum() == 0 {
             return src.is_ipv4();
         }
-        let Ok(p) = pseudo(src, dst, self.len()) else { return false };
-        let s = checksum::combine(p, checksum::sum(&self.buffer.as_ref()[..usize::from(self.len())]));
+        let Ok(p) = pseudo(src, dst, self.len()) else {
+            return false;
+        };
+        let s = checksum::combine(
+            p,
+            checksum::sum(&self.buffer.as_ref()[..usize::from(self.len())]),
+        );
         checksum::fold(s) == 0xffff
     }
 }
@@ -101,7 +119,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
         self.set_checksum(0);
         let len = self.len();
         let p = pseudo(src, dst, len)?;
-        let c = checksum::finish(checksum::combine(p, checksum::sum(&self.buffer.as_ref()[..usize::from(len)])));
+        let c = checksum::finish(checksum::combine(
+            p,
+            checksum::sum(&self.buffer.as_ref()[..usize::from(len)]),
+        ));
         self.set_checksum(if c == 0 { 0xffff } else { c });
         Ok(())
     }
@@ -121,14 +142,21 @@ impl UdpRepr {
         if !p.verify_checksum(src, dst) {
             return Err(Error::BadChecksum { layer: Layer::Udp });
         }
-        Ok(Self { src_port: p.src_port(), dst_port: p.dst_port(), payload_len: usize::from(p.len()) - HEADER_LEN })
+        Ok(Self {
+            src_port: p.src_port(),
+            dst_port: p.dst_port(),
+            payload_len: usize::from(p.len()) - HEADER_LEN,
+        })
     }
 
     /// Writes the header into `buf` (which holds header + payload already)
     /// and fills the checksum.
     pub fn emit(&self, buf: &mut [u8], src: &IpAddr, dst: &IpAddr) -> Result<()> {
-        let total = self.payload_len.checked_add(HEADER_LEN).unwrap_or(usize::MAX);
-        let len = u16::try_from(total).map_err(|_| Error::BadLength { layer: Layer::Udp, value: total })?;
+        let total = self.payload_len.saturating_add(HEADER_LEN);
+        let len = u16::try_from(total).map_err(|_| Error::BadLength {
+            layer: Layer::Udp,
+            value: total,
+        })?;
         if buf.len() < total {
             return Err(Error::truncated(Layer::Udp, total, buf.len()));
         }
@@ -149,17 +177,30 @@ mod tests {
     fn length_checks_and_zero_checksum() {
         let mut b = [0u8; 12];
         let (s, d): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        UdpRepr { src_port: 1, dst_port: 2, payload_len: 4 }.emit(&mut b, &s, &d).unwrap();
+        UdpRepr {
+            src_port: 1,
+            dst_port: 2,
+            payload_len: 4,
+        }
+        .emit(&mut b, &s, &d)
+        .unwrap();
         assert!(UdpPacket::new_checked(&b[..11]).is_err());
         let mut v = b;
         v[5] = 7;
-        assert!(matches!(UdpPacket::new_checked(&v[..]), Err(Error::BadLength { .. })));
+        assert!(matches!(
+            UdpPacket::new_checked(&v[..]),
+            Err(Error::BadLength { .. })
+        ));
         let mut v = b;
         v[6] = 0;
         v[7] = 0;
-        assert!(UdpPacket::new_checked(&v[..]).unwrap().verify_checksum(&s, &d));
+        assert!(UdpPacket::new_checked(&v[..])
+            .unwrap()
+            .verify_checksum(&s, &d));
         let (s6, d6): (IpAddr, IpAddr) = ("::1".parse().unwrap(), "::2".parse().unwrap());
-        assert!(!UdpPacket::new_checked(&v[..]).unwrap().verify_checksum(&s6, &d6));
+        assert!(!UdpPacket::new_checked(&v[..])
+            .unwrap()
+            .verify_checksum(&s6, &d6));
     }
 
     proptest! {

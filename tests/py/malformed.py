@@ -12,7 +12,7 @@ from scapy.all import Ether, IP, IPv6, UDP, Raw, sendp, conf  # noqa: E402
 conf.verb = 0
 iface, dst_mac, src_ip, dst_ip, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 src_mac = open(f"/sys/class/net/{iface}/address").read().strip()
-eth = Ether(dst=dst_mac, src=src_mac)
+eth = Ether(dst=dst_mac, src=src_mac, type=0x0800)
 
 good = bytes(IP(src=src_ip, dst=dst_ip, ttl=64) / UDP(sport=1, dport=9) / Raw(b"z" * 18))
 frames = {

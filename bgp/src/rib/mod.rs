@@ -147,30 +147,34 @@ impl LocRib {
         self.entries.is_empty()
     }
 
-    /// Add or replace the path of (`source`, `path_id`) for `key`.
+    /// Add or replace the path of (`source`, `path_id`) for `key`; true
+    /// if the path is new (not a replacement).
     pub fn upsert(&mut self, key: RouteKey, path: Path) -> bool {
         let e = self.entries.entry(key).or_default();
+        let old = e.best.and_then(|i| e.paths.get(i)).cloned();
         if let Some(p) = e.paths.iter_mut().find(|p| p.source == path.source && p.path_id == path.path_id) {
             if *p == path {
                 return false;
             }
             *p = path;
-        } else {
-            e.paths.push(path);
+            self.reselect(key, old);
+            return false;
         }
-        self.reselect(key);
+        e.paths.push(path);
+        self.reselect(key, old);
         true
     }
 
     /// Remove the path of (`source`, `path_id`); true if one was there.
     pub fn remove(&mut self, key: &RouteKey, source: Source, path_id: Option<u32>) -> bool {
         let Some(e) = self.entries.get_mut(key) else { return false };
+        let old = e.best.and_then(|i| e.paths.get(i)).cloned();
         let before = e.paths.len();
         e.paths.retain(|p| !(p.source == source && p.path_id == path_id));
         if e.paths.len() == before {
             return false;
         }
-        self.reselect(*key);
+        self.reselect(*key, old);
         true
     }
 
@@ -184,19 +188,19 @@ impl LocRib {
             .collect();
         let mut n = 0;
         for k in keys {
-            if let Some(e) = self.entries.get_mut(&k) {
-                let before = e.paths.len();
-                e.paths.retain(|p| p.source != source);
-                n += before - e.paths.len();
-            }
-            self.reselect(k);
+            let Some(e) = self.entries.get_mut(&k) else { continue };
+            let old = e.best.and_then(|i| e.paths.get(i)).cloned();
+            let before = e.paths.len();
+            e.paths.retain(|p| p.source != source);
+            n += before - e.paths.len();
+            self.reselect(k, old);
         }
         n
     }
 
-    fn reselect(&mut self, key: RouteKey) {
+    /// Re-run the decision for `key`; `old` is the best before the change.
+    fn reselect(&mut self, key: RouteKey, old: Option<Path>) {
         let Some(e) = self.entries.get_mut(&key) else { return };
-        let old = e.best.and_then(|i| e.paths.get(i)).cloned();
         e.best = decision::select_best(&e.paths);
         let new = e.best.and_then(|i| e.paths.get(i)).cloned();
         if e.paths.is_empty() {

@@ -10,7 +10,9 @@ use sdwan_packet::Frame;
 const SPI: u32 = 0x0100_0000;
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&mode, rest)) = input.split_first() else { return };
+    let Some((&mode, rest)) = input.split_first() else {
+        return;
+    };
     let keys = KeyMaterial::from_rfc4106(Cipher::AesGcm128, &[7u8; 20]).unwrap();
     let mut params = SaParams::new(SPI);
     params.esn = mode & 1 == 1;

@@ -63,5 +63,9 @@ pub trait AeadEngine: Sized + Send {
 pub type DefaultEngine = AwsLcGcm;
 #[cfg(all(not(feature = "aws-lc"), feature = "rustcrypto"))]
 pub type DefaultEngine = RustCryptoGcm;
-#[cfg(all(not(feature = "aws-lc"), not(feature = "rustcrypto"), feature = "ipsec-mb"))]
+#[cfg(all(
+    not(feature = "aws-lc"),
+    not(feature = "rustcrypto"),
+    feature = "ipsec-mb"
+))]
 pub type DefaultEngine = IpsecMbGcm;

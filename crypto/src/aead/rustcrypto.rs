@@ -15,8 +15,12 @@ impl AeadEngine for RustCryptoGcm {
 
     fn new(key: &[u8]) -> Result<Self, BadKey> {
         match key.len() {
-            16 => Ok(Self::Aes128(Box::new(Aes128Gcm::new_from_slice(key).map_err(|_| BadKey)?))),
-            32 => Ok(Self::Aes256(Box::new(Aes256Gcm::new_from_slice(key).map_err(|_| BadKey)?))),
+            16 => Ok(Self::Aes128(Box::new(
+                Aes128Gcm::new_from_slice(key).map_err(|_| BadKey)?,
+            ))),
+            32 => Ok(Self::Aes256(Box::new(
+                Aes256Gcm::new_from_slice(key).map_err(|_| BadKey)?,
+            ))),
             _ => Err(BadKey),
         }
     }

@@ -6,7 +6,10 @@
 //! Every failure is a [`DropReason`], counted; nothing here panics on any
 //! input (see `fuzz/fuzz_targets/decap.rs`).
 
-use super::{aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN, MIN_SPI, TRAILER_LEN};
+use super::{
+    aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN, MIN_SPI,
+    TRAILER_LEN,
+};
 use crate::aead::{AeadEngine, BadKey};
 use crate::outer::{locate_esp, Located, NATT_PORT};
 use crate::replay::{BadWindowSize, ReplayWindow};
@@ -87,7 +90,11 @@ impl<E: AeadEngine> InboundSa<E> {
     /// SA's) and leaves `frame` holding just the inner packet. On error the
     /// reason is counted on this SA and the frame content is unspecified.
     #[inline]
-    pub fn decap_at(&mut self, frame: &mut Frame<'_>, esp_offset: usize) -> Result<NextHeader, DropReason> {
+    pub fn decap_at(
+        &mut self,
+        frame: &mut Frame<'_>,
+        esp_offset: usize,
+    ) -> Result<NextHeader, DropReason> {
         match self.decap_inner(frame, esp_offset) {
             Ok(nh) => Ok(nh),
             Err(r) => {
@@ -98,8 +105,15 @@ impl<E: AeadEngine> InboundSa<E> {
     }
 
     #[inline]
-    fn decap_inner(&mut self, frame: &mut Frame<'_>, esp_offset: usize) -> Result<NextHeader, DropReason> {
-        let esp = frame.data_mut().get_mut(esp_offset..).ok_or(DropReason::Truncated)?;
+    fn decap_inner(
+        &mut self,
+        frame: &mut Frame<'_>,
+        esp_offset: usize,
+    ) -> Result<NextHeader, DropReason> {
+        let esp = frame
+            .data_mut()
+            .get_mut(esp_offset..)
+            .ok_or(DropReason::Truncated)?;
         if esp.len() < ESP_HEADER_LEN + IV_LEN + MIN_CIPHERTEXT + ICV_LEN {
             return Err(DropReason::Truncated);
         }
@@ -112,7 +126,10 @@ impl<E: AeadEngine> InboundSa<E> {
             return Err(DropReason::LifetimeExpired);
         }
         let seq_lo = u32::from_be_bytes([esp[4], esp[5], esp[6], esp[7]]);
-        let seq = self.window.infer(seq_lo, self.esn).ok_or(DropReason::Replay)?;
+        let seq = self
+            .window
+            .infer(seq_lo, self.esn)
+            .ok_or(DropReason::Replay)?;
         self.window.check(seq).map_err(|_| DropReason::Replay)?;
 
         let mut iv = [0u8; IV_LEN];
@@ -121,16 +138,23 @@ impl<E: AeadEngine> InboundSa<E> {
         let mut aad_buf = [0u8; 12];
         let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
         let body = &mut esp[ESP_HEADER_LEN + IV_LEN..];
-        self.engine.open(&nonce, &aad_buf[..aad_len], body).map_err(|_| DropReason::IcvFail)?;
+        self.engine
+            .open(&nonce, &aad_buf[..aad_len], body)
+            .map_err(|_| DropReason::IcvFail)?;
         // Authentic: only now may the window move.
         self.window.update(seq).map_err(|_| DropReason::Replay)?;
 
         let pt = &body[..ct_len];
         let pad_len = usize::from(pt[ct_len - 2]);
         let nh = pt[ct_len - 1];
-        let inner_len = ct_len.checked_sub(pad_len + TRAILER_LEN).ok_or(DropReason::BadPadding)?;
+        let inner_len = ct_len
+            .checked_sub(pad_len + TRAILER_LEN)
+            .ok_or(DropReason::BadPadding)?;
         // RFC 4303 §2.4: default padding is 1, 2, 3, ...; check it.
-        let pad_ok = pt[inner_len..inner_len + pad_len].iter().enumerate().all(|(i, b)| usize::from(*b) == i + 1);
+        let pad_ok = pt[inner_len..inner_len + pad_len]
+            .iter()
+            .enumerate()
+            .all(|(i, b)| usize::from(*b) == i + 1);
         if !pad_ok {
             return Err(DropReason::BadPadding);
         }
@@ -198,7 +222,13 @@ impl<E: AeadEngine> Default for InboundSet<E> {
 impl<E: AeadEngine> InboundSet<E> {
     /// A set that accepts ESP directly and in UDP to `natt_port`.
     pub fn new(natt_port: u16) -> Self {
-        Self { sas: HashMap::default(), natt_port, drops: DropCounters::default(), keepalives: 0, ike: 0 }
+        Self {
+            sas: HashMap::default(),
+            natt_port,
+            drops: DropCounters::default(),
+            keepalives: 0,
+            ike: 0,
+        }
     }
 
     /// Installs (or replaces) the SA for its SPI; returns the one replaced.

@@ -50,7 +50,9 @@ pub struct KeyMaterial {
 
 impl core::fmt::Debug for KeyMaterial {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("KeyMaterial").field("cipher", &self.cipher).finish_non_exhaustive()
+        f.debug_struct("KeyMaterial")
+            .field("cipher", &self.cipher)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,7 +62,10 @@ impl KeyMaterial {
     pub fn from_rfc4106(cipher: Cipher, material: &[u8]) -> Result<Self, BadKeyMaterial> {
         let n = cipher.key_len();
         if material.len() != n + 4 {
-            return Err(BadKeyMaterial { cipher, got: material.len() });
+            return Err(BadKeyMaterial {
+                cipher,
+                got: material.len(),
+            });
         }
         let mut key = [0u8; 32];
         key[..n].copy_from_slice(&material[..n]);

@@ -32,7 +32,7 @@ mod outbound;
 
 pub use inbound::{InboundError, InboundSa, InboundSet, Received, SpiHasher};
 pub use keys::{BadKeyMaterial, Cipher, KeyMaterial};
-pub use outbound::{OuterConfig, OutboundSa, OutboundError};
+pub use outbound::{OutboundError, OutboundSa, OuterConfig};
 
 use crate::lifetime::Lifetime;
 
@@ -89,7 +89,12 @@ pub struct SaParams {
 
 impl SaParams {
     pub fn new(spi: u32) -> Self {
-        Self { spi, esn: true, replay_window: 1024, lifetime: Lifetime::default() }
+        Self {
+            spi,
+            esn: true,
+            replay_window: 1024,
+            lifetime: Lifetime::default(),
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 //! the control plane derives several SAs (one per worker, distinct SPIs,
 //! RFC 9611 style) from the same key agreement; see `keyex`.
 
-use super::{aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN, TRAILER_LEN};
+use super::{
+    aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN,
+    TRAILER_LEN,
+};
 use crate::aead::{AeadEngine, BadKey};
 use crate::outer::{BadOuter, DfPolicy, DscpPolicy, NattPorts, OuterTemplate, UDP_HEADER_LEN};
 use crate::DropReason;
@@ -67,17 +70,27 @@ impl<E: AeadEngine> core::fmt::Debug for OutboundSa<E> {
 }
 
 impl<E: AeadEngine> OutboundSa<E> {
-    pub fn new(params: SaParams, keys: &KeyMaterial, outer: OuterConfig) -> Result<Self, OutboundError> {
+    pub fn new(
+        params: SaParams,
+        keys: &KeyMaterial,
+        outer: OuterConfig,
+    ) -> Result<Self, OutboundError> {
         if params.spi < super::MIN_SPI {
             return Err(OutboundError::ReservedSpi(params.spi));
         }
-        let template = OuterTemplate::new(outer.src, outer.dst, outer.natt, outer.ttl, outer.dscp, outer.df, params.spi)
-            .map_err(OutboundError::BadOuter)?;
+        let template = OuterTemplate::new(
+            outer.src, outer.dst, outer.natt, outer.ttl, outer.dscp, outer.df, params.spi,
+        )
+        .map_err(OutboundError::BadOuter)?;
         Ok(Self {
             spi: params.spi,
             esn: params.esn,
             next_seq: 1,
-            last_seq: if params.esn { u64::MAX } else { u64::from(u32::MAX) },
+            last_seq: if params.esn {
+                u64::MAX
+            } else {
+                u64::from(u32::MAX)
+            },
             salt: keys.salt(),
             engine: E::new(keys.key())?,
             outer: template,
@@ -112,7 +125,9 @@ impl<E: AeadEngine> OutboundSa<E> {
     pub fn needs_rekey(&self) -> bool {
         let c = &self.counters;
         let exhausted = self.next_seq == 0 || self.next_seq > self.last_seq;
-        exhausted || self.params.lifetime.soft_reached(c.packets, c.bytes) || self.last_seq - self.next_seq < self.last_seq / 2
+        exhausted
+            || self.params.lifetime.soft_reached(c.packets, c.bytes)
+            || self.last_seq - self.next_seq < self.last_seq / 2
     }
 
     /// Bytes this SA adds in front of an inner packet (outer headers, ESP
@@ -131,7 +146,11 @@ impl<E: AeadEngine> OutboundSa<E> {
     /// last) into an ESP tunnel packet with outer headers, in place. On
     /// error the frame is unchanged and the reason is counted.
     #[inline]
-    pub fn encap(&mut self, frame: &mut Frame<'_>, next_header: NextHeader) -> Result<(), DropReason> {
+    pub fn encap(
+        &mut self,
+        frame: &mut Frame<'_>,
+        next_header: NextHeader,
+    ) -> Result<(), DropReason> {
         match self.encap_inner(frame, next_header) {
             Ok(()) => Ok(()),
             Err(r) => {
@@ -149,7 +168,11 @@ impl<E: AeadEngine> OutboundSa<E> {
         }
         let inner_len = frame.len();
         let c = &self.counters;
-        if self.params.lifetime.hard_reached(c.packets, c.bytes.saturating_add(inner_len as u64)) {
+        if self
+            .params
+            .lifetime
+            .hard_reached(c.packets, c.bytes.saturating_add(inner_len as u64))
+        {
             return Err(DropReason::LifetimeExpired);
         }
         let ip_kind = match nh {
@@ -157,11 +180,18 @@ impl<E: AeadEngine> OutboundSa<E> {
             NextHeader::Ipv6 => Some(6),
             _ => None,
         };
-        let (tos, df) = self.outer.tos_df(ip_kind, frame.data()).ok_or(DropReason::BadInner)?;
+        let (tos, df) = self
+            .outer
+            .tos_df(ip_kind, frame.data())
+            .ok_or(DropReason::BadInner)?;
         let pad = (4 - (inner_len + TRAILER_LEN) % 4) % 4;
         let tail = pad + TRAILER_LEN + ICV_LEN;
         let esp_len = ESP_HEADER_LEN + IV_LEN + inner_len + tail;
-        let udp = if self.outer.has_udp() { UDP_HEADER_LEN } else { 0 };
+        let udp = if self.outer.has_udp() {
+            UDP_HEADER_LEN
+        } else {
+            0
+        };
         if esp_len + udp > self.outer.max_payload() {
             return Err(DropReason::TooBig);
         }
@@ -178,7 +208,9 @@ impl<E: AeadEngine> OutboundSa<E> {
         t[pad + 1] = nh as u8;
 
         // ESP header and explicit IV (= the 64-bit sequence number).
-        let h = frame.prepend(ESP_HEADER_LEN + IV_LEN).map_err(|_| DropReason::NoRoom)?;
+        let h = frame
+            .prepend(ESP_HEADER_LEN + IV_LEN)
+            .map_err(|_| DropReason::NoRoom)?;
         h[..4].copy_from_slice(&self.spi.to_be_bytes());
         h[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
         h[8..16].copy_from_slice(&seq.to_be_bytes());
@@ -186,7 +218,11 @@ impl<E: AeadEngine> OutboundSa<E> {
         let nonce = super::nonce(self.salt, seq.to_be_bytes());
         let mut aad_buf = [0u8; 12];
         let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
-        self.engine.seal(&nonce, &aad_buf[..aad_len], &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..]);
+        self.engine.seal(
+            &nonce,
+            &aad_buf[..aad_len],
+            &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..],
+        );
 
         let outer_len = self.outer.len();
         frame.prepend(outer_len).map_err(|_| DropReason::NoRoom)?;

@@ -114,14 +114,30 @@ impl PortSecret {
     /// A fresh key pair and nonce from the OS random source.
     pub fn generate(endpoint: Endpoint, counter: u32) -> Result<Self, DeriveError> {
         let secret_bytes = Zeroizing::new(random::<32>()?);
-        Ok(Self::from_secret(endpoint, *secret_bytes, random::<NONCE_LEN>()?, counter))
+        Ok(Self::from_secret(
+            endpoint,
+            *secret_bytes,
+            random::<NONCE_LEN>()?,
+            counter,
+        ))
     }
 
     /// From given bytes (tests, or a key restored from protected storage).
-    pub fn from_secret(endpoint: Endpoint, secret: [u8; 32], nonce: [u8; NONCE_LEN], counter: u32) -> Self {
+    pub fn from_secret(
+        endpoint: Endpoint,
+        secret: [u8; 32],
+        nonce: [u8; NONCE_LEN],
+        counter: u32,
+    ) -> Self {
         let secret = StaticSecret::from(secret);
         let public = PublicKey::from(&secret);
-        Self { endpoint, secret, public, nonce, counter }
+        Self {
+            endpoint,
+            secret,
+            public,
+            nonce,
+            counter,
+        }
     }
 
     /// Rekey: a new key pair and nonce, counter + 1. The old private key is
@@ -175,13 +191,19 @@ pub struct PairKeys {
 }
 
 /// Derives both directions' SAs between `local` and `peer`.
-pub fn derive_pair(local: &PortSecret, peer: &PeerParams, cipher: Cipher) -> Result<PairKeys, DeriveError> {
+pub fn derive_pair(
+    local: &PortSecret,
+    peer: &PeerParams,
+    cipher: Cipher,
+) -> Result<PairKeys, DeriveError> {
     let le = local.endpoint;
     let pe = peer.endpoint;
     if le == pe {
         return Err(DeriveError::SameEndpoint);
     }
-    let shared = local.secret.diffie_hellman(&PublicKey::from(peer.public_key.0));
+    let shared = local
+        .secret
+        .diffie_hellman(&PublicKey::from(peer.public_key.0));
     if !shared.was_contributory() {
         return Err(DeriveError::NonContributory);
     }
@@ -202,8 +224,14 @@ pub fn derive_pair(local: &PortSecret, peer: &PeerParams, cipher: Cipher) -> Res
     let spi_out = spi(&hk, &dir_out);
     let spi_in = spi(&hk, &dir_in);
     Ok(PairKeys {
-        outbound: DirectionalSa { spi: spi_out, keys: keys(&hk, cipher, &dir_out, spi_out, spi_in) },
-        inbound: DirectionalSa { spi: spi_in, keys: keys(&hk, cipher, &dir_in, spi_in, spi_out) },
+        outbound: DirectionalSa {
+            spi: spi_out,
+            keys: keys(&hk, cipher, &dir_out, spi_out, spi_in),
+        },
+        inbound: DirectionalSa {
+            spi: spi_in,
+            keys: keys(&hk, cipher, &dir_in, spi_in, spi_out),
+        },
         local_counter: lc,
         peer_counter: pc,
     })
@@ -220,7 +248,8 @@ fn dir_info(sender: &[u8], receiver: &[u8], cs: u32, cr: u32) -> Vec<u8> {
 
 fn spi(hk: &Hkdf<Sha256>, dir: &[u8]) -> u32 {
     let mut okm = [0u8; 4];
-    hk.expand_multi_info(&[b"sdwan-esp-v1 spi", dir], &mut okm).expect("4 bytes is a valid HKDF length");
+    hk.expand_multi_info(&[b"sdwan-esp-v1 spi", dir], &mut okm)
+        .expect("4 bytes is a valid HKDF length");
     let s = u32::from_be_bytes(okm);
     if s < MIN_SPI {
         s + MIN_SPI
@@ -229,7 +258,13 @@ fn spi(hk: &Hkdf<Sha256>, dir: &[u8]) -> u32 {
     }
 }
 
-fn keys(hk: &Hkdf<Sha256>, cipher: Cipher, dir: &[u8], spi_this: u32, spi_other: u32) -> KeyMaterial {
+fn keys(
+    hk: &Hkdf<Sha256>,
+    cipher: Cipher,
+    dir: &[u8],
+    spi_this: u32,
+    spi_other: u32,
+) -> KeyMaterial {
     let transform = [match cipher {
         Cipher::AesGcm128 => 1u8,
         Cipher::AesGcm256 => 2u8,
@@ -237,7 +272,13 @@ fn keys(hk: &Hkdf<Sha256>, cipher: Cipher, dir: &[u8], spi_this: u32, spi_other:
     let n = cipher.key_len() + 4;
     let mut okm = Zeroizing::new([0u8; 36]);
     hk.expand_multi_info(
-        &[b"sdwan-esp-v1 key", &transform, dir, &spi_this.to_be_bytes(), &spi_other.to_be_bytes()],
+        &[
+            b"sdwan-esp-v1 key",
+            &transform,
+            dir,
+            &spi_this.to_be_bytes(),
+            &spi_other.to_be_bytes(),
+        ],
         &mut okm[..n],
     )
     .expect("36 bytes is a valid HKDF length");
@@ -249,7 +290,10 @@ mod tests {
     use super::*;
 
     fn ep(n: u8, port: u32) -> Endpoint {
-        Endpoint { node: IpAddr::from([192, 0, 2, n]), port }
+        Endpoint {
+            node: IpAddr::from([192, 0, 2, n]),
+            port,
+        }
     }
 
     #[test]
@@ -300,8 +344,14 @@ mod tests {
             k[0] = 1; // the point of order 1 (u = 1)
             k
         });
-        assert_eq!(derive_pair(&a, &bad, Cipher::AesGcm128).unwrap_err(), DeriveError::NonContributory);
-        assert_eq!(derive_pair(&a, &a.advertisement(), Cipher::AesGcm128).unwrap_err(), DeriveError::SameEndpoint);
+        assert_eq!(
+            derive_pair(&a, &bad, Cipher::AesGcm128).unwrap_err(),
+            DeriveError::NonContributory
+        );
+        assert_eq!(
+            derive_pair(&a, &a.advertisement(), Cipher::AesGcm128).unwrap_err(),
+            DeriveError::SameEndpoint
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod derive;
 pub mod params;
 pub mod session;
 
-pub use derive::{derive_pair, DeriveError, DirectionalSa, Endpoint, PairKeys, PeerParams, PortSecret};
+pub use derive::{
+    derive_pair, DeriveError, DirectionalSa, Endpoint, PairKeys, PeerParams, PortSecret,
+};
 pub use params::{NonceParam, ParamError, PublicKeyParam, SimplifiedSaParam};
 pub use session::{Action, PairSession, RekeyTimers};

@@ -57,14 +57,22 @@ pub struct ParamError {
 
 impl core::fmt::Display for ParamError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "sub-TLV {} byte {}: {}", self.subtlv, self.offset, self.what)
+        write!(
+            f,
+            "sub-TLV {} byte {}: {}",
+            self.subtlv, self.offset, self.what
+        )
     }
 }
 
 impl std::error::Error for ParamError {}
 
 fn err(subtlv: u8, offset: usize, what: &'static str) -> ParamError {
-    ParamError { subtlv, offset, what }
+    ParamError {
+        subtlv,
+        offset,
+        what,
+    }
 }
 
 /// Sub-TLV 68: the advertiser's X25519 public key for one WAN port.
@@ -117,7 +125,11 @@ impl NonceParam {
         }
         let mut n = [0u8; MAX_NONCE];
         n[..nonce.len()].copy_from_slice(nonce);
-        Ok(Self { rekey_counter, len: nonce.len() as u8, nonce: n })
+        Ok(Self {
+            rekey_counter,
+            len: nonce.len() as u8,
+            nonce: n,
+        })
     }
 
     pub fn nonce(&self) -> &[u8] {
@@ -156,7 +168,11 @@ impl NonceParam {
             return Err(err(s, 4, "nonce length outside 16..=32"));
         }
         if b.len() != 5 + n {
-            return Err(err(s, b.len().min(5 + n), "length does not match nonce length"));
+            return Err(err(
+                s,
+                b.len().min(5 + n),
+                "length does not match nonce length",
+            ));
         }
         Self::new(counter, &b[5..])
     }
@@ -186,7 +202,8 @@ impl SimplifiedSaParam {
             Cipher::AesGcm128 => 1,
             Cipher::AesGcm256 => 2,
         };
-        b[1] = if self.esn { Self::FLAG_ESN } else { 0 } | if self.natt { Self::FLAG_NATT } else { 0 };
+        b[1] =
+            if self.esn { Self::FLAG_ESN } else { 0 } | if self.natt { Self::FLAG_NATT } else { 0 };
         b[2..4].copy_from_slice(&self.replay_window.to_be_bytes());
         b[4..8].copy_from_slice(&self.lifetime_seconds.to_be_bytes());
         b[8..12].copy_from_slice(&self.spi_base.to_be_bytes());
@@ -230,7 +247,10 @@ mod tests {
     fn errors_name_subtlv_and_offset() {
         let e = PublicKeyParam::from_bytes(&[2; 34]).unwrap_err();
         assert_eq!((e.subtlv, e.offset), (68, 0));
-        assert_eq!(e.to_string(), "sub-TLV 68 byte 0: key type is not 1 (X25519)");
+        assert_eq!(
+            e.to_string(),
+            "sub-TLV 68 byte 0: key type is not 1 (X25519)"
+        );
         let e = NonceParam::from_bytes(&[0, 0, 0, 1, 8, 1, 2]).unwrap_err();
         assert_eq!((e.subtlv, e.offset), (67, 4));
         let mut sa = SimplifiedSaParam {

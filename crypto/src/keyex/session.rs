@@ -40,7 +40,10 @@ pub struct RekeyTimers {
 
 impl Default for RekeyTimers {
     fn default() -> Self {
-        Self { grace: 30, confirm_timeout: 10 }
+        Self {
+            grace: 30,
+            confirm_timeout: 10,
+        }
     }
 }
 
@@ -64,7 +67,14 @@ pub struct PairSession {
 
 impl PairSession {
     pub fn new(cipher: Cipher, timers: RekeyTimers) -> Self {
-        Self { cipher, timers, peer: None, current: None, pending: None, retiring: Vec::new() }
+        Self {
+            cipher,
+            timers,
+            peer: None,
+            current: None,
+            pending: None,
+            retiring: Vec::new(),
+        }
     }
 
     /// The SPI outbound traffic uses now.
@@ -81,7 +91,12 @@ impl PairSession {
     }
 
     /// A new advertisement from the peer port.
-    pub fn on_peer_params(&mut self, local: &PortSecret, peer: PeerParams, now: u64) -> Result<Vec<Action>, DeriveError> {
+    pub fn on_peer_params(
+        &mut self,
+        local: &PortSecret,
+        peer: PeerParams,
+        now: u64,
+    ) -> Result<Vec<Action>, DeriveError> {
         if self.peer == Some(peer) {
             return Ok(Vec::new());
         }
@@ -90,15 +105,27 @@ impl PairSession {
         // Our own change is confirmed only if a pending generation carries
         // our current counter and was already seen working; otherwise the
         // peer may not know our latest parameters yet.
-        let ours_unconfirmed = self.pending.as_ref().is_some_and(|p| p.keys.local_counter == local.counter())
-            || self.current.as_ref().is_some_and(|c| c.local_counter != local.counter());
+        let ours_unconfirmed = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.keys.local_counter == local.counter())
+            || self
+                .current
+                .as_ref()
+                .is_some_and(|c| c.local_counter != local.counter());
         Ok(self.new_generation(keys, !ours_unconfirmed, now))
     }
 
     /// Our port's parameters changed (rekey); call after
     /// [`PortSecret::rekey`], then advertise.
-    pub fn on_local_change(&mut self, local: &PortSecret, now: u64) -> Result<Vec<Action>, DeriveError> {
-        let Some(peer) = self.peer else { return Ok(Vec::new()) };
+    pub fn on_local_change(
+        &mut self,
+        local: &PortSecret,
+        now: u64,
+    ) -> Result<Vec<Action>, DeriveError> {
+        let Some(peer) = self.peer else {
+            return Ok(Vec::new());
+        };
         let keys = derive_pair(local, &peer, self.cipher)?;
         Ok(self.new_generation(keys, false, now))
     }
@@ -146,7 +173,9 @@ impl PairSession {
     }
 
     fn activate_pending(&mut self, now: u64) -> Vec<Action> {
-        let Some(p) = self.pending.take() else { return Vec::new() };
+        let Some(p) = self.pending.take() else {
+            return Vec::new();
+        };
         let actions = vec![Action::UseOutbound(p.keys.outbound.clone())];
         if let Some(old) = self.current.replace(p.keys) {
             self.retire(old.inbound.spi, now);
@@ -157,7 +186,8 @@ impl PairSession {
     fn retire(&mut self, spi: u32, now: u64) {
         let current_in = self.current.as_ref().map(|c| c.inbound.spi);
         if Some(spi) != current_in && !self.retiring.iter().any(|r| r.0 == spi) {
-            self.retiring.push((spi, now.saturating_add(self.timers.grace)));
+            self.retiring
+                .push((spi, now.saturating_add(self.timers.grace)));
         }
     }
 }

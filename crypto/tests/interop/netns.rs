@@ -7,11 +7,18 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 
 pub fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
 }
 
 fn run(args: &[&str]) {
-    let st = Command::new(args[0]).args(&args[1..]).status().expect("spawn");
+    let st = Command::new(args[0])
+        .args(&args[1..])
+        .status()
+        .expect("spawn");
     assert!(st.success(), "command failed: {args:?}");
 }
 
@@ -28,13 +35,25 @@ impl Netns {
         let ns = format!("sdwc{tag}{id}");
         let a = format!("vc{tag}{id}a");
         let b = format!("vc{tag}{id}b");
-        let me = Self { ns: ns.clone(), veth_root: a.clone() };
+        let me = Self {
+            ns: ns.clone(),
+            veth_root: a.clone(),
+        };
         run(&["ip", "netns", "add", &ns]);
         run(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b]);
         run(&["ip", "link", "set", &b, "netns", &ns]);
         run(&["ip", "addr", "add", &format!("{local_ip}/30"), "dev", &a]);
         run(&["ip", "link", "set", &a, "up"]);
-        run(&["ip", "-n", &ns, "addr", "add", &format!("{peer_ip}/30"), "dev", &b]);
+        run(&[
+            "ip",
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{peer_ip}/30"),
+            "dev",
+            &b,
+        ]);
         run(&["ip", "-n", &ns, "link", "set", &b, "up"]);
         run(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
         me
@@ -54,7 +73,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", &self.veth_root]).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.veth_root])
+            .status();
         let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
     }
 }

@@ -19,27 +19,61 @@ fn resolve_probes_then_learns_reachable_then_ages() {
     let mut m = NeighborManager::new(NeighborConfig::default());
     let mut acts = Vec::new();
     m.handle_event(ControlEvent::Resolve { port: 1, ip: v4(2) }, t0, &mut acts);
-    assert_eq!(acts, vec![NeighborAction::SendArpRequest { port: 1, target: Ipv4Addr::new(10, 0, 0, 2), unicast: None }]);
+    assert_eq!(
+        acts,
+        vec![NeighborAction::SendArpRequest {
+            port: 1,
+            target: Ipv4Addr::new(10, 0, 0, 2),
+            unicast: None
+        }]
+    );
     let snap = m.take_snapshot().unwrap();
-    assert_eq!(snap.lookup(1, v4(2)).unwrap().state, NeighborState::Incomplete);
+    assert_eq!(
+        snap.lookup(1, v4(2)).unwrap().state,
+        NeighborState::Incomplete
+    );
     // A repeat request while resolving sends nothing.
     acts.clear();
     m.handle_event(ControlEvent::Resolve { port: 1, ip: v4(2) }, t0, &mut acts);
     assert!(acts.is_empty());
     m.handle_event(
-        ControlEvent::NeighborLearned { port: 1, ip: v4(2), mac: MAC_A, kind: LearnKind::Reply { override_: true } },
+        ControlEvent::NeighborLearned {
+            port: 1,
+            ip: v4(2),
+            mac: MAC_A,
+            kind: LearnKind::Reply { override_: true },
+        },
         t0 + Duration::from_millis(10),
         &mut acts,
     );
-    let e = m.take_snapshot().unwrap().lookup(1, v4(2)).copied().unwrap();
-    assert_eq!(e, NeighborEntry { mac: Some(MAC_A), state: NeighborState::Reachable });
+    let e = m
+        .take_snapshot()
+        .unwrap()
+        .lookup(1, v4(2))
+        .copied()
+        .unwrap();
+    assert_eq!(
+        e,
+        NeighborEntry {
+            mac: Some(MAC_A),
+            state: NeighborState::Reachable
+        }
+    );
     m.poll(t0 + Duration::from_secs(31), &mut acts);
     assert_eq!(state(&mut m, 1, v4(2)).unwrap().state, NeighborState::Stale);
     // Stale used → unicast probe, PROBE state.
-    m.handle_event(ControlEvent::Probe { port: 1, ip: v4(2) }, t0 + Duration::from_secs(32), &mut acts);
+    m.handle_event(
+        ControlEvent::Probe { port: 1, ip: v4(2) },
+        t0 + Duration::from_secs(32),
+        &mut acts,
+    );
     assert_eq!(
         acts.last(),
-        Some(&NeighborAction::SendArpRequest { port: 1, target: Ipv4Addr::new(10, 0, 0, 2), unicast: Some(MAC_A) })
+        Some(&NeighborAction::SendArpRequest {
+            port: 1,
+            target: Ipv4Addr::new(10, 0, 0, 2),
+            unicast: Some(MAC_A)
+        })
     );
     assert_eq!(state(&mut m, 1, v4(2)).unwrap().state, NeighborState::Probe);
     // No answer: 2 more probes then deletion.
@@ -47,7 +81,12 @@ fn resolve_probes_then_learns_reachable_then_ages() {
     for s in 33..=36 {
         m.poll(t0 + Duration::from_secs(s), &mut acts);
     }
-    assert_eq!(acts.iter().filter(|a| matches!(a, NeighborAction::SendArpRequest { .. })).count(), 2);
+    assert_eq!(
+        acts.iter()
+            .filter(|a| matches!(a, NeighborAction::SendArpRequest { .. }))
+            .count(),
+        2
+    );
     assert!(acts.contains(&NeighborAction::Unreachable { port: 1, ip: v4(2) }));
     assert_eq!(state(&mut m, 1, v4(2)), None);
 }
@@ -62,10 +101,19 @@ fn incomplete_fails_holds_then_clears() {
     for s in 1..=3 {
         m.poll(t0 + Duration::from_secs(s), &mut acts);
     }
-    let ns = acts.iter().filter(|a| matches!(a, NeighborAction::SendNeighborSolicit { unicast: None, .. })).count();
+    let ns = acts
+        .iter()
+        .filter(|a| matches!(a, NeighborAction::SendNeighborSolicit { unicast: None, .. }))
+        .count();
     assert_eq!(ns, 3);
-    assert_eq!(acts.last(), Some(&NeighborAction::Unreachable { port: 0, ip }));
-    assert_eq!(state(&mut m, 0, ip).unwrap().state, NeighborState::Incomplete);
+    assert_eq!(
+        acts.last(),
+        Some(&NeighborAction::Unreachable { port: 0, ip })
+    );
+    assert_eq!(
+        state(&mut m, 0, ip).unwrap().state,
+        NeighborState::Incomplete
+    );
     m.poll(t0 + Duration::from_secs(7), &mut acts);
     assert_eq!(state(&mut m, 0, ip), None);
 }
@@ -76,21 +124,62 @@ fn learning_rules() {
     let mut m = NeighborManager::new(NeighborConfig::default());
     let mut acts = Vec::new();
     let learn = |m: &mut NeighborManager, mac, kind, acts: &mut Vec<_>| {
-        m.handle_event(ControlEvent::NeighborLearned { port: 0, ip: v4(5), mac, kind }, t0, acts)
+        m.handle_event(
+            ControlEvent::NeighborLearned {
+                port: 0,
+                ip: v4(5),
+                mac,
+                kind,
+            },
+            t0,
+            acts,
+        )
     };
     // Unsolicited and reply do not create.
-    learn(&mut m, MAC_A, LearnKind::Unsolicited { override_: true }, &mut acts);
-    learn(&mut m, MAC_A, LearnKind::Reply { override_: true }, &mut acts);
+    learn(
+        &mut m,
+        MAC_A,
+        LearnKind::Unsolicited { override_: true },
+        &mut acts,
+    );
+    learn(
+        &mut m,
+        MAC_A,
+        LearnKind::Reply { override_: true },
+        &mut acts,
+    );
     assert_eq!(m.take_snapshot().map(|s| s.len()), None);
     // Request creates STALE.
     learn(&mut m, MAC_A, LearnKind::Request, &mut acts);
-    assert_eq!(state(&mut m, 0, v4(5)).unwrap(), NeighborEntry { mac: Some(MAC_A), state: NeighborState::Stale });
+    assert_eq!(
+        state(&mut m, 0, v4(5)).unwrap(),
+        NeighborEntry {
+            mac: Some(MAC_A),
+            state: NeighborState::Stale
+        }
+    );
     // Reply without override and another MAC: ignored.
-    learn(&mut m, MAC_B, LearnKind::Reply { override_: false }, &mut acts);
+    learn(
+        &mut m,
+        MAC_B,
+        LearnKind::Reply { override_: false },
+        &mut acts,
+    );
     assert_eq!(state(&mut m, 0, v4(5)).unwrap().mac, Some(MAC_A));
     // Gratuitous with a new MAC: updated, STALE.
-    learn(&mut m, MAC_B, LearnKind::Unsolicited { override_: true }, &mut acts);
-    assert_eq!(state(&mut m, 0, v4(5)).unwrap(), NeighborEntry { mac: Some(MAC_B), state: NeighborState::Stale });
+    learn(
+        &mut m,
+        MAC_B,
+        LearnKind::Unsolicited { override_: true },
+        &mut acts,
+    );
+    assert_eq!(
+        state(&mut m, 0, v4(5)).unwrap(),
+        NeighborEntry {
+            mac: Some(MAC_B),
+            state: NeighborState::Stale
+        }
+    );
     // Port flush.
     m.flush_port(0);
     assert_eq!(state(&mut m, 0, v4(5)), None);
@@ -104,10 +193,11 @@ fn event_queue_counts_overflow_and_tick_publishes() {
         q.push(ControlEvent::Resolve { port: 0, ip: v4(i) });
     }
     assert_eq!(q.overflows(), 1);
-    let shared: SharedNeighbors = Arc::new(arc_swap::ArcSwap::from_pointee(NeighborTable::default()));
+    let shared: SharedNeighbors =
+        Arc::new(arc_swap::ArcSwap::from_pointee(NeighborTable::default()));
     let mut m = NeighborManager::new(NeighborConfig::default());
     let mut acts = Vec::new();
-    m.tick(&[q.clone()], Instant::now(), &shared, &mut acts);
+    m.tick(std::slice::from_ref(&q), Instant::now(), &shared, &mut acts);
     assert_eq!(acts.len(), 2);
     assert_eq!(shared.load().len(), 2);
     assert!(q.pop().is_none());

@@ -34,7 +34,9 @@ pub(super) fn input(
         let kind = match arp.operation {
             _ if arp.is_gratuitous() => LearnKind::Unsolicited { override_: true },
             ArpOperation::Request if for_us => LearnKind::Request,
-            ArpOperation::Reply if eth_dst == port.mac && for_us => LearnKind::Reply { override_: true },
+            ArpOperation::Reply if eth_dst == port.mac && for_us => {
+                LearnKind::Reply { override_: true }
+            }
             _ => LearnKind::Unsolicited { override_: true },
         };
         events(ControlEvent::NeighborLearned {

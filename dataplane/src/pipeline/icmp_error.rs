@@ -74,6 +74,15 @@ fn open_gap(frame: &mut Frame<'_>, l2: usize, headers: usize, quote: usize) -> b
     frame.set_len(need).is_ok()
 }
 
+/// An ICMP type byte that is an error, or no type byte at all (a packet
+/// too short to tell is treated as an error: no reply).
+fn is_error_or_missing(msg_type: Option<&u8>, is_error: fn(u8) -> bool) -> bool {
+    match msg_type {
+        Some(t) => is_error(*t),
+        None => true,
+    }
+}
+
 fn suppressed(worker: &mut WorkerState) -> bool {
     worker.counters.event(Event::IcmpSuppressed);
     false
@@ -91,8 +100,8 @@ fn build_v4(
     let peer = EthernetFrame::new_unchecked(frame.data()).src();
     let orig = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
     let (src, dst) = (orig.src(), orig.dst());
-    let about_icmp_error =
-        orig.protocol() == protocol::ICMP && orig.payload().first().map_or(true, |t| icmpv4::is_error_type(*t));
+    let about_icmp_error = orig.protocol() == protocol::ICMP
+        && is_error_or_missing(orig.payload().first(), icmpv4::is_error_type);
     if dst.is_multicast()
         || dst.is_broadcast()
         || src.is_unspecified()
@@ -104,7 +113,9 @@ fn build_v4(
         return suppressed(worker);
     }
     let quote = usize::from(orig.total_len()).min(V4_ERROR_MAX - V4_HEADERS);
-    let Some(our) = port.source_v4(src) else { return suppressed(worker) };
+    let Some(our) = port.source_v4(src) else {
+        return suppressed(worker);
+    };
     if !worker.icmp_allowed() {
         return false;
     }
@@ -112,7 +123,12 @@ fn build_v4(
         return suppressed(worker);
     }
     let data = frame.data_mut();
-    let eth = EthernetRepr { dst: peer, src: port.mac, vlan_id: None, ethertype: ethertype::IPV4 };
+    let eth = EthernetRepr {
+        dst: peer,
+        src: port.mac,
+        vlan_id: None,
+        ethertype: ethertype::IPV4,
+    };
     let ip = Ipv4Repr {
         src: our,
         dst: src,
@@ -148,7 +164,11 @@ fn build_v6(
     let (src, dst) = (orig.src(), orig.dst());
     let about_icmp_error = match orig.upper_layer() {
         Ok(ul) if ul.protocol == next_header::ICMPV6 => {
-            ul.non_first_fragment || ul.offset.checked_sub(40).and_then(|o| orig.payload().get(o)).map_or(true, |t| icmpv6::is_error_type(*t))
+            let first = ul
+                .offset
+                .checked_sub(40)
+                .and_then(|o| orig.payload().get(o));
+            ul.non_first_fragment || is_error_or_missing(first, icmpv6::is_error_type)
         }
         Ok(ul) => ul.non_first_fragment,
         Err(_) => true,
@@ -161,7 +181,9 @@ fn build_v6(
         return suppressed(worker);
     }
     let quote = orig.total_len().min(V6_ERROR_MAX - V6_HEADERS);
-    let Some(our) = port.source_v6(&src) else { return suppressed(worker) };
+    let Some(our) = port.source_v6(&src) else {
+        return suppressed(worker);
+    };
     if !worker.icmp_allowed() {
         return false;
     }
@@ -169,7 +191,12 @@ fn build_v6(
         return suppressed(worker);
     }
     let data = frame.data_mut();
-    let eth = EthernetRepr { dst: peer, src: port.mac, vlan_id: None, ethertype: ethertype::IPV6 };
+    let eth = EthernetRepr {
+        dst: peer,
+        src: port.mac,
+        vlan_id: None,
+        ethertype: ethertype::IPV6,
+    };
     let ip = Ipv6Repr {
         src: our,
         dst: src,

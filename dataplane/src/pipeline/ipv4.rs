@@ -19,7 +19,11 @@ fn is_ours(ctx: &Context<'_>, vrf: u16, a: Ipv4Addr) -> bool {
 }
 
 fn martian_source(a: Ipv4Addr) -> bool {
-    a.octets()[0] == 0 || a.is_loopback() || a.is_multicast() || a.is_broadcast() || a.octets()[0] >= 240
+    a.octets()[0] == 0
+        || a.is_loopback()
+        || a.is_multicast()
+        || a.is_broadcast()
+        || a.octets()[0] >= 240
 }
 
 fn martian_destination(a: Ipv4Addr) -> bool {
@@ -76,14 +80,27 @@ pub(super) fn input(
         let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::TTL, 0);
         return drop_with_icmpv4(frame, l2, port, worker, DropReason::TtlExpired, te);
     }
-    let Some(out) = ctx.port(out_id) else { return Verdict::Drop(DropReason::NoRoute) };
+    let Some(out) = ctx.port(out_id) else {
+        return Verdict::Drop(DropReason::NoRoute);
+    };
     if total > usize::from(out.mtu) {
         if !dont_frag {
             // We never fragment.
             return Verdict::Drop(DropReason::MtuExceeded);
         }
-        let frag_needed = (msg_type::DST_UNREACHABLE, unreach_code::FRAG_NEEDED, u32::from(out.mtu));
-        return drop_with_icmpv4(frame, l2, port, worker, DropReason::MtuExceeded, frag_needed);
+        let frag_needed = (
+            msg_type::DST_UNREACHABLE,
+            unreach_code::FRAG_NEEDED,
+            u32::from(out.mtu),
+        );
+        return drop_with_icmpv4(
+            frame,
+            l2,
+            port,
+            worker,
+            DropReason::MtuExceeded,
+            frag_needed,
+        );
     }
     let mac = match next_hop::resolve(ctx.neighbors, out, nh_ip, worker, events) {
         Ok(m) => m,
@@ -126,7 +143,11 @@ fn local(frame: &mut Frame<'_>, l2: usize, port: &PortConfig, worker: &mut Worke
     ip.fill_checksum();
     let mut icmp = Icmpv4Packet::new_unchecked(&mut data[l2 + hl..]);
     icmp.set_msg_type(msg_type::ECHO_REPLY);
-    let c = checksum::update16(icmp.checksum(), u16::from(msg_type::ECHO_REQUEST) << 8, u16::from(msg_type::ECHO_REPLY) << 8);
+    let c = checksum::update16(
+        icmp.checksum(),
+        u16::from(msg_type::ECHO_REQUEST) << 8,
+        u16::from(msg_type::ECHO_REPLY) << 8,
+    );
     icmp.set_checksum(c);
     ethernet::turn_around(frame, port);
     worker.counters.event(Event::EchoRepliesSent);

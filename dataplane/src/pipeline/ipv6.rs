@@ -72,7 +72,9 @@ pub(super) fn input(
         let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::HOP_LIMIT, 0);
         return drop_with_icmpv6(frame, l2, port, worker, DropReason::HopLimitExpired, te);
     }
-    let Some(out) = ctx.port(out_id) else { return Verdict::Drop(DropReason::NoRoute) };
+    let Some(out) = ctx.port(out_id) else {
+        return Verdict::Drop(DropReason::NoRoute);
+    };
     if total > usize::from(out.mtu) {
         let ptb = (msg_type::PACKET_TOO_BIG, 0, u32::from(out.mtu));
         return drop_with_icmpv6(frame, l2, port, worker, DropReason::MtuExceeded, ptb);
@@ -114,9 +116,15 @@ fn local(
         return Verdict::Drop(DropReason::BadIcmpChecksum);
     }
     match icmp.msg_type() {
-        msg_type::NEIGHBOR_SOLICIT | msg_type::NEIGHBOR_ADVERT => {
-            ndp::input(frame, l2, icmp_at, port, (src, dst, hop_limit), worker, events)
-        }
+        msg_type::NEIGHBOR_SOLICIT | msg_type::NEIGHBOR_ADVERT => ndp::input(
+            frame,
+            l2,
+            icmp_at,
+            port,
+            (src, dst, hop_limit),
+            worker,
+            events,
+        ),
         // Echo to a group or through extension headers: not answered here.
         msg_type::ECHO_REQUEST if !dst.is_multicast() && ul.offset == HEADER_LEN => {
             if icmp.code() != 0 {
@@ -145,7 +153,11 @@ fn echo_reply(
     // type word changes.
     let mut icmp = Icmpv6Packet::new_unchecked(&mut data[l2 + HEADER_LEN..]);
     icmp.set_msg_type(msg_type::ECHO_REPLY);
-    let c = checksum::update16(icmp.checksum(), u16::from(msg_type::ECHO_REQUEST) << 8, u16::from(msg_type::ECHO_REPLY) << 8);
+    let c = checksum::update16(
+        icmp.checksum(),
+        u16::from(msg_type::ECHO_REQUEST) << 8,
+        u16::from(msg_type::ECHO_REPLY) << 8,
+    );
     icmp.set_checksum(c);
     ethernet::turn_around(frame, port);
     worker.counters.event(Event::EchoRepliesSent);

@@ -93,7 +93,10 @@ pub struct IcmpRateLimit {
 impl Default for IcmpRateLimit {
     /// 1000/s with a burst of 50 per worker (Linux icmp_ratelimit-like).
     fn default() -> Self {
-        Self { per_second: 1000, burst: 50 }
+        Self {
+            per_second: 1000,
+            burst: 50,
+        }
     }
 }
 

@@ -39,7 +39,10 @@ pub(super) fn input(
         return Verdict::Drop(DropReason::BadNdp);
     };
     match ndp {
-        NdpRepr::NeighborSolicit { target, source_lladdr } => {
+        NdpRepr::NeighborSolicit {
+            target,
+            source_lladdr,
+        } => {
             let dad = src.is_unspecified();
             if dad && (!is_solicited_node_group(&dst) || source_lladdr.is_some()) {
                 return Verdict::Drop(DropReason::BadNdp);
@@ -48,7 +51,12 @@ pub(super) fn input(
                 return Verdict::Drop(DropReason::NdpNotForUs);
             }
             if let Some(mac) = source_lladdr.filter(|m| m.is_unicast() && !dad) {
-                events(ControlEvent::NeighborLearned { port: port.id, ip: IpAddr::V6(src), mac, kind: LearnKind::Request });
+                events(ControlEvent::NeighborLearned {
+                    port: port.id,
+                    ip: IpAddr::V6(src),
+                    mac,
+                    kind: LearnKind::Request,
+                });
                 worker.counters.event(Event::NeighborsLearned);
             }
             let (ip_dst, eth_dst) = if dad {
@@ -69,14 +77,29 @@ pub(super) fn input(
             worker.counters.event(Event::NeighborAdvertsSent);
             Verdict::Reply { port: port.id }
         }
-        NdpRepr::NeighborAdvert { solicited, override_, target, target_lladdr, .. } => {
+        NdpRepr::NeighborAdvert {
+            solicited,
+            override_,
+            target,
+            target_lladdr,
+            ..
+        } => {
             if dst.is_multicast() && solicited {
                 return Verdict::Drop(DropReason::BadNdp);
             }
             let learnable = !port.owns_v6(&target) && port.on_link_v6(&target);
             if let Some(mac) = target_lladdr.filter(|m| m.is_unicast() && learnable) {
-                let kind = if solicited { LearnKind::Reply { override_ } } else { LearnKind::Unsolicited { override_ } };
-                events(ControlEvent::NeighborLearned { port: port.id, ip: IpAddr::V6(target), mac, kind });
+                let kind = if solicited {
+                    LearnKind::Reply { override_ }
+                } else {
+                    LearnKind::Unsolicited { override_ }
+                };
+                events(ControlEvent::NeighborLearned {
+                    port: port.id,
+                    ip: IpAddr::V6(target),
+                    mac,
+                    kind,
+                });
                 worker.counters.event(Event::NeighborsLearned);
             }
             Verdict::Consumed
@@ -99,7 +122,12 @@ fn write_na(
         return false;
     }
     let data = frame.data_mut();
-    let eth = EthernetRepr { dst: eth_dst, src: port.mac, vlan_id: None, ethertype: ethertype::IPV6 };
+    let eth = EthernetRepr {
+        dst: eth_dst,
+        src: port.mac,
+        vlan_id: None,
+        ethertype: ethertype::IPV6,
+    };
     let ip = Ipv6Repr {
         src: target,
         dst: ip_dst,
@@ -111,5 +139,7 @@ fn write_na(
     };
     eth.emit(&mut data[..l2]).is_ok()
         && ip.emit(&mut data[l2..l2 + HEADER_LEN]).is_ok()
-        && Icmpv6Repr::Ndp(na).emit(&target, &ip_dst, &mut data[l2 + HEADER_LEN..end]).is_ok()
+        && Icmpv6Repr::Ndp(na)
+            .emit(&target, &ip_dst, &mut data[l2 + HEADER_LEN..end])
+            .is_ok()
 }

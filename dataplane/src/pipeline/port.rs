@@ -21,12 +21,16 @@ pub struct PortConfig {
 }
 
 fn in_prefix_v4(a: Ipv4Addr, net: Ipv4Addr, len: u8) -> bool {
-    let mask = u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0);
+    let mask = u32::MAX
+        .checked_shl(32 - u32::from(len.min(32)))
+        .unwrap_or(0);
     u32::from(a) & mask == u32::from(net) & mask
 }
 
 fn in_prefix_v6(a: &Ipv6Addr, net: &Ipv6Addr, len: u8) -> bool {
-    let mask = u128::MAX.checked_shl(128 - u32::from(len.min(128))).unwrap_or(0);
+    let mask = u128::MAX
+        .checked_shl(128 - u32::from(len.min(128)))
+        .unwrap_or(0);
     u128::from(*a) & mask == u128::from(*net) & mask
 }
 
@@ -34,7 +38,14 @@ impl PortConfig {
     /// A port with MTU 1500 and the EUI-64 link-local address (RFC 4291
     /// §2.5.1) derived from `mac` as its only IPv6 address.
     pub fn new(id: u16, mac: MacAddr, vrf: u16) -> Self {
-        Self { id, mac, vrf, mtu: 1500, ipv4: Vec::new(), ipv6: vec![(link_local_from_mac(mac.0), 64)] }
+        Self {
+            id,
+            mac,
+            vrf,
+            mtu: 1500,
+            ipv4: Vec::new(),
+            ipv6: vec![(link_local_from_mac(mac.0), 64)],
+        }
     }
 
     pub fn with_ipv4(mut self, a: Ipv4Addr, len: u8) -> Self {
@@ -68,14 +79,22 @@ impl PortConfig {
     /// Our source address toward `dst`: one in the same subnet, else the
     /// first configured.
     pub fn source_v4(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
-        self.ipv4.iter().find(|(n, l)| in_prefix_v4(dst, *n, *l)).or(self.ipv4.first()).map(|(a, _)| *a)
+        self.ipv4
+            .iter()
+            .find(|(n, l)| in_prefix_v4(dst, *n, *l))
+            .or(self.ipv4.first())
+            .map(|(a, _)| *a)
     }
 
     /// Our source address toward `dst`: link-local for a link-local
     /// destination, else one in the same prefix, else a global one, else
     /// the link-local (RFC 6724 rule 2 in spirit: match scope).
     pub fn source_v6(&self, dst: &Ipv6Addr) -> Option<Ipv6Addr> {
-        let ll = self.ipv6.iter().find(|(a, _)| is_link_local(a)).map(|(a, _)| *a);
+        let ll = self
+            .ipv6
+            .iter()
+            .find(|(a, _)| is_link_local(a))
+            .map(|(a, _)| *a);
         if is_link_local(dst) || (dst.is_multicast() && (dst.segments()[0] & 0x000f) <= 2) {
             return ll.or(self.ipv6.first().map(|(a, _)| *a));
         }
@@ -89,7 +108,10 @@ impl PortConfig {
 
     /// The link-local address, if any is configured.
     pub fn link_local(&self) -> Option<Ipv6Addr> {
-        self.ipv6.iter().find(|(a, _)| is_link_local(a)).map(|(a, _)| *a)
+        self.ipv6
+            .iter()
+            .find(|(a, _)| is_link_local(a))
+            .map(|(a, _)| *a)
     }
 
     /// A multicast group this port listens to: all-nodes, all-routers, or
@@ -97,7 +119,9 @@ impl PortConfig {
     pub fn joined_v6(&self, group: &Ipv6Addr) -> bool {
         const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
         const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
-        *group == ALL_NODES || *group == ALL_ROUTERS || self.ipv6.iter().any(|(a, _)| solicited_node(a) == *group)
+        *group == ALL_NODES
+            || *group == ALL_ROUTERS
+            || self.ipv6.iter().any(|(a, _)| solicited_node(a) == *group)
     }
 }
 
@@ -113,17 +137,33 @@ mod tests {
             .with_ipv6("2001:db8::1".parse().unwrap(), 64);
         assert!(p.on_link_v4("10.0.0.200".parse().unwrap()));
         assert!(!p.on_link_v4("10.0.1.1".parse().unwrap()));
-        assert_eq!(p.source_v4("10.0.0.9".parse().unwrap()), Some("10.0.0.1".parse().unwrap()));
-        assert_eq!(p.source_v4("8.8.8.8".parse().unwrap()), Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(
+            p.source_v4("10.0.0.9".parse().unwrap()),
+            Some("10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            p.source_v4("8.8.8.8".parse().unwrap()),
+            Some("10.0.0.1".parse().unwrap())
+        );
         let ll: Ipv6Addr = "fe80::5054:ff:fe12:3456".parse().unwrap();
         assert_eq!(p.link_local(), Some(ll));
         assert_eq!(p.source_v6(&"fe80::9".parse().unwrap()), Some(ll));
         assert_eq!(p.source_v6(&"ff02::1".parse().unwrap()), Some(ll));
-        assert_eq!(p.source_v6(&"2001:db8::9".parse().unwrap()), Some("2001:db8::1".parse().unwrap()));
-        assert_eq!(p.source_v6(&"2001:db9::9".parse().unwrap()), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            p.source_v6(&"2001:db8::9".parse().unwrap()),
+            Some("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(
+            p.source_v6(&"2001:db9::9".parse().unwrap()),
+            Some("2001:db8::1".parse().unwrap())
+        );
         assert!(p.joined_v6(&"ff02::1:ff00:1".parse().unwrap()));
         assert!(p.joined_v6(&"ff02::1:ff12:3456".parse().unwrap()));
         assert!(!p.joined_v6(&"ff02::1:ff00:2".parse().unwrap()));
-        assert!(in_prefix_v4("1.2.3.4".parse().unwrap(), "9.9.9.9".parse().unwrap(), 0));
+        assert!(in_prefix_v4(
+            "1.2.3.4".parse().unwrap(),
+            "9.9.9.9".parse().unwrap(),
+            0
+        ));
     }
 }

@@ -15,16 +15,28 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// `rate` tokens/s (0 = never), `burst` tokens max; starts full.
     pub fn new(rate: u32, burst: u32) -> Self {
-        let cost_ns = if rate == 0 { u64::MAX } else { 1_000_000_000 / u64::from(rate) };
+        let cost_ns = if rate == 0 {
+            u64::MAX
+        } else {
+            1_000_000_000 / u64::from(rate)
+        };
         let max_credit_ns = cost_ns.saturating_mul(u64::from(burst.max(1)));
-        Self { cost_ns, max_credit_ns, credit_ns: max_credit_ns, last_ns: 0 }
+        Self {
+            cost_ns,
+            max_credit_ns,
+            credit_ns: max_credit_ns,
+            last_ns: 0,
+        }
     }
 
     /// Takes one token at time `now_ns` if available.
     pub fn take(&mut self, now_ns: u64) -> bool {
         let elapsed = now_ns.saturating_sub(self.last_ns);
         self.last_ns = self.last_ns.max(now_ns);
-        self.credit_ns = self.credit_ns.saturating_add(elapsed).min(self.max_credit_ns);
+        self.credit_ns = self
+            .credit_ns
+            .saturating_add(elapsed)
+            .min(self.max_credit_ns);
         if self.cost_ns != u64::MAX && self.credit_ns >= self.cost_ns {
             self.credit_ns -= self.cost_ns;
             true

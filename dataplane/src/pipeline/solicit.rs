@@ -42,8 +42,12 @@ pub fn build_arp_request(
     target: Ipv4Addr,
     unicast: Option<MacAddr>,
 ) -> Result<(), SolicitError> {
-    let sender_ip = port.source_v4(target).ok_or(SolicitError::NoSourceAddress)?;
-    frame.set_len(ETH_LEN + PACKET_LEN).map_err(|_| SolicitError::NoRoom)?;
+    let sender_ip = port
+        .source_v4(target)
+        .ok_or(SolicitError::NoSourceAddress)?;
+    frame
+        .set_len(ETH_LEN + PACKET_LEN)
+        .map_err(|_| SolicitError::NoRoom)?;
     let data = frame.data_mut();
     let eth = EthernetRepr {
         dst: unicast.unwrap_or(MacAddr::BROADCAST),
@@ -58,8 +62,10 @@ pub fn build_arp_request(
         target_mac: MacAddr::ZERO,
         target_ip: target,
     };
-    eth.emit(&mut data[..ETH_LEN]).map_err(|_| SolicitError::NoRoom)?;
-    arp.emit(&mut data[ETH_LEN..]).map_err(|_| SolicitError::NoRoom)
+    eth.emit(&mut data[..ETH_LEN])
+        .map_err(|_| SolicitError::NoRoom)?;
+    arp.emit(&mut data[ETH_LEN..])
+        .map_err(|_| SolicitError::NoRoom)
 }
 
 /// Writes an 86-byte Neighbor Solicitation for `target` from `port` into
@@ -72,7 +78,9 @@ pub fn build_neighbor_solicitation(
     target: Ipv6Addr,
     unicast: Option<MacAddr>,
 ) -> Result<(), SolicitError> {
-    let src = port.source_v6(&target).ok_or(SolicitError::NoSourceAddress)?;
+    let src = port
+        .source_v6(&target)
+        .ok_or(SolicitError::NoSourceAddress)?;
     let (dst, eth_dst) = match unicast {
         Some(mac) => (target, mac),
         None => {
@@ -80,12 +88,20 @@ pub fn build_neighbor_solicitation(
             (group, MacAddr::from_ipv6_multicast(&group))
         }
     };
-    let ns = Icmpv6Repr::Ndp(NdpRepr::NeighborSolicit { target, source_lladdr: Some(port.mac) });
+    let ns = Icmpv6Repr::Ndp(NdpRepr::NeighborSolicit {
+        target,
+        source_lladdr: Some(port.mac),
+    });
     let icmp_len = ns.buffer_len();
     let len = ETH_LEN + IPV6_LEN + icmp_len;
     frame.set_len(len).map_err(|_| SolicitError::NoRoom)?;
     let data = frame.data_mut();
-    let eth = EthernetRepr { dst: eth_dst, src: port.mac, vlan_id: None, ethertype: ethertype::IPV6 };
+    let eth = EthernetRepr {
+        dst: eth_dst,
+        src: port.mac,
+        vlan_id: None,
+        ethertype: ethertype::IPV6,
+    };
     let ip = Ipv6Repr {
         src,
         dst,
@@ -95,7 +111,10 @@ pub fn build_neighbor_solicitation(
         flow_label: 0,
         payload_len: icmp_len,
     };
-    eth.emit(&mut data[..ETH_LEN]).map_err(|_| SolicitError::NoRoom)?;
-    ip.emit(&mut data[ETH_LEN..ETH_LEN + IPV6_LEN]).map_err(|_| SolicitError::NoRoom)?;
-    ns.emit(&src, &dst, &mut data[ETH_LEN + IPV6_LEN..]).map_err(|_| SolicitError::NoRoom)
+    eth.emit(&mut data[..ETH_LEN])
+        .map_err(|_| SolicitError::NoRoom)?;
+    ip.emit(&mut data[ETH_LEN..ETH_LEN + IPV6_LEN])
+        .map_err(|_| SolicitError::NoRoom)?;
+    ns.emit(&src, &dst, &mut data[ETH_LEN + IPV6_LEN..])
+        .map_err(|_| SolicitError::NoRoom)
 }

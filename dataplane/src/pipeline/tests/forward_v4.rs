@@ -6,9 +6,17 @@ use sdwan_packet::udp::UdpRepr;
 fn udp_payload() -> Vec<u8> {
     let mut u = vec![0u8; 8 + 10];
     u[8..].copy_from_slice(b"0123456789");
-    UdpRepr { src_port: 1000, dst_port: 2000, payload_len: 10 }
-        .emit(&mut u, &"10.0.0.2".parse().unwrap(), &"172.16.3.4".parse().unwrap())
-        .unwrap();
+    UdpRepr {
+        src_port: 1000,
+        dst_port: 2000,
+        payload_len: 10,
+    }
+    .emit(
+        &mut u,
+        &"10.0.0.2".parse().unwrap(),
+        &"172.16.3.4".parse().unwrap(),
+    )
+    .unwrap();
     u
 }
 
@@ -19,13 +27,19 @@ fn forwards_via_gateway_with_incremental_checksum() {
     let (v, out) = r.run(&input, 0);
     assert_eq!(v, Verdict::Forward { port: 1 });
     let e = eth_of(&out);
-    assert_eq!((e.dst(), e.src(), e.ethertype()), (GW_MAC, MAC1, ethertype::IPV4));
+    assert_eq!(
+        (e.dst(), e.src(), e.ethertype()),
+        (GW_MAC, MAC1, ethertype::IPV4)
+    );
     let ip = ipv4_of(&out);
     assert_eq!(ip.ttl(), 63);
     assert!(ip.verify_checksum());
     let mut recomputed = out[14..34].to_vec();
     Ipv4Packet::new_unchecked(&mut recomputed[..]).fill_checksum();
-    assert_eq!(ip.checksum(), Ipv4Packet::new_unchecked(&recomputed[..]).checksum());
+    assert_eq!(
+        ip.checksum(),
+        Ipv4Packet::new_unchecked(&recomputed[..]).checksum()
+    );
     // Everything but TTL and checksum is untouched.
     assert_eq!(out[14..22], input[14..22]);
     assert_eq!(out[23], input[23]);
@@ -49,9 +63,18 @@ fn strips_link_padding_when_forwarding() {
 #[test]
 fn connected_unknown_neighbor_requests_resolution() {
     let mut r = Router::new();
-    let (v, _) = r.run(&v4_frame("10.0.0.2", "10.0.1.77", protocol::UDP, 64, &[0; 8]), 0);
+    let (v, _) = r.run(
+        &v4_frame("10.0.0.2", "10.0.1.77", protocol::UDP, 64, &[0; 8]),
+        0,
+    );
     assert_eq!(v, Verdict::Drop(DropReason::NoNeighbor));
-    assert_eq!(r.events, vec![ControlEvent::Resolve { port: 1, ip: "10.0.1.77".parse().unwrap() }]);
+    assert_eq!(
+        r.events,
+        vec![ControlEvent::Resolve {
+            port: 1,
+            ip: "10.0.1.77".parse().unwrap()
+        }]
+    );
     assert_eq!(r.drops(DropReason::NoNeighbor), 1);
     assert_eq!(r.count(Event::ResolveRequests), 1);
 }
@@ -59,20 +82,38 @@ fn connected_unknown_neighbor_requests_resolution() {
 #[test]
 fn incomplete_entry_is_quiet_and_stale_entry_forwards_with_probe() {
     let mut r = Router::new();
-    let mut mgr = NeighborManager::new(NeighborConfig { reachable_time: std::time::Duration::ZERO, ..Default::default() });
+    let mut mgr = NeighborManager::new(NeighborConfig {
+        reachable_time: std::time::Duration::ZERO,
+        ..Default::default()
+    });
     let t = Instant::now();
     let mut acts = Vec::new();
     let (a, b): (IpAddr, IpAddr) = ("10.0.1.77".parse().unwrap(), "10.0.1.78".parse().unwrap());
     mgr.handle_event(ControlEvent::Resolve { port: 1, ip: a }, t, &mut acts);
     mgr.handle_event(ControlEvent::Resolve { port: 1, ip: b }, t, &mut acts);
     let kind = LearnKind::Reply { override_: true };
-    mgr.handle_event(ControlEvent::NeighborLearned { port: 1, ip: b, mac: GW_MAC, kind }, t, &mut acts);
+    mgr.handle_event(
+        ControlEvent::NeighborLearned {
+            port: 1,
+            ip: b,
+            mac: GW_MAC,
+            kind,
+        },
+        t,
+        &mut acts,
+    );
     mgr.poll(t, &mut acts); // reachable_time 0: b goes STALE
     r.neighbors = mgr.take_snapshot().unwrap();
-    let (v, _) = r.run(&v4_frame("10.0.0.2", "10.0.1.77", protocol::UDP, 64, &[0; 8]), 0);
+    let (v, _) = r.run(
+        &v4_frame("10.0.0.2", "10.0.1.77", protocol::UDP, 64, &[0; 8]),
+        0,
+    );
     assert_eq!(v, Verdict::Drop(DropReason::NoNeighbor));
     assert!(r.events.is_empty());
-    let (v, out) = r.run(&v4_frame("10.0.0.2", "10.0.1.78", protocol::UDP, 64, &[0; 8]), 0);
+    let (v, out) = r.run(
+        &v4_frame("10.0.0.2", "10.0.1.78", protocol::UDP, 64, &[0; 8]),
+        0,
+    );
     assert_eq!(v, Verdict::Forward { port: 1 });
     assert_eq!(eth_of(&out).dst(), GW_MAC);
     assert_eq!(r.events, vec![ControlEvent::Probe { port: 1, ip: b }]);
@@ -88,7 +129,10 @@ fn ttl_expiry_sends_time_exceeded_quoting_the_packet() {
     assert_eq!((e.dst(), e.src()), (PEER0, MAC0));
     let ip = ipv4_of(&out);
     assert!(ip.verify_checksum());
-    assert_eq!((ip.src(), ip.dst(), ip.protocol(), ip.ttl()), (v4("10.0.0.1"), v4("10.0.0.2"), protocol::ICMP, 64));
+    assert_eq!(
+        (ip.src(), ip.dst(), ip.protocol(), ip.ttl()),
+        (v4("10.0.0.1"), v4("10.0.0.2"), protocol::ICMP, 64)
+    );
     let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
     assert!(icmp.verify_checksum());
     assert_eq!((icmp.msg_type(), icmp.code()), (msg_type::TIME_EXCEEDED, 0));
@@ -125,7 +169,10 @@ fn long_packets_are_quoted_up_to_576_bytes() {
 
 #[test]
 fn icmp_errors_are_rate_limited() {
-    let mut r = Router::with_icmp(IcmpRateLimit { per_second: 1, burst: 2 });
+    let mut r = Router::with_icmp(IcmpRateLimit {
+        per_second: 1,
+        burst: 2,
+    });
     r.worker.set_now(1_000_000_000);
     let input = v4_frame("10.0.0.2", "172.16.3.4", protocol::UDP, 1, &[0; 8]);
     assert_eq!(r.run(&input, 0).0, Verdict::Reply { port: 0 });
@@ -143,7 +190,10 @@ fn no_icmp_error_about_icmp_errors() {
     let mut te = [0u8; 36];
     te[0] = msg_type::TIME_EXCEEDED;
     Icmpv4Packet::new_unchecked(&mut te[..]).fill_checksum();
-    let (v, _) = r.run(&v4_frame("10.0.0.2", "172.16.3.4", protocol::ICMP, 1, &te), 0);
+    let (v, _) = r.run(
+        &v4_frame("10.0.0.2", "172.16.3.4", protocol::ICMP, 1, &te),
+        0,
+    );
     assert_eq!(v, Verdict::Drop(DropReason::TtlExpired));
     assert_eq!(r.count(Event::IcmpSuppressed), 1);
 }
@@ -151,17 +201,26 @@ fn no_icmp_error_about_icmp_errors() {
 #[test]
 fn no_route_sends_net_unreachable() {
     let mut r = Router::new();
-    let (v, out) = r.run(&v4_frame("10.0.0.2", "8.8.8.8", protocol::UDP, 64, &[0; 8]), 0);
+    let (v, out) = r.run(
+        &v4_frame("10.0.0.2", "8.8.8.8", protocol::UDP, 64, &[0; 8]),
+        0,
+    );
     assert_eq!(v, Verdict::Reply { port: 0 });
     let icmp = icmp4_of(&out);
-    assert_eq!((icmp.msg_type(), icmp.code()), (msg_type::DST_UNREACHABLE, 0));
+    assert_eq!(
+        (icmp.msg_type(), icmp.code()),
+        (msg_type::DST_UNREACHABLE, 0)
+    );
     assert_eq!(r.drops(DropReason::NoRoute), 1);
 }
 
 #[test]
 fn blackhole_drops_silently() {
     let mut r = Router::new();
-    let (v, _) = r.run(&v4_frame("10.0.0.2", "192.0.2.9", protocol::UDP, 64, &[0; 8]), 0);
+    let (v, _) = r.run(
+        &v4_frame("10.0.0.2", "192.0.2.9", protocol::UDP, 64, &[0; 8]),
+        0,
+    );
     assert_eq!(v, Verdict::Drop(DropReason::Blackhole));
     assert_eq!(r.count(Event::IcmpErrorsSent), 0);
 }
@@ -174,7 +233,10 @@ fn mtu_exceeded_df_gets_frag_needed_else_dropped() {
     let (v, out) = r.run(&input, 0);
     assert_eq!(v, Verdict::Reply { port: 0 });
     let icmp = icmp4_of(&out);
-    assert_eq!((icmp.msg_type(), icmp.code(), icmp.next_hop_mtu()), (msg_type::DST_UNREACHABLE, 4, 100));
+    assert_eq!(
+        (icmp.msg_type(), icmp.code(), icmp.next_hop_mtu()),
+        (msg_type::DST_UNREACHABLE, 4, 100)
+    );
     let mut no_df = input.clone();
     no_df[20] = 0; // clear DF
     Ipv4Packet::new_unchecked(&mut no_df[14..]).fill_checksum();

@@ -3,7 +3,11 @@ use sdwan_packet::icmpv4::{msg_type, Icmpv4Packet, Icmpv4Repr};
 use sdwan_packet::ipv4::protocol;
 
 fn echo_request() -> Vec<u8> {
-    let r = Icmpv4Repr::EchoRequest { ident: 0x1234, seq: 7, data: b"abcdefgh" };
+    let r = Icmpv4Repr::EchoRequest {
+        ident: 0x1234,
+        seq: 7,
+        data: b"abcdefgh",
+    };
     let mut b = vec![0u8; r.buffer_len()];
     r.emit(&mut b).unwrap();
     b
@@ -12,16 +16,26 @@ fn echo_request() -> Vec<u8> {
 #[test]
 fn echo_request_gets_reply() {
     let mut r = Router::new();
-    let (v, out) = r.run(&v4_frame("10.0.0.2", "10.0.0.1", protocol::ICMP, 5, &echo_request()), 0);
+    let (v, out) = r.run(
+        &v4_frame("10.0.0.2", "10.0.0.1", protocol::ICMP, 5, &echo_request()),
+        0,
+    );
     assert_eq!(v, Verdict::Reply { port: 0 });
     assert_eq!((eth_of(&out).dst(), eth_of(&out).src()), (PEER0, MAC0));
     let ip = ipv4_of(&out);
     assert!(ip.verify_checksum());
-    assert_eq!((ip.src(), ip.dst(), ip.ttl()), (v4("10.0.0.1"), v4("10.0.0.2"), 64));
+    assert_eq!(
+        (ip.src(), ip.dst(), ip.ttl()),
+        (v4("10.0.0.1"), v4("10.0.0.2"), 64)
+    );
     let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
     assert_eq!(
         Icmpv4Repr::parse(&icmp).unwrap(),
-        Icmpv4Repr::EchoReply { ident: 0x1234, seq: 7, data: b"abcdefgh" }
+        Icmpv4Repr::EchoReply {
+            ident: 0x1234,
+            seq: 7,
+            data: b"abcdefgh"
+        }
     );
     assert_eq!(r.count(Event::EchoRepliesSent), 1);
 }
@@ -29,7 +43,10 @@ fn echo_request_gets_reply() {
 #[test]
 fn echo_to_another_port_address_is_answered_from_it() {
     let mut r = Router::new();
-    let (v, out) = r.run(&v4_frame("10.0.0.2", "10.0.1.1", protocol::ICMP, 5, &echo_request()), 0);
+    let (v, out) = r.run(
+        &v4_frame("10.0.0.2", "10.0.1.1", protocol::ICMP, 5, &echo_request()),
+        0,
+    );
     assert_eq!(v, Verdict::Reply { port: 0 });
     assert_eq!(ipv4_of(&out).src(), v4("10.0.1.1"));
 }
@@ -54,18 +71,34 @@ fn other_local_traffic_goes_to_the_glue_unchanged() {
     let mut reply = echo_request();
     reply[0] = msg_type::ECHO_REPLY;
     Icmpv4Packet::new_unchecked(&mut reply[..]).fill_checksum();
-    assert_eq!(r.run(&v4_frame("10.0.0.2", "10.0.0.1", protocol::ICMP, 5, &reply), 0).0, Verdict::Local);
+    assert_eq!(
+        r.run(
+            &v4_frame("10.0.0.2", "10.0.0.1", protocol::ICMP, 5, &reply),
+            0
+        )
+        .0,
+        Verdict::Local
+    );
     assert_eq!(r.count(Event::LocalDelivered), 2);
 }
 
 #[test]
 fn martians_are_dropped() {
     let mut r = Router::new();
-    for src in ["127.0.0.1", "0.1.2.3", "224.0.0.5", "255.255.255.255", "10.0.1.1"] {
+    for src in [
+        "127.0.0.1",
+        "0.1.2.3",
+        "224.0.0.5",
+        "255.255.255.255",
+        "10.0.1.1",
+    ] {
         let (v, _) = r.run(&v4_frame(src, "172.16.3.4", protocol::UDP, 64, &[0; 8]), 0);
         assert_eq!(v, Verdict::Drop(DropReason::MartianSource), "{src}");
     }
-    let (v, _) = r.run(&v4_frame("10.0.0.2", "127.0.0.1", protocol::UDP, 64, &[0; 8]), 0);
+    let (v, _) = r.run(
+        &v4_frame("10.0.0.2", "127.0.0.1", protocol::UDP, 64, &[0; 8]),
+        0,
+    );
     assert_eq!(v, Verdict::Drop(DropReason::MartianDestination));
     let (v, _) = r.run(&v4_frame("10.0.0.2", "224.0.0.5", 89, 1, &[0; 8]), 0);
     assert_eq!(v, Verdict::Drop(DropReason::LocalUnhandled));

@@ -37,7 +37,14 @@ fn ethernet_level() {
     f[6] = 0x01; // group source MAC
     expect(&mut r, &f, DropReason::BadSourceMac);
     let mut tagged = vec![0u8; 18];
-    EthernetRepr { dst: MAC0, src: PEER0, vlan_id: Some(10), ethertype: ethertype::IPV4 }.emit(&mut tagged).unwrap();
+    EthernetRepr {
+        dst: MAC0,
+        src: PEER0,
+        vlan_id: Some(10),
+        ethertype: ethertype::IPV4,
+    }
+    .emit(&mut tagged)
+    .unwrap();
     tagged.extend_from_slice(&good_v4()[14..]);
     expect(&mut r, &tagged, DropReason::VlanNotConfigured);
 }
@@ -72,14 +79,26 @@ fn ipv4_header() {
 #[test]
 fn ipv6_header() {
     let mut r = Router::new();
-    let good = v6_frame("2001:db8::2", "2001:db8:100::5", next_header::UDP, 64, &[0; 8]);
+    let good = v6_frame(
+        "2001:db8::2",
+        "2001:db8:100::5",
+        next_header::UDP,
+        64,
+        &[0; 8],
+    );
     expect(&mut r, &good[..14 + 39], DropReason::Truncated);
     expect(&mut r, &good[..good.len() - 1], DropReason::Truncated); // payload length > frame
     let mut f = good.clone();
     f[14] = 0x45;
     expect(&mut r, &f, DropReason::BadIpv6Header);
     // Extension header running past the payload, to us.
-    let mut bad_ext = v6_frame("2001:db8::2", "2001:db8::1", next_header::DEST_OPTS, 64, &[next_header::UDP, 4, 0, 0, 0, 0, 0, 0]);
+    let mut bad_ext = v6_frame(
+        "2001:db8::2",
+        "2001:db8::1",
+        next_header::DEST_OPTS,
+        64,
+        &[next_header::UDP, 4, 0, 0, 0, 0, 0, 0],
+    );
     expect(&mut r, &bad_ext, DropReason::Truncated);
     bad_ext[14 + 40] = next_header::HOP_BY_HOP; // hop-by-hop not first
     bad_ext[14 + 41] = 0;

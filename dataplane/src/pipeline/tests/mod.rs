@@ -53,17 +53,40 @@ impl Router {
 
     pub fn with_icmp(icmp: IcmpRateLimit) -> Self {
         let ports = vec![
-            PortConfig::new(0, MAC0, 0).with_ipv4(v4("10.0.0.1"), 24).with_ipv6(v6("2001:db8::1"), 64),
-            PortConfig::new(1, MAC1, 0).with_ipv4(v4("10.0.1.1"), 24).with_ipv6(v6("2001:db8:1::1"), 64),
+            PortConfig::new(0, MAC0, 0)
+                .with_ipv4(v4("10.0.0.1"), 24)
+                .with_ipv6(v6("2001:db8::1"), 64),
+            PortConfig::new(1, MAC1, 0)
+                .with_ipv4(v4("10.0.1.1"), 24)
+                .with_ipv6(v6("2001:db8:1::1"), 64),
         ];
         let (mut w, r) = fib_channel();
-        let add = |p: &str, len, nh| RouteChange::Add { vrf: 0, prefix: p.parse().unwrap(), len, next_hop: nh };
+        let add = |p: &str, len, nh| RouteChange::Add {
+            vrf: 0,
+            prefix: p.parse().unwrap(),
+            len,
+            next_hop: nh,
+        };
         let report = w.apply([
-            add("172.16.0.0", 16, NextHop::Gateway { port: 1, via: "10.0.1.254".parse().unwrap() }),
+            add(
+                "172.16.0.0",
+                16,
+                NextHop::Gateway {
+                    port: 1,
+                    via: "10.0.1.254".parse().unwrap(),
+                },
+            ),
             add("10.0.0.0", 24, NextHop::Connected { port: 0 }),
             add("10.0.1.0", 24, NextHop::Connected { port: 1 }),
             add("192.0.2.0", 24, NextHop::Blackhole),
-            add("2001:db8:100::", 48, NextHop::Gateway { port: 1, via: "2001:db8:1::fe".parse().unwrap() }),
+            add(
+                "2001:db8:100::",
+                48,
+                NextHop::Gateway {
+                    port: 1,
+                    via: "2001:db8:1::fe".parse().unwrap(),
+                },
+            ),
             add("2001:db8::", 64, NextHop::Connected { port: 0 }),
             add("2001:db8:1::", 64, NextHop::Connected { port: 1 }),
         ]);
@@ -76,10 +99,25 @@ impl Router {
             let ip: IpAddr = ip.parse().unwrap();
             mgr.handle_event(ControlEvent::Resolve { port: 1, ip }, now, &mut acts);
             let kind = LearnKind::Reply { override_: true };
-            mgr.handle_event(ControlEvent::NeighborLearned { port: 1, ip, mac: GW_MAC, kind }, now, &mut acts);
+            mgr.handle_event(
+                ControlEvent::NeighborLearned {
+                    port: 1,
+                    ip,
+                    mac: GW_MAC,
+                    kind,
+                },
+                now,
+                &mut acts,
+            );
         }
         let neighbors = mgr.take_snapshot().unwrap();
-        Self { ports, fib, neighbors, worker: WorkerState::new(2, icmp), events: Vec::new() }
+        Self {
+            ports,
+            fib,
+            neighbors,
+            worker: WorkerState::new(2, icmp),
+            events: Vec::new(),
+        }
     }
 
     /// Runs `bytes` (received on `in_port`) through `process` in a buffer
@@ -89,13 +127,25 @@ impl Router {
         self.run_with_room(bytes, in_port, HEADROOM, 256)
     }
 
-    pub fn run_with_room(&mut self, bytes: &[u8], in_port: u16, head: usize, tail: usize) -> (Verdict, Vec<u8>) {
+    pub fn run_with_room(
+        &mut self,
+        bytes: &[u8],
+        in_port: u16,
+        head: usize,
+        tail: usize,
+    ) -> (Verdict, Vec<u8>) {
         let mut buf = vec![0u8; head + bytes.len() + tail];
         buf[head..head + bytes.len()].copy_from_slice(bytes);
         let mut f = Frame::new(&mut buf, head, bytes.len()).unwrap();
-        let ctx = Context { ports: &self.ports, fib: &self.fib, neighbors: &self.neighbors };
+        let ctx = Context {
+            ports: &self.ports,
+            fib: &self.fib,
+            neighbors: &self.neighbors,
+        };
         let events = &mut self.events;
-        let v = process(&mut f, in_port, &ctx, &mut self.worker, &mut |e| events.push(e));
+        let v = process(&mut f, in_port, &ctx, &mut self.worker, &mut |e| {
+            events.push(e)
+        });
         (v, f.data().to_vec())
     }
 
@@ -109,36 +159,70 @@ impl Router {
 
 pub fn eth(dst: MacAddr, src: MacAddr, et: u16, payload: &[u8]) -> Vec<u8> {
     let mut b = vec![0u8; 14 + payload.len()];
-    EthernetRepr { dst, src, vlan_id: None, ethertype: et }.emit(&mut b).unwrap();
+    EthernetRepr {
+        dst,
+        src,
+        vlan_id: None,
+        ethertype: et,
+    }
+    .emit(&mut b)
+    .unwrap();
     b[14..].copy_from_slice(payload);
     b
 }
 
 pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, ttl: u8, payload: &[u8]) -> Vec<u8> {
     let mut b = vec![0u8; 20 + payload.len()];
-    Ipv4Repr { src, dst, protocol: proto, ttl, dscp_ecn: 0, ident: 7, dont_frag: true, payload_len: payload.len() }
-        .emit(&mut b)
-        .unwrap();
+    Ipv4Repr {
+        src,
+        dst,
+        protocol: proto,
+        ttl,
+        dscp_ecn: 0,
+        ident: 7,
+        dont_frag: true,
+        payload_len: payload.len(),
+    }
+    .emit(&mut b)
+    .unwrap();
     b[20..].copy_from_slice(payload);
     b
 }
 
 pub fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, nh: u8, hop: u8, payload: &[u8]) -> Vec<u8> {
     let mut b = vec![0u8; 40 + payload.len()];
-    Ipv6Repr { src, dst, next_header: nh, hop_limit: hop, traffic_class: 0, flow_label: 0, payload_len: payload.len() }
-        .emit(&mut b)
-        .unwrap();
+    Ipv6Repr {
+        src,
+        dst,
+        next_header: nh,
+        hop_limit: hop,
+        traffic_class: 0,
+        flow_label: 0,
+        payload_len: payload.len(),
+    }
+    .emit(&mut b)
+    .unwrap();
     b[40..].copy_from_slice(payload);
     b
 }
 
 /// A frame from PEER0 to port 0 carrying an IPv4 packet.
 pub fn v4_frame(src: &str, dst: &str, proto: u8, ttl: u8, payload: &[u8]) -> Vec<u8> {
-    eth(MAC0, PEER0, ethertype::IPV4, &ipv4(v4(src), v4(dst), proto, ttl, payload))
+    eth(
+        MAC0,
+        PEER0,
+        ethertype::IPV4,
+        &ipv4(v4(src), v4(dst), proto, ttl, payload),
+    )
 }
 
 pub fn v6_frame(src: &str, dst: &str, nh: u8, hop: u8, payload: &[u8]) -> Vec<u8> {
-    eth(MAC0, PEER0, ethertype::IPV6, &ipv6(v6(src), v6(dst), nh, hop, payload))
+    eth(
+        MAC0,
+        PEER0,
+        ethertype::IPV6,
+        &ipv6(v6(src), v6(dst), nh, hop, payload),
+    )
 }
 
 pub fn eth_of(b: &[u8]) -> EthernetFrame<&[u8]> {

@@ -15,7 +15,9 @@ const MAC_B: MacAddr = MacAddr([2, 0, 0, 0, 0xb, 0xb]);
 /// Router B: one port on A's port-1 link, owning `ip`.
 fn router_b() -> Router {
     let mut b = Router::new();
-    b.ports = vec![PortConfig::new(0, MAC_B, 0).with_ipv4(v4("10.0.1.77"), 24).with_ipv6(v6("2001:db8:1::77"), 64)];
+    b.ports = vec![PortConfig::new(0, MAC_B, 0)
+        .with_ipv4(v4("10.0.1.77"), 24)
+        .with_ipv6(v6("2001:db8:1::77"), 64)];
     b
 }
 
@@ -27,10 +29,14 @@ fn send_to_b(b: &mut Router, frame: &[u8]) -> Vec<u8> {
 
 #[test]
 fn arp_and_ns_resolution_round_trip() {
-    for (dst, resolved_ip) in [("10.0.1.77", "10.0.1.77"), ("2001:db8:1::77", "2001:db8:1::77")] {
+    for (dst, resolved_ip) in [
+        ("10.0.1.77", "10.0.1.77"),
+        ("2001:db8:1::77", "2001:db8:1::77"),
+    ] {
         let mut a = Router::new();
         let mut b = router_b();
-        let shared: SharedNeighbors = Arc::new(arc_swap::ArcSwap::from_pointee(a.neighbors.clone()));
+        let shared: SharedNeighbors =
+            Arc::new(arc_swap::ArcSwap::from_pointee(a.neighbors.clone()));
         let mut mgr = NeighborManager::new(NeighborConfig::default());
         let queue = Arc::new(EventQueue::new(64));
         let t0 = Instant::now();
@@ -39,7 +45,16 @@ fn arp_and_ns_resolution_round_trip() {
         for ((port, ip), e) in a.neighbors.iter() {
             mgr.handle_event(ControlEvent::Resolve { port, ip }, t0, &mut acts);
             let kind = LearnKind::Reply { override_: true };
-            mgr.handle_event(ControlEvent::NeighborLearned { port, ip, mac: e.mac.unwrap(), kind }, t0, &mut acts);
+            mgr.handle_event(
+                ControlEvent::NeighborLearned {
+                    port,
+                    ip,
+                    mac: e.mac.unwrap(),
+                    kind,
+                },
+                t0,
+                &mut acts,
+            );
         }
         acts.clear();
 
@@ -52,7 +67,7 @@ fn arp_and_ns_resolution_round_trip() {
         for e in a.events.drain(..) {
             queue.push(e);
         }
-        mgr.tick(&[queue.clone()], t0, &shared, &mut acts);
+        mgr.tick(std::slice::from_ref(&queue), t0, &shared, &mut acts);
         a.neighbors = (**shared.load()).clone();
         // While INCOMPLETE the worker stays quiet.
         assert_eq!(a.run(&packet, 0).0, Verdict::Drop(DropReason::NoNeighbor));
@@ -63,17 +78,35 @@ fn arp_and_ns_resolution_round_trip() {
         let mut buf = vec![0u8; 256];
         let mut f = Frame::new(&mut buf, HEADROOM, 0).unwrap();
         match acts[0] {
-            NeighborAction::SendArpRequest { port: 1, target, unicast: None } => {
+            NeighborAction::SendArpRequest {
+                port: 1,
+                target,
+                unicast: None,
+            } => {
                 build_arp_request(&mut f, &a.ports[1], target, None).unwrap();
-                let req = ArpRepr::parse(&ArpPacket::new_checked(&f.data()[14..]).unwrap()).unwrap();
-                assert_eq!((req.operation, req.sender_ip, req.sender_mac), (ArpOperation::Request, v4("10.0.1.1"), MAC1));
+                let req =
+                    ArpRepr::parse(&ArpPacket::new_checked(&f.data()[14..]).unwrap()).unwrap();
+                assert_eq!(
+                    (req.operation, req.sender_ip, req.sender_mac),
+                    (ArpOperation::Request, v4("10.0.1.1"), MAC1)
+                );
                 assert!(eth_of(f.data()).dst().is_broadcast());
             }
-            NeighborAction::SendNeighborSolicit { port: 1, target, unicast: None } => {
+            NeighborAction::SendNeighborSolicit {
+                port: 1,
+                target,
+                unicast: None,
+            } => {
                 build_neighbor_solicitation(&mut f, &a.ports[1], target, None).unwrap();
                 let ip = ipv6_of(f.data());
-                assert_eq!((ip.src(), ip.dst(), ip.hop_limit()), (v6("2001:db8:1::1"), v6("ff02::1:ff00:77"), 255));
-                assert_eq!(eth_of(f.data()).dst(), MacAddr([0x33, 0x33, 0xff, 0, 0, 0x77]));
+                assert_eq!(
+                    (ip.src(), ip.dst(), ip.hop_limit()),
+                    (v6("2001:db8:1::1"), v6("ff02::1:ff00:77"), 255)
+                );
+                assert_eq!(
+                    eth_of(f.data()).dst(),
+                    MacAddr([0x33, 0x33, 0xff, 0, 0, 0x77])
+                );
             }
             ref other => panic!("unexpected action {other:?}"),
         }
@@ -84,9 +117,13 @@ fn arp_and_ns_resolution_round_trip() {
         for e in a.events.drain(..) {
             queue.push(e);
         }
-        mgr.tick(&[queue.clone()], t0, &shared, &mut acts);
+        mgr.tick(std::slice::from_ref(&queue), t0, &shared, &mut acts);
         a.neighbors = (**shared.load()).clone();
-        let entry = a.neighbors.lookup(1, resolved_ip.parse().unwrap()).copied().unwrap();
+        let entry = a
+            .neighbors
+            .lookup(1, resolved_ip.parse().unwrap())
+            .copied()
+            .unwrap();
         assert_eq!(entry.mac, Some(MAC_B));
         let (v, out) = a.run(&packet, 0);
         assert_eq!(v, Verdict::Forward { port: 1 }, "{dst}");
@@ -96,20 +133,35 @@ fn arp_and_ns_resolution_round_trip() {
 
 #[test]
 fn builders_report_missing_source_and_room() {
-    let port = PortConfig { ipv6: Vec::new(), ..PortConfig::new(0, MAC0, 0) };
+    let port = PortConfig {
+        ipv6: Vec::new(),
+        ..PortConfig::new(0, MAC0, 0)
+    };
     let mut buf = vec![0u8; 100];
     let mut f = Frame::new(&mut buf, 0, 0).unwrap();
-    assert_eq!(build_arp_request(&mut f, &port, v4("10.0.0.9"), None), Err(SolicitError::NoSourceAddress));
-    assert_eq!(build_neighbor_solicitation(&mut f, &port, v6("fe80::9"), None), Err(SolicitError::NoSourceAddress));
+    assert_eq!(
+        build_arp_request(&mut f, &port, v4("10.0.0.9"), None),
+        Err(SolicitError::NoSourceAddress)
+    );
+    assert_eq!(
+        build_neighbor_solicitation(&mut f, &port, v6("fe80::9"), None),
+        Err(SolicitError::NoSourceAddress)
+    );
     let port = PortConfig::new(0, MAC0, 0).with_ipv4(v4("10.0.0.1"), 24);
     let mut small = vec![0u8; 41];
     let mut f = Frame::new(&mut small, 0, 0).unwrap();
-    assert_eq!(build_arp_request(&mut f, &port, v4("10.0.0.9"), None), Err(SolicitError::NoRoom));
+    assert_eq!(
+        build_arp_request(&mut f, &port, v4("10.0.0.9"), None),
+        Err(SolicitError::NoRoom)
+    );
     let mut buf = vec![0u8; 100];
     let mut f = Frame::new(&mut buf, 0, 0).unwrap();
     build_neighbor_solicitation(&mut f, &port, v6("fe80::9"), Some(PEER0)).unwrap();
     assert_eq!(f.len(), 86);
     let ip = ipv6_of(f.data());
-    assert_eq!((ip.src(), ip.dst()), (port.link_local().unwrap(), v6("fe80::9")));
+    assert_eq!(
+        (ip.src(), ip.dst()),
+        (port.link_local().unwrap(), v6("fe80::9"))
+    );
     assert_eq!(eth_of(f.data()).dst(), PEER0);
 }

@@ -1,0 +1,190 @@
+//! Speaker configuration (serde, unknown fields rejected): identity, listen
+//! address, route reflector cluster id, peers, peer groups with the Route
+//! Targets (tenants / SD-WAN VPNs) each may receive (draft §3.1.5), and
+//! locally originated routes.
+
+use crate::wire::{ExtCommunity, Family, Prefix, Rd, TunnelEncap};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// A Route Target written "ASN:n" or "IP:n" (RFC 4360 §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouteTarget(pub ExtCommunity);
+
+impl Serialize for RouteTarget {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RouteTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RouteTarget, D::Error> {
+        let s = String::deserialize(d)?;
+        let s = s.strip_prefix("rt:").unwrap_or(&s);
+        ExtCommunity::route_target(s).map(RouteTarget).map_err(serde::de::Error::custom)
+    }
+}
+
+fn default_port() -> u16 {
+    179
+}
+fn default_hold() -> u16 {
+    90
+}
+fn default_retry() -> u64 {
+    5
+}
+fn default_families() -> Vec<Family> {
+    vec![Family::Vpnv4, Family::Vpnv6]
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeakerConfig {
+    pub router_id: Ipv4Addr,
+    pub asn: u32,
+    /// Where to accept BGP connections; `None`: only active peers.
+    #[serde(default)]
+    pub listen_address: Option<IpAddr>,
+    #[serde(default = "default_port")]
+    pub listen_port: u16,
+    /// Route reflector cluster id (RFC 4456 §7); defaults to the router id.
+    #[serde(default)]
+    pub cluster_id: Option<Ipv4Addr>,
+    #[serde(default = "default_hold")]
+    pub hold_time: u16,
+    #[serde(default = "default_retry")]
+    pub connect_retry_secs: u64,
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+    #[serde(default)]
+    pub peer_groups: Vec<PeerGroupConfig>,
+    #[serde(default)]
+    pub routes: Vec<LocalRoute>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    pub address: IpAddr,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    pub remote_as: u32,
+    /// TCP-MD5 key (RFC 2385); never serialized back out.
+    #[serde(default, skip_serializing)]
+    pub md5_key: Option<String>,
+    /// Name of a [`PeerGroupConfig`]; none: unrestricted.
+    #[serde(default)]
+    pub peer_group: Option<String>,
+    #[serde(default = "default_families")]
+    pub families: Vec<Family>,
+    /// Only accept connections from this peer, never dial it.
+    #[serde(default)]
+    pub passive: bool,
+    /// Route reflector client (RFC 4456 §6); edges are clients.
+    #[serde(default = "yes")]
+    pub rr_client: bool,
+    /// Source address for outgoing connections.
+    #[serde(default)]
+    pub local_address: Option<IpAddr>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerGroupConfig {
+    pub name: String,
+    /// Route Targets members may receive. Empty: unrestricted (e.g. a
+    /// core peer). A route without any Route Target goes only to
+    /// unrestricted groups.
+    #[serde(default)]
+    pub route_targets: Vec<RouteTarget>,
+}
+
+/// A locally originated route.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalRoute {
+    pub prefix: Prefix,
+    /// Set for VPN routes (VPNv4 / VPNv6 by the prefix's family).
+    #[serde(default)]
+    pub rd: Option<Rd>,
+    /// MPLS label value (20 bits) for VPN routes.
+    #[serde(default)]
+    pub label: Option<u32>,
+    pub next_hop: IpAddr,
+    #[serde(default)]
+    pub route_targets: Vec<RouteTarget>,
+    #[serde(default)]
+    pub color: Option<u32>,
+    #[serde(default)]
+    pub local_pref: Option<u32>,
+    #[serde(default)]
+    pub med: Option<u32>,
+    /// Tunnel Encapsulation attribute to attach (API only).
+    #[serde(skip)]
+    pub tunnel_encap: Option<TunnelEncap>,
+}
+
+impl SpeakerConfig {
+    /// Cross-field checks serde cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        for p in &self.peers {
+            if let Some(g) = &p.peer_group {
+                if !self.peer_groups.iter().any(|pg| &pg.name == g) {
+                    return Err(format!("peer {}: unknown peer group {g:?}", p.address));
+                }
+            }
+            if p.families.is_empty() {
+                return Err(format!("peer {}: no address family", p.address));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for p in &self.peers {
+            if !seen.insert(p.address) {
+                return Err(format!("peer {} configured twice", p.address));
+            }
+        }
+        for r in &self.routes {
+            r.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl LocalRoute {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.rd.is_some() != self.label.is_some() {
+            return Err(format!("route {}: a VPN route needs both rd and label", self.prefix));
+        }
+        if self.label.is_some_and(|l| l >= 1 << 20) {
+            return Err(format!("route {}: label must fit 20 bits", self.prefix));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects_unknown_fields() {
+        let j = r#"{"router_id":"10.0.0.1","asn":65000,"listen_address":"127.0.0.1","listen_port":1179,
+            "peer_groups":[{"name":"t1","route_targets":["65000:1"]}],
+            "peers":[{"address":"127.0.0.2","remote_as":65000,"peer_group":"t1","md5_key":"s"}],
+            "routes":[{"prefix":"10.1.0.0/24","rd":"65000:1","label":100,"next_hop":"192.0.2.1","route_targets":["65000:1"],"color":7}]}"#;
+        let c: SpeakerConfig = serde_json::from_str(j).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.peers[0].families, vec![Family::Vpnv4, Family::Vpnv6]);
+        assert_eq!(c.peer_groups[0].route_targets[0].0.to_string(), "rt:65000:1");
+        assert!(serde_json::to_string(&c).unwrap().find("md5").is_none());
+        let bad = j.replace("\"asn\"", "\"asn_typo\":1,\"asn\"");
+        assert!(serde_json::from_str::<SpeakerConfig>(&bad).is_err());
+        let mut c2 = c.clone();
+        c2.peers[0].peer_group = Some("nope".into());
+        assert!(c2.validate().is_err());
+    }
+}
