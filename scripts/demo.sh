@@ -50,10 +50,13 @@ ip netns add "$NS_A"; ip netns add "$NS_B"
 echo "== starting the edge"
 $BIN edge --config "$WORK/edge.toml" > "$WORK/edge.log" 2>&1 &
 EDGE_PID=$!
-for _ in $(seq 100); do
-  ip link show "$TAP_A" >/dev/null 2>&1 && ip link show "$TAP_B" >/dev/null 2>&1 && break
+# Wait until the ports are started and the management API answers.
+for _ in $(seq 300); do
+  curl -sf "http://$API/api/health" >/dev/null 2>&1 && break
+  kill -0 "$EDGE_PID" 2>/dev/null || { cat "$WORK/edge.log"; exit 1; }
   sleep 0.1
 done
+sed 's/^/  edge log: /' "$WORK/edge.log" | grep -v 'qdisc\|rte flow\|secondary' || true
 # Hand each TAP to a namespace: it becomes that "site"'s LAN link.
 setup_ns() { # ns tap v4 v4gw v6 v6gw
   ip link set "$2" netns "$1"

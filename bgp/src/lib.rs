@@ -8,3 +8,8 @@
 pub mod wire;
 pub mod fsm;
 pub mod rib;
+pub mod config;
+pub mod router;
+pub mod speaker;
+pub mod decode_tool;
+pub mod pcap;

@@ -5,9 +5,13 @@
 //! encap >= 0.90 of seal).
 //!
 //! `cargo bench -p sdwan-crypto --features rustcrypto --bench esp`
-//! Cycles = ns x the "cpu MHz" of /proc/cpuinfo (nominal clock).
+//!
+//! Time is the benchmark thread's CPU time (CLOCK_THREAD_CPUTIME_ID), not
+//! wall time, so other processes on this shared 2-core machine do not
+//! inflate it; cycles = CPU ns x the "cpu MHz" of /proc/cpuinfo.
 
-use criterion::{black_box, BatchSize, Criterion};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{black_box, BatchSize, Criterion, Throughput};
 use sdwan_crypto::aead::AeadEngine;
 use sdwan_crypto::esp::OuterConfig;
 use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
@@ -55,7 +59,47 @@ fn encapsulated<E: AeadEngine>(sa: &mut OutboundSa<E>, len: usize) -> (Vec<u8>, 
     (b, s, l)
 }
 
-fn bench_backend<E: AeadEngine>(c: &mut Criterion) {
+/// Criterion measurement: CPU time of the measuring thread, in ns.
+struct ThreadCpu;
+
+struct NsFormatter;
+
+impl ValueFormatter for NsFormatter {
+    fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
+        "ns (cpu)"
+    }
+    fn scale_throughputs(&self, _typical: f64, _t: &Throughput, _values: &mut [f64]) -> &'static str {
+        "ns (cpu)"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+impl Measurement for ThreadCpu {
+    type Intermediate = cpu_time::ThreadTime;
+    type Value = Duration;
+    fn start(&self) -> Self::Intermediate {
+        cpu_time::ThreadTime::now()
+    }
+    fn end(&self, i: Self::Intermediate) -> Self::Value {
+        i.elapsed()
+    }
+    fn add(&self, a: &Self::Value, b: &Self::Value) -> Self::Value {
+        *a + *b
+    }
+    fn zero(&self) -> Self::Value {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Self::Value) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NsFormatter
+    }
+}
+
+fn bench_backend<E: AeadEngine>(c: &mut Criterion<ThreadCpu>) {
     let name = E::NAME;
     let mut workloads: Vec<(String, Vec<usize>)> =
         SIZES.iter().map(|s| (s.to_string(), vec![*s])).collect();
@@ -230,7 +274,7 @@ fn print_table(backends: &[&str]) {
 }
 
 fn main() {
-    let mut c = Criterion::default().configure_from_args();
+    let mut c = Criterion::default().with_measurement(ThreadCpu).configure_from_args();
     let mut backends = Vec::new();
     #[cfg(feature = "aws-lc")]
     {

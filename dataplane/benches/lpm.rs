@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use sdwan_dataplane::fib::{fib_channel, NextHop, RouteChange};
+use sdwan_dataplane::fib::{fib_channel, FibReader, NextHop, RouteChange};
 use sdwan_dataplane::lpm::{Lpm4, Lpm6};
 
 const ROUNDS: usize = 5;
@@ -39,17 +39,34 @@ fn cpu_hz_from_cpuinfo() -> f64 {
         .map_or(0.0, |mhz| mhz * 1e6)
 }
 
-/// Median ns per operation of `f`, which performs `ops` operations per call.
-fn measure(ops: usize, mut f: impl FnMut() -> u64) -> f64 {
-    let mut runs: Vec<f64> = (0..ROUNDS)
-        .map(|_| {
+/// A named measurement: one call performs `LPM_LOOKUPS` operations.
+type Job<'a> = (&'static str, Box<dyn FnMut() -> u64 + 'a>);
+
+/// Median ns per operation of each job. Rounds are interleaved (job 1, job
+/// 2, ..., job 1, ...) so that load from other processes on this shared
+/// machine hits every job alike and the ratios stay meaningful.
+fn run_interleaved(ops: usize, jobs: &mut [Job<'_>]) -> Vec<f64> {
+    let mut runs = vec![Vec::with_capacity(ROUNDS); jobs.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, f)) in jobs.iter_mut().enumerate() {
             let t = Instant::now();
             black_box(f());
-            t.elapsed().as_nanos() as f64 / ops as f64
+            runs[i].push(t.elapsed().as_nanos() as f64 / ops as f64);
+        }
+    }
+    runs.into_iter()
+        .map(|mut r| {
+            r.sort_by(|a, b| a.total_cmp(b));
+            r[ROUNDS / 2]
         })
-        .collect();
-    runs.sort_by(|a, b| a.total_cmp(b));
-    runs[ROUNDS / 2]
+        .collect()
+}
+
+/// Time of one call of `f` per `ops`.
+fn once(ops: usize, f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_nanos() as f64 / ops as f64
 }
 
 struct Report {
@@ -120,101 +137,136 @@ fn v4_bench(report: &Report, rng: &mut SmallRng) {
     let routes = v4_routes(n, rng);
     println!("IPv4: {n} prefixes generated, {lookups} lookups per round");
 
-    let t = Instant::now();
     let mut lpm = Lpm4::new();
-    for &(p, l, v) in &routes {
-        lpm.insert(Ipv4Addr::from(p), l, v).expect("generated route is valid");
-    }
-    let ours_insert = t.elapsed().as_nanos() as f64 / n as f64;
+    let ours_insert = once(n, || {
+        for &(p, l, v) in &routes {
+            lpm.insert(Ipv4Addr::from(p), l, v).expect("generated route is valid");
+        }
+    });
     println!("  {} distinct routes, our table {:.1} MiB", lpm.len(), lpm.memory_bytes() as f64 / (1 << 20) as f64);
+    report.line("ours: Lpm4::insert (build, per route)", ours_insert);
 
     let random: Vec<u32> = (0..lookups).map(|_| rng.gen()).collect();
     let hits = random.iter().filter(|&&a| lpm.lookup_u32(a).is_some()).count();
     println!("  uniform random addresses: {:.1} % match a route", 100.0 * hits as f64 / lookups as f64);
 
-    let single = measure(lookups, || random.iter().map(|&a| u64::from(lpm.lookup_u32(a).unwrap_or(0))).sum());
-    let bulk = measure(lookups, || {
-        let mut out = [None; BURST];
-        let mut sum = 0u64;
-        for c in random.chunks(BURST) {
-            lpm.lookup_bulk(c, &mut out);
-            sum += out.iter().map(|v| u64::from(v.unwrap_or(0))).sum::<u64>();
-        }
-        sum
-    });
-    report.line("ours: Lpm4 insert (build, per route)", ours_insert);
-    report.line("ours: Lpm4::lookup_u32 random", single);
-    report.line("ours: Lpm4::lookup_bulk x32 random", bulk);
-
-    publish_cost_v4(report, &lpm, &routes, rng);
+    let (reader, publish) = publish_cost_v4(report, &lpm, &routes, rng);
 
     #[cfg(feature = "dpdk-baseline")]
-    dpdk::v4(report, &routes, &random, &lpm, single, bulk, ours_insert);
+    let rte = dpdk::build_v4(report, &routes, &random, &lpm, ours_insert);
+
+    let mut jobs: Vec<Job<'_>> = vec![
+        ("ours: Lpm4::lookup_u32 random", Box::new(|| random.iter().map(|&a| u64::from(lpm.lookup_u32(a).unwrap_or(0))).sum())),
+        (
+            "ours: Lpm4::lookup_bulk x32 random",
+            Box::new(|| {
+                let mut out = [None; BURST];
+                let mut sum = 0u64;
+                for c in random.chunks(BURST) {
+                    lpm.lookup_bulk(c, &mut out);
+                    sum += out.iter().map(|v| u64::from(v.unwrap_or(0))).sum::<u64>();
+                }
+                sum
+            }),
+        ),
+        (
+            "ours: FibReader::load + Fib::lookup_v4_bulk x32",
+            Box::new(|| {
+                let mut sum = 0u64;
+                for c in random.chunks(BURST) {
+                    let fib = reader.load();
+                    let mut out = [None; BURST];
+                    fib.lookup_v4_bulk(0, c, &mut out);
+                    sum += out.iter().filter(|v| v.is_some()).count() as u64;
+                }
+                sum
+            }),
+        ),
+    ];
+    #[cfg(feature = "dpdk-baseline")]
+    dpdk::jobs_v4(&rte.0, &random, &mut jobs);
+    let ns = run_interleaved(lookups, &mut jobs);
+    for ((name, _), &t) in jobs.iter().zip(&ns) {
+        report.line(name, t);
+    }
+    if ns.len() == 5 {
+        report.ratio("IPv4 single lookup", ns[0], ns[3]);
+        report.ratio("IPv4 bulk lookup", ns[1], ns[4]);
+        #[cfg(feature = "dpdk-baseline")]
+        report.ratio("IPv4 one change + publish vs rte_lpm_add", publish, rte.1);
+    }
 }
 
 /// Per route change on a full table: the change plus a snapshot that a
-/// reader keeps until the next change (so every change copies).
-fn publish_cost_v4(report: &Report, lpm: &Lpm4, routes: &[(u32, u8, u32)], rng: &mut SmallRng) {
+/// reader keeps until the next change (so every change copies). Returns a
+/// reader of the full FIB and the cost of one change published alone.
+fn publish_cost_v4(report: &Report, lpm: &Lpm4, routes: &[(u32, u8, u32)], rng: &mut SmallRng) -> (FibReader, f64) {
     const CHANGES: usize = 2_000;
     let picks: Vec<(u32, u8, u32)> = (0..CHANGES).map(|_| routes[rng.gen_range(0..routes.len())]).collect();
     let mut work = lpm.clone();
     let mut snapshot = lpm.clone();
-    let t = Instant::now();
-    for &(p, l, v) in &picks {
-        work.insert(Ipv4Addr::from(p), l, v ^ 1).expect("valid");
-        snapshot = black_box(work.clone());
-    }
-    let lpm_change = t.elapsed().as_nanos() as f64 / CHANGES as f64;
+    let lpm_change = once(CHANGES, || {
+        for &(p, l, v) in &picks {
+            work.insert(Ipv4Addr::from(p), l, v ^ 1).expect("valid");
+            snapshot = black_box(work.clone());
+        }
+    });
     drop(snapshot);
     report.line("ours: Lpm4 replace 1 route + clone snapshot", lpm_change);
 
     // Through the real FibWriter (ArcSwap publish, next-hop interning,
     // reclaim of the replaced snapshot on the writer thread).
     let (mut w, reader) = fib_channel();
-    let nh = |v: u32| NextHop::Gateway { port: (v % 8) as u16, via: IpAddr::V4(Ipv4Addr::from(0xc000_0200 | (v % 200))) };
-    let t = Instant::now();
-    for chunk in routes.chunks(100_000) {
-        w.apply(chunk.iter().map(|&(p, l, v)| RouteChange::Add {
-            vrf: 0,
-            prefix: IpAddr::V4(Ipv4Addr::from(p)),
-            len: l,
-            next_hop: nh(v),
-        }));
-    }
-    let fib_build = t.elapsed().as_nanos() as f64 / routes.len() as f64;
+    let nh = |v: u32| NextHop::Gateway {
+        port: (v % 8) as u16,
+        via: IpAddr::V4(Ipv4Addr::from(0xc000_0200 | (v % 200))),
+    };
+    let add = |&(p, l, v): &(u32, u8, u32), bump: u32| RouteChange::Add {
+        vrf: 0,
+        prefix: IpAddr::V4(Ipv4Addr::from(p)),
+        len: l,
+        next_hop: nh(v + bump),
+    };
+    let fib_build = once(routes.len(), || {
+        for chunk in routes.chunks(100_000) {
+            w.apply(chunk.iter().map(|r| add(r, 0)));
+        }
+    });
     report.line("ours: FibWriter add (batches of 100k, per route)", fib_build);
+    let mut alone = 0.0;
     for batch in [1usize, 100] {
         let rounds = CHANGES / batch;
-        let t = Instant::now();
-        for r in 0..rounds {
-            let _held = reader.load_full();
-            w.apply(picks[r * batch..(r + 1) * batch].iter().map(|&(p, l, v)| RouteChange::Add {
-                vrf: 0,
-                prefix: IpAddr::V4(Ipv4Addr::from(p)),
-                len: l,
-                next_hop: nh(v + 1),
-            }));
+        let ns = once(rounds * batch, || {
+            for r in 0..rounds {
+                // A worker holds the current snapshot while the writer publishes.
+                let _held = reader.load_full();
+                w.apply(picks[r * batch..(r + 1) * batch].iter().map(|r| add(r, 1)));
+            }
+        });
+        report.line(&format!("ours: FibWriter per change, {batch}/batch, publish"), ns);
+        if batch == 1 {
+            alone = ns;
         }
-        let ns = t.elapsed().as_nanos() as f64 / (rounds * batch) as f64;
-        report.line(&format!("ours: FibWriter 1 change, batch {batch}, publish"), ns);
     }
+    (reader, alone)
 }
 
+/// IPv6: traffic to known destinations (a random route, random host bits).
 fn v6_bench(report: &Report, rng: &mut SmallRng) {
     let n = env_usize("LPM_V6_ROUTES", 150_000);
     let lookups = env_usize("LPM_LOOKUPS", 4 << 20);
     let routes = v6_routes(n, rng);
     println!("IPv6: {n} prefixes generated, {lookups} lookups per round");
 
-    let t = Instant::now();
     let mut lpm = Lpm6::new();
-    for &(p, l, v) in &routes {
-        lpm.insert(Ipv6Addr::from(p), l, v).expect("generated route is valid");
-    }
-    let ours_insert = t.elapsed().as_nanos() as f64 / n as f64;
+    let ours_insert = once(n, || {
+        for &(p, l, v) in &routes {
+            lpm.insert(Ipv6Addr::from(p), l, v).expect("generated route is valid");
+        }
+    });
     println!("  {} distinct routes", lpm.len());
+    report.line("ours: Lpm6::insert (build, per route)", ours_insert);
 
-    // Traffic to known destinations: a random route, random host bits.
     let addrs: Vec<u128> = (0..lookups)
         .map(|_| {
             let (p, l, _) = routes[rng.gen_range(0..routes.len())];
@@ -222,34 +274,53 @@ fn v6_bench(report: &Report, rng: &mut SmallRng) {
             p | host
         })
         .collect();
-    let single = measure(lookups, || addrs.iter().map(|&a| u64::from(lpm.lookup_u128(a).unwrap_or(0))).sum());
-    let bulk = measure(lookups, || {
-        let mut out = [None; BURST];
-        let mut sum = 0u64;
-        for c in addrs.chunks(BURST) {
-            lpm.lookup_bulk(c, &mut out);
-            sum += out.iter().map(|v| u64::from(v.unwrap_or(0))).sum::<u64>();
-        }
-        sum
-    });
-    report.line("ours: Lpm6 insert (build, per route)", ours_insert);
-    report.line("ours: Lpm6::lookup_u128 (inside routes)", single);
-    report.line("ours: Lpm6::lookup_bulk x32 (inside routes)", bulk);
 
     const CHANGES: usize = 2_000;
     let mut work = lpm.clone();
     let mut snapshot = lpm.clone();
-    let t = Instant::now();
-    for _ in 0..CHANGES {
-        let (p, l, v) = routes[rng.gen_range(0..routes.len())];
-        work.insert(Ipv6Addr::from(p), l, v ^ 1).expect("valid");
-        snapshot = black_box(work.clone());
-    }
+    let change = once(CHANGES, || {
+        for _ in 0..CHANGES {
+            let (p, l, v) = routes[rng.gen_range(0..routes.len())];
+            work.insert(Ipv6Addr::from(p), l, v ^ 1).expect("valid");
+            snapshot = black_box(work.clone());
+        }
+    });
     drop(snapshot);
-    report.line("ours: Lpm6 replace 1 route + clone snapshot", t.elapsed().as_nanos() as f64 / CHANGES as f64);
+    report.line("ours: Lpm6 replace 1 route + clone snapshot", change);
 
     #[cfg(feature = "dpdk-baseline")]
-    dpdk::v6(report, &routes, &addrs, &lpm, single, bulk, ours_insert);
+    let (mut rte, rte_insert) = dpdk::build_v6(report, &routes, &addrs, &lpm);
+    #[cfg(feature = "dpdk-baseline")]
+    let mut bytes: Vec<[u8; 16]> = addrs.iter().map(|a| a.to_be_bytes()).collect();
+
+    let mut jobs: Vec<Job<'_>> = vec![
+        ("ours: Lpm6::lookup_u128", Box::new(|| addrs.iter().map(|&a| u64::from(lpm.lookup_u128(a).unwrap_or(0))).sum())),
+        (
+            "ours: Lpm6::lookup_bulk x32",
+            Box::new(|| {
+                let mut out = [None; BURST];
+                let mut sum = 0u64;
+                for c in addrs.chunks(BURST) {
+                    lpm.lookup_bulk(c, &mut out);
+                    sum += out.iter().map(|v| u64::from(v.unwrap_or(0))).sum::<u64>();
+                }
+                sum
+            }),
+        ),
+    ];
+    #[cfg(feature = "dpdk-baseline")]
+    dpdk::jobs_v6(&mut rte, &mut bytes, &mut jobs);
+    let ns = run_interleaved(lookups, &mut jobs);
+    for ((name, _), &t) in jobs.iter().zip(&ns) {
+        report.line(name, t);
+    }
+    #[cfg(feature = "dpdk-baseline")]
+    {
+        report.ratio("IPv6 single lookup", ns[0], ns[2]);
+        report.ratio("IPv6 bulk lookup", ns[1], ns[3]);
+        report.ratio("IPv6 insert", ours_insert, rte_insert);
+        report.ratio("IPv6 one change + snapshot vs rte_lpm6_add", change, rte_insert);
+    }
 }
 
 #[cfg(feature = "dpdk-baseline")]
@@ -257,60 +328,70 @@ mod dpdk {
     use super::*;
     use sdwan_ffi::rte_lpm::{RteLpm4, RteLpm6};
 
-    pub fn v4(report: &Report, routes: &[(u32, u8, u32)], random: &[u32], ours: &Lpm4, single: f64, bulk: f64, ours_insert: f64) {
+    /// rte_lpm with the same routes; checks it agrees with ours.
+    pub fn build_v4(report: &Report, routes: &[(u32, u8, u32)], random: &[u32], ours: &Lpm4, ours_insert: f64) -> (RteLpm4, f64) {
         let mut rte = RteLpm4::new("bench_lpm4", (routes.len() + 1024) as u32, 1 << 17).expect("rte_lpm_create");
-        let t = Instant::now();
-        for &(p, l, v) in routes {
-            rte.add(p, l, v).expect("rte_lpm_add");
-        }
-        let rte_insert = t.elapsed().as_nanos() as f64 / routes.len() as f64;
+        let ns = once(routes.len(), || {
+            for &(p, l, v) in routes {
+                rte.add(p, l, v).expect("rte_lpm_add");
+            }
+        });
         let mismatches = random.iter().filter(|&&a| rte.lookup(a) != ours.lookup_u32(a)).count();
         println!("  cross-check on {} addresses: {mismatches} differ from rte_lpm", random.len());
-        let rte_single = measure(random.len(), || random.iter().map(|&a| u64::from(rte.lookup(a).unwrap_or(0))).sum());
-        let rte_bulk = measure(random.len(), || {
-            let mut out = [0u32; BURST];
-            let mut sum = 0u64;
-            for c in random.chunks(BURST) {
-                rte.lookup_bulk(c, &mut out);
-                sum += out.iter().map(|&v| u64::from(v)).sum::<u64>();
-            }
-            sum
-        });
-        report.line("DPDK: rte_lpm_add (build, per route)", rte_insert);
-        report.line("DPDK: rte_lpm_lookup random (shim call)", rte_single);
-        report.line("DPDK: rte_lpm_lookup_bulk x32 random", rte_bulk);
-        report.ratio("IPv4 single lookup", single, rte_single);
-        report.ratio("IPv4 bulk lookup", bulk, rte_bulk);
-        report.ratio("IPv4 insert", ours_insert, rte_insert);
+        report.line("DPDK: rte_lpm_add (build, per route)", ns);
+        report.ratio("IPv4 insert", ours_insert, ns);
+        (rte, ns)
     }
 
-    pub fn v6(report: &Report, routes: &[(u128, u8, u32)], addrs: &[u128], ours: &Lpm6, single: f64, bulk: f64, ours_insert: f64) {
+    pub fn jobs_v4<'a>(rte: &'a RteLpm4, random: &'a [u32], jobs: &mut Vec<Job<'a>>) {
+        jobs.push(("DPDK: rte_lpm_lookup random (shim call)", Box::new(|| random.iter().map(|&a| u64::from(rte.lookup(a).unwrap_or(0))).sum())));
+        jobs.push((
+            "DPDK: rte_lpm_lookup_bulk x32 random",
+            Box::new(|| {
+                let mut out = [0u32; BURST];
+                let mut sum = 0u64;
+                for c in random.chunks(BURST) {
+                    rte.lookup_bulk(c, &mut out);
+                    sum += out.iter().map(|&v| u64::from(v)).sum::<u64>();
+                }
+                sum
+            }),
+        ));
+    }
+
+    /// rte_lpm6 with the same routes; checks it agrees with ours.
+    pub fn build_v6(report: &Report, routes: &[(u128, u8, u32)], addrs: &[u128], ours: &Lpm6) -> (RteLpm6, f64) {
         let mut rte = RteLpm6::new("bench_lpm6", (routes.len() + 1024) as u32, 1 << 18).expect("rte_lpm6_create");
-        let t = Instant::now();
-        for &(p, l, v) in routes {
-            rte.add(p.to_be_bytes(), l, v).expect("rte_lpm6_add");
-        }
-        let rte_insert = t.elapsed().as_nanos() as f64 / routes.len() as f64;
-        let bytes: Vec<[u8; 16]> = addrs.iter().map(|a| a.to_be_bytes()).collect();
-        let mismatches = addrs.iter().zip(&bytes).filter(|(&a, b)| rte.lookup(b) != ours.lookup_u128(a)).count();
-        println!("  cross-check on {} addresses: {mismatches} differ from rte_lpm6", addrs.len());
-        let rte_single = measure(addrs.len(), || bytes.iter().map(|b| u64::from(rte.lookup(b).unwrap_or(0))).sum());
-        let mut scratch = bytes.clone();
-        let rte_bulk = measure(addrs.len(), || {
-            let mut out = [0i32; BURST];
-            let mut sum = 0u64;
-            for c in scratch.chunks_mut(BURST) {
-                rte.lookup_bulk(c, &mut out);
-                sum += out.iter().map(|&v| v as u64).sum::<u64>();
+        let ns = once(routes.len(), || {
+            for &(p, l, v) in routes {
+                rte.add(p.to_be_bytes(), l, v).expect("rte_lpm6_add");
             }
-            sum
         });
-        report.line("DPDK: rte_lpm6_add (build, per route)", rte_insert);
-        report.line("DPDK: rte_lpm6_lookup (inside routes)", rte_single);
-        report.line("DPDK: rte_lpm6_lookup_bulk_func x32", rte_bulk);
-        report.ratio("IPv6 single lookup", single, rte_single);
-        report.ratio("IPv6 bulk lookup", bulk, rte_bulk);
-        report.ratio("IPv6 insert", ours_insert, rte_insert);
+        let mismatches = addrs.iter().filter(|&&a| rte.lookup(&a.to_be_bytes()) != ours.lookup_u128(a)).count();
+        println!("  cross-check on {} addresses: {mismatches} differ from rte_lpm6", addrs.len());
+        report.line("DPDK: rte_lpm6_add (build, per route)", ns);
+        (rte, ns)
+    }
+
+    pub fn jobs_v6<'a>(rte: &'a mut RteLpm6, bytes: &'a mut [[u8; 16]], jobs: &mut Vec<Job<'a>>) {
+        let rte: &'a RteLpm6 = rte;
+        // rte_lpm6_lookup_bulk_func takes the addresses mutably: give the
+        // bulk job its own copy.
+        let mut scratch = bytes.to_vec();
+        let bytes: &'a [[u8; 16]] = bytes;
+        jobs.push(("DPDK: rte_lpm6_lookup", Box::new(move || bytes.iter().map(|b| u64::from(rte.lookup(b).unwrap_or(0))).sum())));
+        jobs.push((
+            "DPDK: rte_lpm6_lookup_bulk_func x32",
+            Box::new(move || {
+                let mut out = [0i32; BURST];
+                let mut sum = 0u64;
+                for c in scratch.chunks_mut(BURST) {
+                    rte.lookup_bulk(c, &mut out);
+                    sum += out.iter().map(|&v| v as u64).sum::<u64>();
+                }
+                sum
+            }),
+        ));
     }
 
     /// EAL args: hugepages (`--in-memory`) when the machine has some, else

@@ -128,6 +128,19 @@ impl WorkerCounters {
             p.tx_bytes += bytes as u64;
         }
     }
+    /// Counts `n` drops at once (e.g. `TxFull` after a tx burst).
+    #[inline]
+    pub fn drop_n(&mut self, r: DropReason, n: u64) {
+        self.drops[r.index()] += n;
+    }
+    /// Counts a whole tx burst's result on `port`.
+    #[inline]
+    pub fn tx_burst(&mut self, port: u16, packets: u64, bytes: u64) {
+        if let Some(p) = self.ports.get_mut(usize::from(port)) {
+            p.tx_packets += packets;
+            p.tx_bytes += bytes;
+        }
+    }
     pub fn drops(&self, r: DropReason) -> u64 {
         self.drops[r.index()]
     }
@@ -261,6 +274,8 @@ mod tests {
         a.rx(1, 64);
         b.rx(1, 100);
         b.tx(0, 60);
+        b.tx_burst(1, 2, 128);
+        b.drop_n(DropReason::TxFull, 3);
         a.rx(9, 1); // unknown port: not counted per port
         a.publish(slots.slot(0).unwrap());
         b.publish(slots.slot(1).unwrap());
@@ -272,12 +287,15 @@ mod tests {
             PortCounters {
                 rx_packets: 2,
                 rx_bytes: 164,
-                tx_packets: 0,
-                tx_bytes: 0
+                tx_packets: 2,
+                tx_bytes: 128
             }
         );
         assert_eq!(t.ports[0].tx_bytes, 60);
-        assert_eq!(t.nonzero_drops().collect::<Vec<_>>(), vec![("no_route", 2)]);
+        assert_eq!(
+            t.nonzero_drops().collect::<Vec<_>>(),
+            vec![("no_route", 2), ("tx_full", 3)]
+        );
         // Publishing again is idempotent (totals, not deltas).
         a.publish(slots.slot(0).unwrap());
         assert_eq!(slots.totals().drop_count(DropReason::NoRoute), 2);

@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One's-complement sum of `data` as big-endian 16-bit words (an odd last
 /// byte is padded with zero), not yet folded or inverted.
+#[inline]
 pub fn sum(data: &[u8]) -> u32 {
     let mut acc: u64 = 0;
     let mut chunks = data.chunks_exact(2);
@@ -20,6 +21,7 @@ pub fn sum(data: &[u8]) -> u32 {
     fold64(acc)
 }
 
+#[inline]
 fn fold64(mut acc: u64) -> u32 {
     while acc > 0xffff_ffff {
         acc = (acc & 0xffff_ffff) + (acc >> 32);
@@ -28,11 +30,13 @@ fn fold64(mut acc: u64) -> u32 {
 }
 
 /// Adds two partial sums.
+#[inline]
 pub fn combine(a: u32, b: u32) -> u32 {
     fold64(u64::from(a) + u64::from(b))
 }
 
 /// Folds a partial sum to 16 bits (end-around carry).
+#[inline]
 pub fn fold(mut s: u32) -> u16 {
     while s > 0xffff {
         s = (s & 0xffff) + (s >> 16);
@@ -41,17 +45,20 @@ pub fn fold(mut s: u32) -> u16 {
 }
 
 /// The checksum field value for data whose partial sum is `s`.
+#[inline]
 pub fn finish(s: u32) -> u16 {
     !fold(s)
 }
 
 /// Checksum of `data` (the checksum field inside must be zero when
 /// computing; when verifying, a correct buffer gives 0).
+#[inline]
 pub fn checksum(data: &[u8]) -> u16 {
     finish(sum(data))
 }
 
 /// IPv4 pseudo header (RFC 768/793): src, dst, zero, protocol, length.
+#[inline]
 pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) -> u32 {
     let mut s = sum(&src.octets());
     s = combine(s, sum(&dst.octets()));
@@ -60,6 +67,7 @@ pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16)
 
 /// IPv6 pseudo header (RFC 8200 §8.1): src, dst, 32-bit upper-layer length,
 /// three zero bytes, next header.
+#[inline]
 pub fn pseudo_header_v6(src: &Ipv6Addr, dst: &Ipv6Addr, next_header: u8, length: u32) -> u32 {
     let mut s = sum(&src.octets());
     s = combine(s, sum(&dst.octets()));
@@ -69,6 +77,7 @@ pub fn pseudo_header_v6(src: &Ipv6Addr, dst: &Ipv6Addr, next_header: u8, length:
 
 /// RFC 1624 eqn. 3: the new checksum after one 16-bit word of the covered
 /// data changes from `old` to `new`: HC' = ~(~HC + ~m + m').
+#[inline]
 pub fn update16(checksum: u16, old: u16, new: u16) -> u16 {
     let s = u32::from(!checksum) + u32::from(!old) + u32::from(new);
     !fold(s)

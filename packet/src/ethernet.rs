@@ -40,13 +40,16 @@ impl MacAddr {
     pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
     pub const ZERO: MacAddr = MacAddr([0; 6]);
 
+    #[inline]
     pub fn is_broadcast(&self) -> bool {
         self.0 == [0xff; 6]
     }
     /// The I/G bit: group (multicast or broadcast) address.
+    #[inline]
     pub fn is_multicast(&self) -> bool {
         self.0[0] & 1 == 1
     }
+    #[inline]
     pub fn is_unicast(&self) -> bool {
         !self.is_multicast()
     }

@@ -47,14 +47,14 @@ impl Router {
                 return None;
             }
         }
-        let mut rts = best.attrs.route_targets();
+        let rts = || best.attrs.route_targets();
         if let Some(auth) = &p.authorized {
-            if !rts.clone().any(|r| auth.contains(r)) {
+            if !rts().any(|r| auth.contains(r)) {
                 return None;
             }
         }
         let vpn_like = matches!(family, Family::Vpnv4 | Family::Vpnv6 | Family::SdwanV4 | Family::SdwanV6);
-        if vpn_like && neg.families.contains(&Family::RtConstraint) && !rts.any(|r| p.rtc.iter().any(|c| c.matches(&r.0))) {
+        if vpn_like && neg.families.contains(&Family::RtConstraint) && !rts().any(|r| p.rtc.iter().any(|c| c.matches(&r.0))) {
             return None;
         }
         let memo_key = (Arc::as_ptr(&best.attrs) as usize, best.source);

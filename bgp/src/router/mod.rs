@@ -52,9 +52,6 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    fn ibgp(&self, local_as: u32) -> bool {
-        self.cfg.remote_as == local_as
-    }
     fn established(&self) -> bool {
         self.fsm.state() == State::Established
     }

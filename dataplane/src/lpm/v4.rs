@@ -366,29 +366,12 @@ impl Lpm4 {
 
     /// Look up a burst: `out[i] = lookup_u32(addrs[i])` for the first
     /// `min(addrs.len(), out.len())` addresses, which is what it returns.
-    /// All tbl24 loads of each group of 16 are issued before any is used, so
-    /// their cache misses overlap.
+    /// The lookups are independent, so the CPU overlaps their cache misses.
+    #[inline]
     pub fn lookup_bulk(&self, addrs: &[u32], out: &mut [Option<u32>]) -> usize {
-        const STEP: usize = 16;
         let n = addrs.len().min(out.len());
-        for (a, o) in addrs[..n].chunks(STEP).zip(out[..n].chunks_mut(STEP)) {
-            let mut ent = [0u32; STEP];
-            for (e, &addr) in ent.iter_mut().zip(a) {
-                let (t, m) = dir_index(addr);
-                *e = self.top[t].slots[m].chunk.tbl24[Chunk::tbl24_index(addr)];
-            }
-            for ((r, &e), &addr) in o.iter_mut().zip(&ent).zip(a) {
-                let (t, m) = dir_index(addr);
-                let slot = &self.top[t].slots[m];
-                let mut e = e;
-                if e & EXT != 0 {
-                    e = slot.chunk.tbl8[(e & MAX_VALUE) as usize][(addr & 0xff) as usize];
-                }
-                if e & VALID == 0 {
-                    e = slot.fallback;
-                }
-                *r = entry_value(e);
-            }
+        for (r, &a) in out[..n].iter_mut().zip(&addrs[..n]) {
+            *r = self.lookup_u32(a);
         }
         n
     }

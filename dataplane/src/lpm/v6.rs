@@ -12,28 +12,35 @@ const FANOUT: usize = 256;
 /// Deepest level (bits 127..120 are level 0, bits 7..0 level 15).
 const LAST_LEVEL: u8 = 15;
 
-/// A node for one address byte. `leaf[b]` is the longest route ending in
-/// this byte (length 8·level+1 ..= 8·level+8) that covers slot `b`, its
-/// depth stored relative to the level (1..=8). `routes` lists those routes
-/// as (relative length, byte, value), sorted.
+/// One slot of a node: the subtree below this byte value and the longest
+/// route ending in this node's byte that covers the slot. Kept side by side
+/// so a lookup touches one cache line per level.
+#[derive(Clone, Default)]
+struct Slot {
+    child: Option<Arc<Node>>,
+    /// Entry of that route, depth relative to the level (1..=8), or 0.
+    leaf: u32,
+}
+
+/// A node for one address byte (256 × 16 B slots). `routes` lists the
+/// routes ending in this byte (length 8·level+1 ..= 8·level+8) as
+/// (relative length, masked byte, value), sorted.
 #[derive(Clone)]
 struct Node {
-    child: [Option<Arc<Node>>; FANOUT],
-    leaf: [u32; FANOUT],
+    slots: [Slot; FANOUT],
     routes: Vec<(u8, u8, u32)>,
 }
 
 impl Node {
     fn empty() -> Self {
         Node {
-            child: std::array::from_fn(|_| None),
-            leaf: [0; FANOUT],
+            slots: std::array::from_fn(|_| Slot::default()),
             routes: Vec::new(),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.routes.is_empty() && self.child.iter().all(Option::is_none)
+        self.routes.is_empty() && self.slots.iter().all(|s| s.child.is_none())
     }
 
     fn route_index(&self, rel: u8, byte: u8) -> Result<usize, usize> {
@@ -48,9 +55,9 @@ impl Node {
     fn paint(&mut self, rel: u8, byte: u8, new: u32, pick: impl Fn(u32) -> bool) {
         let first = usize::from(byte);
         let count = 1usize << (8 - rel);
-        for l in self.leaf[first..first + count].iter_mut() {
-            if pick(*l) {
-                *l = new;
+        for s in self.slots[first..first + count].iter_mut() {
+            if pick(s.leaf) {
+                s.leaf = new;
             }
         }
     }
@@ -147,8 +154,8 @@ impl Lpm6 {
             let (level, rel, byte) = position(p, len);
             let mut node = Arc::make_mut(&mut self.root);
             for l in 0..level {
-                let slot = &mut node.child[usize::from(byte_at(p, l))];
-                node = Arc::make_mut(slot.get_or_insert_with(|| Arc::new(Node::empty())));
+                let child = &mut node.slots[usize::from(byte_at(p, l))].child;
+                node = Arc::make_mut(child.get_or_insert_with(|| Arc::new(Node::empty())));
             }
             let old = match node.route_index(rel, byte) {
                 Ok(i) => Some(std::mem::replace(&mut node.routes[i].2, value)),
@@ -201,7 +208,7 @@ impl Lpm6 {
         let (level, rel, byte) = position(p, len);
         let mut node = &*self.root;
         for l in 0..level {
-            node = node.child[usize::from(byte_at(p, l))].as_deref()?;
+            node = node.slots[usize::from(byte_at(p, l))].child.as_deref()?;
         }
         node.route(rel, byte)
     }
@@ -219,12 +226,11 @@ impl Lpm6 {
         let mut node = &*self.root;
         let mut level = 0u8;
         loop {
-            let b = usize::from(byte_at(addr, level));
-            let l = node.leaf[b];
-            if l & VALID != 0 {
-                best = l;
+            let slot = &node.slots[usize::from(byte_at(addr, level))];
+            if slot.leaf & VALID != 0 {
+                best = slot.leaf;
             }
-            match &node.child[b] {
+            match &slot.child {
                 Some(c) if level < LAST_LEVEL => {
                     node = c;
                     level += 1;
@@ -262,10 +268,10 @@ fn remove_below(node: &mut Arc<Node>, level: u8, p: u128, len: u8) -> Option<u32
     let n = Arc::make_mut(node);
     if level < target {
         let b = usize::from(byte_at(p, level));
-        let child = n.child[b].as_mut()?;
+        let child = n.slots[b].child.as_mut()?;
         let old = remove_below(child, level + 1, p, len);
-        if n.child[b].as_deref().is_some_and(Node::is_empty) {
-            n.child[b] = None;
+        if n.slots[b].child.as_deref().is_some_and(Node::is_empty) {
+            n.slots[b].child = None;
         }
         return old;
     }
@@ -303,8 +309,8 @@ impl Iterator for Iter<'_> {
                 self.pending.push((Ipv6Addr::from(p), 8 * level + rel, v));
             }
             if level < LAST_LEVEL {
-                for (b, c) in node.child.iter().enumerate().rev() {
-                    if let Some(c) = c {
+                for (b, s) in node.slots.iter().enumerate().rev() {
+                    if let Some(c) = &s.child {
                         // b < 256.
                         let p = above | ((b as u128) << shift);
                         self.stack.push((c, level + 1, p));

@@ -1,0 +1,430 @@
+//! The speaker handle: runs a [`Router`] on its own thread with its own
+//! tokio runtime, moving bytes between TCP connections (with TCP-MD5,
+//! RFC 2385) and the I/O-free core. Everything the lead's binary needs is a
+//! plain method here: originate / withdraw routes, subscribe to Loc-RIB
+//! changes (a crossbeam channel, usable from any thread), read a snapshot,
+//! peer summaries and counters, shut down.
+
+use crate::config::{LocalRoute, SpeakerConfig};
+use crate::fsm::{collision_keep_existing, Event, State};
+use crate::rib::{Path, RibChange, RouteKey};
+use crate::router::status::{PeerSummary, SpeakerCounters};
+use crate::router::{IoAction, PeerId, Router};
+use crate::wire::message::MAX_LEN;
+use crate::wire::{frame_len, EncodeCtx, Message, Notification};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+
+type Reply<T> = crossbeam_channel::Sender<T>;
+
+enum Command {
+    Originate(LocalRoute, Reply<Result<(), String>>),
+    Withdraw(RouteKey, Reply<()>),
+    Snapshot(Reply<Vec<(RouteKey, Path)>>),
+    Peers(Reply<Vec<PeerSummary>>),
+    Counters(Reply<SpeakerCounters>),
+    Subscribe(crossbeam_channel::Sender<RibChange>),
+    Shutdown,
+}
+
+enum Net {
+    /// A connection for `peer` (outgoing when `outgoing`).
+    Connected(PeerId, TcpStream, bool),
+    ConnectFailed(PeerId),
+    Message(PeerId, u64, Vec<u8>),
+    Closed(PeerId, u64),
+}
+
+struct Conn {
+    id: u64,
+    outgoing: bool,
+    writer: mpsc::UnboundedSender<Vec<u8>>,
+    reader: tokio::task::AbortHandle,
+}
+
+/// Handle to a running speaker. Dropping it shuts the speaker down.
+pub struct Speaker {
+    cmd: mpsc::UnboundedSender<Command>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    local_addr: Option<SocketAddr>,
+}
+
+impl Speaker {
+    /// Validate the config, bind the listener (errors are returned here),
+    /// and start the speaker thread.
+    pub fn start(cfg: SpeakerConfig) -> Result<Speaker, String> {
+        let router = Router::new(cfg.clone())?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        let listener = match cfg.listen_address {
+            Some(ip) => {
+                let addr = SocketAddr::new(ip, cfg.listen_port);
+                let l = rt.block_on(async { listen(addr, &cfg) }).map_err(|e| format!("listen on {addr}: {e}"))?;
+                Some(l)
+            }
+            None => None,
+        };
+        let local_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let thread = std::thread::Builder::new()
+            .name("bgp-speaker".into())
+            .spawn(move || rt.block_on(run(router, listener, cmd_rx)))
+            .map_err(|e| format!("spawn speaker thread: {e}"))?;
+        Ok(Speaker { cmd: cmd_tx, thread: Some(thread), local_addr })
+    }
+
+    /// Address the listener is bound to (useful with port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    fn ask<T>(&self, f: impl FnOnce(Reply<T>) -> Command) -> Option<T> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.cmd.send(f(tx)).ok()?;
+        rx.recv().ok()
+    }
+
+    pub fn originate(&self, route: LocalRoute) -> Result<(), String> {
+        self.ask(|r| Command::Originate(route, r)).unwrap_or_else(|| Err("speaker stopped".into()))
+    }
+
+    pub fn withdraw(&self, key: RouteKey) -> Result<(), String> {
+        self.ask(|r| Command::Withdraw(key, r)).ok_or_else(|| "speaker stopped".to_string())
+    }
+
+    /// Loc-RIB best paths, sorted by key.
+    pub fn snapshot(&self) -> Vec<(RouteKey, Path)> {
+        self.ask(Command::Snapshot).unwrap_or_default()
+    }
+
+    pub fn peers(&self) -> Vec<PeerSummary> {
+        self.ask(Command::Peers).unwrap_or_default()
+    }
+
+    pub fn counters(&self) -> Option<SpeakerCounters> {
+        self.ask(Command::Counters)
+    }
+
+    /// Loc-RIB change events from now on (unbounded; drain it).
+    pub fn subscribe(&self) -> crossbeam_channel::Receiver<RibChange> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let _ = self.cmd.send(Command::Subscribe(tx));
+        rx
+    }
+
+    /// Send Cease to every peer, close the sessions, stop the thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.cmd.send(Command::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Speaker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn md5_keys(cfg: &SpeakerConfig) -> impl Iterator<Item = (SocketAddr, &[u8])> {
+    cfg.peers
+        .iter()
+        .filter_map(|p| p.md5_key.as_ref().map(|k| (SocketAddr::new(p.address, 0), k.as_bytes())))
+}
+
+fn listen(addr: SocketAddr, cfg: &SpeakerConfig) -> std::io::Result<TcpListener> {
+    let s = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    s.set_reuseaddr(true)?;
+    for (peer, key) in md5_keys(cfg) {
+        if peer.is_ipv4() == addr.is_ipv4() {
+            sdwan_ffi::tcp_md5::set_tcp_md5sig(s.as_raw_fd(), peer, key)?;
+        }
+    }
+    s.bind(addr)?;
+    s.listen(64)
+}
+
+async fn connect(peer: SocketAddr, local: Option<std::net::IpAddr>, key: Option<Vec<u8>>) -> std::io::Result<TcpStream> {
+    let s = if peer.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    if let Some(k) = key {
+        sdwan_ffi::tcp_md5::set_tcp_md5sig(s.as_raw_fd(), peer, &k)?;
+    }
+    if let Some(l) = local {
+        s.bind(SocketAddr::new(l, 0))?;
+    }
+    let st = tokio::time::timeout(Duration::from_secs(5), s.connect(peer))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    st.set_nodelay(true)?;
+    Ok(st)
+}
+
+/// Read whole BGP messages and hand them to the core. A framing error
+/// (bad marker / length) is passed on as the 19 header bytes, so the core's
+/// decoder names it and sends the matching NOTIFICATION.
+async fn read_loop(mut rd: tokio::net::tcp::OwnedReadHalf, peer: PeerId, conn: u64, net: mpsc::UnboundedSender<Net>) {
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        loop {
+            match frame_len(&buf, MAX_LEN) {
+                Ok(Some(n)) if buf.len() >= n => {
+                    let msg: Vec<u8> = buf.drain(..n).collect();
+                    if net.send(Net::Message(peer, conn, msg)).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => break,
+                Err(_) => {
+                    let _ = net.send(Net::Message(peer, conn, buf[..19].to_vec()));
+                    return;
+                }
+            }
+        }
+        match rd.read(&mut chunk).await {
+            Ok(0) | Err(_) => {
+                let _ = net.send(Net::Closed(peer, conn));
+                return;
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+async fn write_loop(mut wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Vec<u8>>) {
+    while let Some(b) = rx.recv().await {
+        if wr.write_all(&b).await.is_err() {
+            return;
+        }
+    }
+    let _ = wr.shutdown().await;
+}
+
+struct Runtime {
+    router: Router,
+    conns: Vec<Option<Conn>>,
+    next_conn: u64,
+    net_tx: mpsc::UnboundedSender<Net>,
+    subscribers: Vec<crossbeam_channel::Sender<RibChange>>,
+}
+
+async fn run(router: Router, listener: Option<TcpListener>, mut cmd_rx: mpsc::UnboundedReceiver<Command>) {
+    let (net_tx, mut net_rx) = mpsc::unbounded_channel();
+    let n = router.peer_count();
+    let mut rt = Runtime { router, conns: (0..n).map(|_| None).collect(), next_conn: 0, net_tx, subscribers: Vec::new() };
+    rt.router.record_changes = false;
+    if let Some(l) = listener {
+        let tx = rt.net_tx.clone();
+        let peers: Vec<std::net::IpAddr> = (0..n).filter_map(|i| rt.router.peer_config(i).map(|c| c.address)).collect();
+        tokio::spawn(async move {
+            while let Ok((s, from)) = l.accept().await {
+                // Unknown sources are closed at once (RFC 4271 §8: only
+                // configured peers).
+                if let Some(p) = peers.iter().position(|a| *a == from.ip()) {
+                    let _ = s.set_nodelay(true);
+                    let _ = tx.send(Net::Connected(p, s, false));
+                }
+            }
+        });
+    }
+    let acts = rt.router.start(Instant::now());
+    rt.execute(acts);
+    loop {
+        let deadline = rt.router.next_deadline().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            cmd = cmd_rx.recv() => {
+                match cmd {
+                    None | Some(Command::Shutdown) => {
+                        let acts = rt.router.stop(Instant::now());
+                        rt.execute(acts);
+                        // Let writers flush the Cease NOTIFICATIONs.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        return;
+                    }
+                    Some(c) => rt.command(c),
+                }
+            }
+            ev = net_rx.recv() => {
+                if let Some(ev) = ev {
+                    rt.net(ev);
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                let acts = rt.router.tick(Instant::now());
+                rt.execute(acts);
+            }
+        }
+        rt.forward_changes();
+    }
+}
+
+impl Runtime {
+    fn command(&mut self, c: Command) {
+        let now = Instant::now();
+        match c {
+            Command::Originate(r, reply) => {
+                let res = self.router.originate(&r).map(|acts| self.execute(acts));
+                let _ = reply.send(res);
+            }
+            Command::Withdraw(k, reply) => {
+                let acts = self.router.withdraw_local(&k);
+                self.execute(acts);
+                let _ = reply.send(());
+            }
+            Command::Snapshot(reply) => {
+                let _ = reply.send(self.router.snapshot());
+            }
+            Command::Peers(reply) => {
+                let _ = reply.send(self.router.summaries(now));
+            }
+            Command::Counters(reply) => {
+                let _ = reply.send(self.router.counters(now));
+            }
+            Command::Subscribe(tx) => {
+                self.subscribers.push(tx);
+                self.router.record_changes = true;
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn forward_changes(&mut self) {
+        if !self.router.record_changes {
+            return;
+        }
+        let changes = self.router.take_changes();
+        if changes.is_empty() {
+            return;
+        }
+        self.subscribers.retain(|s| changes.iter().all(|c| s.send(c.clone()).is_ok()));
+        self.router.record_changes = !self.subscribers.is_empty();
+    }
+
+    fn attach(&mut self, p: PeerId, stream: TcpStream, outgoing: bool) {
+        let id = self.next_conn;
+        self.next_conn += 1;
+        let (rd, wr) = stream.into_split();
+        let (wtx, wrx) = mpsc::unbounded_channel();
+        tokio::spawn(write_loop(wr, wrx));
+        let reader = tokio::spawn(read_loop(rd, p, id, self.net_tx.clone())).abort_handle();
+        self.conns[p] = Some(Conn { id, outgoing, writer: wtx, reader });
+    }
+
+    fn close(&mut self, p: PeerId) {
+        if let Some(c) = self.conns.get_mut(p).and_then(Option::take) {
+            c.reader.abort();
+            // Dropping the writer sender lets the writer flush and shut down.
+        }
+    }
+
+    /// Refuse a connection with Cease / connection collision (RFC 4271 §6.8).
+    fn reject(stream: TcpStream) {
+        let b = Message::Notification(Notification::new(6, Notification::CEASE_COLLISION)).encode(EncodeCtx::default());
+        tokio::spawn(async move {
+            let mut s = stream;
+            let _ = s.write_all(&b).await;
+            let _ = s.shutdown().await;
+        });
+    }
+
+    fn net(&mut self, ev: Net) {
+        let now = Instant::now();
+        match ev {
+            Net::Connected(p, stream, outgoing) => {
+                let state = self.router.peer_state(p);
+                if self.conns[p].is_none() {
+                    if matches!(state, Some(State::Connect | State::Active)) {
+                        self.attach(p, stream, outgoing);
+                        let acts = self.router.event(p, now, Event::Connected);
+                        self.execute(acts);
+                    } else {
+                        Self::reject(stream);
+                    }
+                    return;
+                }
+                // Collision: decidable once the peer's identifier is known.
+                let existing_out = self.conns[p].as_ref().is_some_and(|c| c.outgoing);
+                let keep = match (state, self.router.peer_router_id(p)) {
+                    (Some(State::OpenConfirm), Some(rid)) => {
+                        collision_keep_existing(self.router.config().router_id, rid, existing_out)
+                    }
+                    _ => true,
+                };
+                if keep {
+                    Self::reject(stream);
+                } else {
+                    if let Some(c) = &self.conns[p] {
+                        let b = Message::Notification(Notification::new(6, Notification::CEASE_COLLISION))
+                            .encode(EncodeCtx::default());
+                        let _ = c.writer.send(b);
+                    }
+                    self.close(p);
+                    let mut acts = self.router.event(p, now, Event::Closed);
+                    acts.extend(self.router.event(p, now, Event::Start));
+                    acts.retain(|a| !matches!(a, IoAction::Connect(_) | IoAction::Close(_)));
+                    self.execute(acts);
+                    self.attach(p, stream, outgoing);
+                    let acts = self.router.event(p, now, Event::Connected);
+                    self.execute(acts);
+                }
+            }
+            Net::ConnectFailed(p) => {
+                if self.conns[p].is_none() {
+                    let acts = self.router.event(p, now, Event::ConnectFailed);
+                    self.execute(acts);
+                }
+            }
+            Net::Message(p, conn, bytes) => {
+                if self.conns[p].as_ref().is_some_and(|c| c.id == conn) {
+                    let acts = self.router.received(p, now, &bytes);
+                    self.execute(acts);
+                }
+            }
+            Net::Closed(p, conn) => {
+                if self.conns[p].as_ref().is_some_and(|c| c.id == conn) {
+                    self.close(p);
+                    let acts = self.router.event(p, now, Event::Closed);
+                    self.execute(acts);
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, acts: Vec<IoAction>) {
+        for a in acts {
+            match a {
+                IoAction::Connect(p) => {
+                    let Some(cfg) = self.router.peer_config(p) else { continue };
+                    let addr = SocketAddr::new(cfg.address, cfg.port);
+                    let local = cfg.local_address;
+                    let key = cfg.md5_key.as_ref().map(|k| k.as_bytes().to_vec());
+                    let tx = self.net_tx.clone();
+                    tokio::spawn(async move {
+                        let ev = match connect(addr, local, key).await {
+                            Ok(s) => Net::Connected(p, s, true),
+                            Err(_) => Net::ConnectFailed(p),
+                        };
+                        let _ = tx.send(ev);
+                    });
+                }
+                IoAction::Send(p, bytes) => {
+                    if let Some(c) = &self.conns[p] {
+                        let _ = c.writer.send(bytes);
+                    }
+                }
+                IoAction::Close(p) => self.close(p),
+            }
+        }
+    }
+}
