@@ -32,7 +32,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ApiArgs {
     /// Management API address: `127.0.0.1:9900` or `unix:/path`.
-    #[arg(long, global = true, default_value = "127.0.0.1:9900", env = "SDWAN_API")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "127.0.0.1:9900",
+        env = "SDWAN_API"
+    )]
     pub api: String,
 }
 

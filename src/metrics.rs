@@ -23,7 +23,8 @@ impl Metrics {
             &["version", "revision"],
         )
         .expect("metric");
-        info.with_label_values(&[env!("CARGO_PKG_VERSION"), env!("SDWAN_GIT_REV")]).set(1);
+        info.with_label_values(&[env!("CARGO_PKG_VERSION"), env!("SDWAN_GIT_REV")])
+            .set(1);
         registry.register(Box::new(info)).expect("register");
         Metrics {
             registry,
@@ -36,26 +37,37 @@ impl Metrics {
 
     pub fn counter(&mut self, name: &'static str, help: &str, labels: &[&str]) {
         let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-        self.registry.register(Box::new(c.clone())).expect("unique metric");
+        self.registry
+            .register(Box::new(c.clone()))
+            .expect("unique metric");
         self.counters.insert(name, c);
     }
 
     pub fn gauge(&mut self, name: &'static str, help: &str, labels: &[&str]) {
         let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-        self.registry.register(Box::new(g.clone())).expect("unique metric");
+        self.registry
+            .register(Box::new(g.clone()))
+            .expect("unique metric");
         self.gauges.insert(name, g);
     }
 
     pub fn ratio(&mut self, name: &'static str, help: &str, labels: &[&str]) {
         let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-        self.registry.register(Box::new(g.clone())).expect("unique metric");
+        self.registry
+            .register(Box::new(g.clone()))
+            .expect("unique metric");
         self.ratios.insert(name, g);
     }
 
     /// Sets counter `name{labels}` to the running total `value`.
     pub fn set_total(&self, name: &'static str, labels: &[&str], value: u64) {
-        let Some(c) = self.counters.get(name) else { return };
-        let key = (name.to_string(), labels.iter().map(|s| s.to_string()).collect());
+        let Some(c) = self.counters.get(name) else {
+            return;
+        };
+        let key = (
+            name.to_string(),
+            labels.iter().map(|s| s.to_string()).collect(),
+        );
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let prev = last.entry(key).or_insert(0);
         let counter = c.with_label_values(labels);
@@ -109,7 +121,10 @@ mod tests {
         m.set_total("sdwan_drops_total", &["no_route"], 5);
         m.set_total("sdwan_drops_total", &["no_route"], 7);
         let text = m.render();
-        assert!(text.contains("sdwan_drops_total{reason=\"no_route\"} 7"), "{text}");
+        assert!(
+            text.contains("sdwan_drops_total{reason=\"no_route\"} 7"),
+            "{text}"
+        );
         assert!(text.contains("# TYPE sdwan_drops_total counter"));
         assert!(text.contains("sdwan_build_info{"));
     }

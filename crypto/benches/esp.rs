@@ -68,7 +68,12 @@ impl ValueFormatter for NsFormatter {
     fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
         "ns (cpu)"
     }
-    fn scale_throughputs(&self, _typical: f64, _t: &Throughput, _values: &mut [f64]) -> &'static str {
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        _t: &Throughput,
+        _values: &mut [f64],
+    ) -> &'static str {
         "ns (cpu)"
     }
     fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
@@ -274,7 +279,9 @@ fn print_table(backends: &[&str]) {
 }
 
 fn main() {
-    let mut c = Criterion::default().with_measurement(ThreadCpu).configure_from_args();
+    let mut c = Criterion::default()
+        .with_measurement(ThreadCpu)
+        .configure_from_args();
     let mut backends = Vec::new();
     #[cfg(feature = "aws-lc")]
     {

@@ -14,6 +14,21 @@
 //!   §4.3): X25519 per WAN port, parameters carried in BGP tunnel sub-TLVs,
 //!   HKDF-SHA256 per direction; and make-before-break rekey.
 //!
+//! Fast-path API for the dataplane (one worker owns each hot SA; no lock,
+//! no allocation per packet):
+//!
+//! ```text
+//! let mut out = OutboundSa::<DefaultEngine>::new(params, &keys, outer_cfg)?;   // per tunnel
+//! out.encap(&mut frame, NextHeader::Ipv4)?;      // frame: inner packet -> outer IP [+UDP] + ESP
+//! let mut inb = InboundSet::<DefaultEngine>::new(4500);                        // per worker
+//! inb.insert(InboundSa::new(params, &keys)?);
+//! match inb.decap(&mut frame)? {                 // frame: outer IP packet -> inner packet
+//!     Received::Inner { spi, next_header } => ..., Received::Keepalive | Received::Ike => ...,
+//! }
+//! out.counters(); inb.drops(); inb.get(spi).unwrap().counters();   // plain u64s per SA / reason
+//! out.needs_rekey();                              // soft lifetime or sequence space half used
+//! ```
+//!
 //! Not here: sockets, DPDK, BGP encoding of the sub-TLV headers (bgp/ wraps
 //! the value bytes this crate defines), IKEv2.
 #![forbid(unsafe_code)]

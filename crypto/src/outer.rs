@@ -177,8 +177,10 @@ pub struct OuterTemplate {
     dscp: DscpPolicy,
     df: DfPolicy,
     /// Partial one's-complement sum of the IPv6 pseudo-header addresses
-    /// (UDP checksum, IPv6 only).
-    v6_addr_sum: u32,
+    /// (UDP checksum, IPv6 only), or of the IPv4 template header with zero
+    /// TOS, length, id and flags (so the per-packet checksum is arithmetic
+    /// on the variable fields and never reads the header back).
+    base_sum: u32,
 }
 
 /// Outer source and destination of different address families, or a DSCP
@@ -206,14 +208,14 @@ impl OuterTemplate {
         }
         let mut bytes = [0u8; IPV6_HEADER_LEN + UDP_HEADER_LEN];
         let proto = if natt.is_some() { PROTO_UDP } else { PROTO_ESP };
-        let (ip_len, v6, v6_addr_sum) = match (src, dst) {
+        let (ip_len, v6, base_sum) = match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 bytes[0] = 0x45;
                 bytes[8] = ttl;
                 bytes[9] = proto;
                 bytes[12..16].copy_from_slice(&s.octets());
                 bytes[16..20].copy_from_slice(&d.octets());
-                (IPV4_HEADER_LEN, false, 0)
+                (IPV4_HEADER_LEN, false, sum16(&bytes[..IPV4_HEADER_LEN]))
             }
             (IpAddr::V6(s), IpAddr::V6(d)) => {
                 let first = 0x6000_0000u32 | (flow_label & 0x000f_ffff);
@@ -239,7 +241,7 @@ impl OuterTemplate {
             udp: natt.is_some(),
             dscp,
             df,
-            v6_addr_sum,
+            base_sum,
         })
     }
 
@@ -317,7 +319,7 @@ impl OuterTemplate {
                 let u = &mut hdr[IPV6_HEADER_LEN..];
                 u[4..6].copy_from_slice(&udp_len.to_be_bytes());
                 // RFC 8200 §8.1: the UDP checksum is mandatory over IPv6.
-                let mut s = self.v6_addr_sum + u32::from(udp_len) + u32::from(PROTO_UDP);
+                let mut s = self.base_sum + u32::from(udp_len) + u32::from(PROTO_UDP);
                 s += sum16(&u[..6]) + sum16(after);
                 let c = !fold(s);
                 let c = if c == 0 { 0xffff } else { c };
@@ -328,11 +330,15 @@ impl OuterTemplate {
             hdr[1] = tos;
             hdr[2..4].copy_from_slice(&total.to_be_bytes());
             hdr[4..6].copy_from_slice(&ip_id.to_be_bytes());
-            if df {
-                hdr[6] = (IPV4_DF >> 8) as u8;
-            }
-            let c = ipv4_checksum(&hdr[..IPV4_HEADER_LEN]);
-            hdr[10..12].copy_from_slice(&c.to_be_bytes());
+            let flags = if df { IPV4_DF } else { 0 };
+            hdr[6..8].copy_from_slice(&flags.to_be_bytes());
+            // Template word 0 is 0x4500: TOS adds in the low byte.
+            let s = self.base_sum
+                + u32::from(tos)
+                + u32::from(total)
+                + u32::from(ip_id)
+                + u32::from(flags);
+            hdr[10..12].copy_from_slice(&(!fold(s)).to_be_bytes());
             if self.udp {
                 // RFC 3948 §2.1: the UDP checksum SHOULD be zero over IPv4.
                 hdr[IPV4_HEADER_LEN + 4..IPV4_HEADER_LEN + 6]

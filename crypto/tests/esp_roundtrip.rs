@@ -90,10 +90,7 @@ fn round_trip(cipher: Cipher, v6: bool, natt: bool, nh: NextHeader, inner: &[u8]
         assert_eq!(wire[6] & 0x40, 0x40);
         assert_eq!(wire[8], 64);
     }
-    let start = f.start();
-    let len = f.len();
-    drop(f);
-    let mut f = Frame::new(&mut buf, start, len).unwrap();
+    // Decapsulate in the same buffer, from where encap left the packet.
     let got = inb.decap(&mut f).unwrap();
     assert_eq!(
         got,
@@ -387,11 +384,14 @@ fn trailer_checks_after_a_valid_icv() {
     let sa = |inb: &mut InboundSet<E>| inb.remove(SPI).unwrap();
     let mut sa = sa(&mut inb);
     let cases: [(&[u8], DropReason); 5] = [
-        (&[0xaa, 0xbb, 1, 3, 2, 4], DropReason::BadPadding), // pad bytes 1,3
-        (&[0xaa, 0xbb, 9, 4], DropReason::BadPadding),       // pad length > payload
-        (&[0xaa, 0xbb, 0, 59], DropReason::Dummy),           // TFC dummy packet
-        (&[0xaa, 0xbb, 0, 17], DropReason::BadNextHeader),   // UDP is not a tunnel payload
-        (&[0xaa, 0xbb, 0xcc, 1, 2], DropReason::BadLength),  // not a multiple of 4
+        (
+            &[0xaa, 0xbb, 0xcc, 0xdd, 1, 3, 2, 4],
+            DropReason::BadPadding,
+        ), // pad bytes 1,3
+        (&[0xaa, 0xbb, 9, 4], DropReason::BadPadding), // pad length > payload
+        (&[0xaa, 0xbb, 0, 59], DropReason::Dummy),     // TFC dummy packet
+        (&[0xaa, 0xbb, 0, 17], DropReason::BadNextHeader), // UDP is not a tunnel payload
+        (&[0xaa, 0xbb, 0xcc, 1, 2], DropReason::BadLength), // not a multiple of 4
     ];
     for (i, (plain, want)) in cases.iter().enumerate() {
         let mut p = hand_sealed(i as u32 + 1, plain);

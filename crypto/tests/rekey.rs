@@ -224,3 +224,57 @@ fn traffic_through_rekeys_loses_no_packet() {
         vec![b.outbound.as_ref().unwrap().spi()]
     );
 }
+
+/// A derived inbound SPI that collides with an SA already in the SADB is
+/// refused; rekeying the local port (new key pair, nonce, counter) derives a
+/// different SPI, which installs.
+#[test]
+fn derived_spi_collision_is_resolved_by_rekeying_the_port() {
+    use sdwan_crypto::keyex::derive_pair;
+    use sdwan_crypto::sadb::{Origin, SaEntry, Sadb, SpiCollision, TunnelKey};
+
+    let mut a = PortSecret::generate(
+        Endpoint {
+            node: IpAddr::from([10, 0, 0, 1]),
+            port: 1,
+        },
+        0,
+    )
+    .unwrap();
+    let b = PortSecret::generate(
+        Endpoint {
+            node: IpAddr::from([10, 0, 0, 2]),
+            port: 7,
+        },
+        0,
+    )
+    .unwrap();
+    let tunnel = TunnelKey {
+        peer_node: IpAddr::from([10, 0, 0, 2]),
+        local_port: 1,
+        remote_port: 7,
+    };
+    let keys = derive_pair(&a, &b.advertisement(), Cipher::AesGcm128).unwrap();
+    let entry = |spi, k| SaEntry {
+        tunnel,
+        params: SaParams::new(spi),
+        keys: k,
+        origin: Origin::Derived,
+        installed_at: 0,
+    };
+
+    let mut db = Sadb::new();
+    // Occupy the SPI the pair derives (as a static SA to some gateway would).
+    db.add_inbound(entry(keys.inbound.spi, keys.inbound.keys.clone()))
+        .unwrap();
+    assert_eq!(
+        db.add_inbound(entry(keys.inbound.spi, keys.inbound.keys.clone())),
+        Err(SpiCollision(keys.inbound.spi))
+    );
+    a.rekey().unwrap();
+    let again = derive_pair(&a, &b.advertisement(), Cipher::AesGcm128).unwrap();
+    assert_ne!(again.inbound.spi, keys.inbound.spi);
+    db.add_inbound(entry(again.inbound.spi, again.inbound.keys))
+        .unwrap();
+    assert_eq!(db.inbound_count(), 2);
+}

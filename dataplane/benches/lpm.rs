@@ -23,7 +23,10 @@ const ROUNDS: usize = 5;
 const BURST: usize = 32;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// TSC frequency: from the EAL when it runs, else /proc/cpuinfo.
@@ -76,11 +79,18 @@ struct Report {
 impl Report {
     fn line(&self, what: &str, ns: f64) {
         let cycles = ns * self.hz / 1e9;
-        println!("  {what:<44} {ns:>9.2} ns {cycles:>9.1} cycles {:>8.1} M/s", 1e3 / ns);
+        println!(
+            "  {what:<44} {ns:>9.2} ns {cycles:>9.1} cycles {:>8.1} M/s",
+            1e3 / ns
+        );
     }
 
     fn ratio(&self, what: &str, ours: f64, theirs: f64) {
-        println!("  => {what}: ours/DPDK time ratio {:.2} (DPDK/ours speed {:.2}x)", ours / theirs, theirs / ours);
+        println!(
+            "  => {what}: ours/DPDK time ratio {:.2} (DPDK/ours speed {:.2}x)",
+            ours / theirs,
+            theirs / ours
+        );
     }
 }
 
@@ -108,7 +118,9 @@ fn v4_routes(n: usize, rng: &mut SmallRng) -> Vec<(u32, u8, u32)> {
 /// and use 8 values of bits 32–39.
 fn v6_routes(n: usize, rng: &mut SmallRng) -> Vec<(u128, u8, u32)> {
     let allocs: Vec<u128> = (0..8_000)
-        .map(|_| (0x2000u128 + rng.gen_range(0..0x0c00)) << 112 | u128::from(rng.gen::<u16>()) << 96)
+        .map(|_| {
+            (0x2000u128 + rng.gen_range(0..0x0c00)) << 112 | u128::from(rng.gen::<u16>()) << 96
+        })
         .collect();
     (0..n)
         .map(|i| {
@@ -124,7 +136,8 @@ fn v6_routes(n: usize, rng: &mut SmallRng) -> Vec<(u128, u8, u32)> {
                     _ => rng.gen_range(49..=64),
                 }
             };
-            let sub = u128::from(rng.gen_range(0u8..8)) << 88 | (rng.gen::<u128>() & ((1u128 << 88) - 1));
+            let sub =
+                u128::from(rng.gen_range(0u8..8)) << 88 | (rng.gen::<u128>() & ((1u128 << 88) - 1));
             let mask = u128::MAX << (128 - u32::from(len));
             ((base | sub) & mask, len, rng.gen_range(0..1 << 16))
         })
@@ -140,23 +153,44 @@ fn v4_bench(report: &Report, rng: &mut SmallRng) {
     let mut lpm = Lpm4::new();
     let ours_insert = once(n, || {
         for &(p, l, v) in &routes {
-            lpm.insert(Ipv4Addr::from(p), l, v).expect("generated route is valid");
+            lpm.insert(Ipv4Addr::from(p), l, v)
+                .expect("generated route is valid");
         }
     });
-    println!("  {} distinct routes, our table {:.1} MiB", lpm.len(), lpm.memory_bytes() as f64 / (1 << 20) as f64);
+    println!(
+        "  {} distinct routes, our table {:.1} MiB",
+        lpm.len(),
+        lpm.memory_bytes() as f64 / (1 << 20) as f64
+    );
     report.line("ours: Lpm4::insert (build, per route)", ours_insert);
 
     let random: Vec<u32> = (0..lookups).map(|_| rng.gen()).collect();
-    let hits = random.iter().filter(|&&a| lpm.lookup_u32(a).is_some()).count();
-    println!("  uniform random addresses: {:.1} % match a route", 100.0 * hits as f64 / lookups as f64);
+    let hits = random
+        .iter()
+        .filter(|&&a| lpm.lookup_u32(a).is_some())
+        .count();
+    println!(
+        "  uniform random addresses: {:.1} % match a route",
+        100.0 * hits as f64 / lookups as f64
+    );
 
     let (reader, publish) = publish_cost_v4(report, &lpm, &routes, rng);
+    #[cfg(not(feature = "dpdk-baseline"))]
+    let _ = publish; // only compared with rte_lpm_add
 
     #[cfg(feature = "dpdk-baseline")]
     let rte = dpdk::build_v4(report, &routes, &random, &lpm, ours_insert);
 
     let mut jobs: Vec<Job<'_>> = vec![
-        ("ours: Lpm4::lookup_u32 random", Box::new(|| random.iter().map(|&a| u64::from(lpm.lookup_u32(a).unwrap_or(0))).sum())),
+        (
+            "ours: Lpm4::lookup_u32 random",
+            Box::new(|| {
+                random
+                    .iter()
+                    .map(|&a| u64::from(lpm.lookup_u32(a).unwrap_or(0)))
+                    .sum()
+            }),
+        ),
         (
             "ours: Lpm4::lookup_bulk x32 random",
             Box::new(|| {
@@ -200,9 +234,16 @@ fn v4_bench(report: &Report, rng: &mut SmallRng) {
 /// Per route change on a full table: the change plus a snapshot that a
 /// reader keeps until the next change (so every change copies). Returns a
 /// reader of the full FIB and the cost of one change published alone.
-fn publish_cost_v4(report: &Report, lpm: &Lpm4, routes: &[(u32, u8, u32)], rng: &mut SmallRng) -> (FibReader, f64) {
+fn publish_cost_v4(
+    report: &Report,
+    lpm: &Lpm4,
+    routes: &[(u32, u8, u32)],
+    rng: &mut SmallRng,
+) -> (FibReader, f64) {
     const CHANGES: usize = 2_000;
-    let picks: Vec<(u32, u8, u32)> = (0..CHANGES).map(|_| routes[rng.gen_range(0..routes.len())]).collect();
+    let picks: Vec<(u32, u8, u32)> = (0..CHANGES)
+        .map(|_| routes[rng.gen_range(0..routes.len())])
+        .collect();
     let mut work = lpm.clone();
     let mut snapshot = lpm.clone();
     let lpm_change = once(CHANGES, || {
@@ -232,7 +273,10 @@ fn publish_cost_v4(report: &Report, lpm: &Lpm4, routes: &[(u32, u8, u32)], rng: 
             w.apply(chunk.iter().map(|r| add(r, 0)));
         }
     });
-    report.line("ours: FibWriter add (batches of 100k, per route)", fib_build);
+    report.line(
+        "ours: FibWriter add (batches of 100k, per route)",
+        fib_build,
+    );
     let mut alone = 0.0;
     for batch in [1usize, 100] {
         let rounds = CHANGES / batch;
@@ -243,7 +287,10 @@ fn publish_cost_v4(report: &Report, lpm: &Lpm4, routes: &[(u32, u8, u32)], rng: 
                 w.apply(picks[r * batch..(r + 1) * batch].iter().map(|r| add(r, 1)));
             }
         });
-        report.line(&format!("ours: FibWriter per change, {batch}/batch, publish"), ns);
+        report.line(
+            &format!("ours: FibWriter per change, {batch}/batch, publish"),
+            ns,
+        );
         if batch == 1 {
             alone = ns;
         }
@@ -261,7 +308,8 @@ fn v6_bench(report: &Report, rng: &mut SmallRng) {
     let mut lpm = Lpm6::new();
     let ours_insert = once(n, || {
         for &(p, l, v) in &routes {
-            lpm.insert(Ipv6Addr::from(p), l, v).expect("generated route is valid");
+            lpm.insert(Ipv6Addr::from(p), l, v)
+                .expect("generated route is valid");
         }
     });
     println!("  {} distinct routes", lpm.len());
@@ -270,7 +318,11 @@ fn v6_bench(report: &Report, rng: &mut SmallRng) {
     let addrs: Vec<u128> = (0..lookups)
         .map(|_| {
             let (p, l, _) = routes[rng.gen_range(0..routes.len())];
-            let host = if l == 128 { 0 } else { rng.gen::<u128>() & (u128::MAX >> l) };
+            let host = if l == 128 {
+                0
+            } else {
+                rng.gen::<u128>() & (u128::MAX >> l)
+            };
             p | host
         })
         .collect();
@@ -294,7 +346,15 @@ fn v6_bench(report: &Report, rng: &mut SmallRng) {
     let mut bytes: Vec<[u8; 16]> = addrs.iter().map(|a| a.to_be_bytes()).collect();
 
     let mut jobs: Vec<Job<'_>> = vec![
-        ("ours: Lpm6::lookup_u128", Box::new(|| addrs.iter().map(|&a| u64::from(lpm.lookup_u128(a).unwrap_or(0))).sum())),
+        (
+            "ours: Lpm6::lookup_u128",
+            Box::new(|| {
+                addrs
+                    .iter()
+                    .map(|&a| u64::from(lpm.lookup_u128(a).unwrap_or(0)))
+                    .sum()
+            }),
+        ),
         (
             "ours: Lpm6::lookup_bulk x32",
             Box::new(|| {
@@ -319,7 +379,11 @@ fn v6_bench(report: &Report, rng: &mut SmallRng) {
         report.ratio("IPv6 single lookup", ns[0], ns[2]);
         report.ratio("IPv6 bulk lookup", ns[1], ns[3]);
         report.ratio("IPv6 insert", ours_insert, rte_insert);
-        report.ratio("IPv6 one change + snapshot vs rte_lpm6_add", change, rte_insert);
+        report.ratio(
+            "IPv6 one change + snapshot vs rte_lpm6_add",
+            change,
+            rte_insert,
+        );
     }
 }
 
@@ -329,22 +393,43 @@ mod dpdk {
     use sdwan_ffi::rte_lpm::{RteLpm4, RteLpm6};
 
     /// rte_lpm with the same routes; checks it agrees with ours.
-    pub fn build_v4(report: &Report, routes: &[(u32, u8, u32)], random: &[u32], ours: &Lpm4, ours_insert: f64) -> (RteLpm4, f64) {
-        let mut rte = RteLpm4::new("bench_lpm4", (routes.len() + 1024) as u32, 1 << 17).expect("rte_lpm_create");
+    pub fn build_v4(
+        report: &Report,
+        routes: &[(u32, u8, u32)],
+        random: &[u32],
+        ours: &Lpm4,
+        ours_insert: f64,
+    ) -> (RteLpm4, f64) {
+        let mut rte = RteLpm4::new("bench_lpm4", (routes.len() + 1024) as u32, 1 << 17)
+            .expect("rte_lpm_create");
         let ns = once(routes.len(), || {
             for &(p, l, v) in routes {
                 rte.add(p, l, v).expect("rte_lpm_add");
             }
         });
-        let mismatches = random.iter().filter(|&&a| rte.lookup(a) != ours.lookup_u32(a)).count();
-        println!("  cross-check on {} addresses: {mismatches} differ from rte_lpm", random.len());
+        let mismatches = random
+            .iter()
+            .filter(|&&a| rte.lookup(a) != ours.lookup_u32(a))
+            .count();
+        println!(
+            "  cross-check on {} addresses: {mismatches} differ from rte_lpm",
+            random.len()
+        );
         report.line("DPDK: rte_lpm_add (build, per route)", ns);
         report.ratio("IPv4 insert", ours_insert, ns);
         (rte, ns)
     }
 
     pub fn jobs_v4<'a>(rte: &'a RteLpm4, random: &'a [u32], jobs: &mut Vec<Job<'a>>) {
-        jobs.push(("DPDK: rte_lpm_lookup random (shim call)", Box::new(|| random.iter().map(|&a| u64::from(rte.lookup(a).unwrap_or(0))).sum())));
+        jobs.push((
+            "DPDK: rte_lpm_lookup random (shim call)",
+            Box::new(|| {
+                random
+                    .iter()
+                    .map(|&a| u64::from(rte.lookup(a).unwrap_or(0)))
+                    .sum()
+            }),
+        ));
         jobs.push((
             "DPDK: rte_lpm_lookup_bulk x32 random",
             Box::new(|| {
@@ -360,15 +445,27 @@ mod dpdk {
     }
 
     /// rte_lpm6 with the same routes; checks it agrees with ours.
-    pub fn build_v6(report: &Report, routes: &[(u128, u8, u32)], addrs: &[u128], ours: &Lpm6) -> (RteLpm6, f64) {
-        let mut rte = RteLpm6::new("bench_lpm6", (routes.len() + 1024) as u32, 1 << 18).expect("rte_lpm6_create");
+    pub fn build_v6(
+        report: &Report,
+        routes: &[(u128, u8, u32)],
+        addrs: &[u128],
+        ours: &Lpm6,
+    ) -> (RteLpm6, f64) {
+        let mut rte = RteLpm6::new("bench_lpm6", (routes.len() + 1024) as u32, 1 << 18)
+            .expect("rte_lpm6_create");
         let ns = once(routes.len(), || {
             for &(p, l, v) in routes {
                 rte.add(p.to_be_bytes(), l, v).expect("rte_lpm6_add");
             }
         });
-        let mismatches = addrs.iter().filter(|&&a| rte.lookup(&a.to_be_bytes()) != ours.lookup_u128(a)).count();
-        println!("  cross-check on {} addresses: {mismatches} differ from rte_lpm6", addrs.len());
+        let mismatches = addrs
+            .iter()
+            .filter(|&&a| rte.lookup(&a.to_be_bytes()) != ours.lookup_u128(a))
+            .count();
+        println!(
+            "  cross-check on {} addresses: {mismatches} differ from rte_lpm6",
+            addrs.len()
+        );
         report.line("DPDK: rte_lpm6_add (build, per route)", ns);
         (rte, ns)
     }
@@ -379,7 +476,15 @@ mod dpdk {
         // bulk job its own copy.
         let mut scratch = bytes.to_vec();
         let bytes: &'a [[u8; 16]] = bytes;
-        jobs.push(("DPDK: rte_lpm6_lookup", Box::new(move || bytes.iter().map(|b| u64::from(rte.lookup(b).unwrap_or(0))).sum())));
+        jobs.push((
+            "DPDK: rte_lpm6_lookup",
+            Box::new(move || {
+                bytes
+                    .iter()
+                    .map(|b| u64::from(rte.lookup(b).unwrap_or(0)))
+                    .sum()
+            }),
+        ));
         jobs.push((
             "DPDK: rte_lpm6_lookup_bulk_func x32",
             Box::new(move || {
@@ -402,9 +507,23 @@ mod dpdk {
             .ok()
             .and_then(|s| s.trim().parse::<u64>().ok())
             .unwrap_or(0);
-        let no_huge = ["bench", "--no-huge", "-m", "2048", "--no-pci", "--log-level=3"];
+        let no_huge = [
+            "bench",
+            "--no-huge",
+            "-m",
+            "2048",
+            "--no-pci",
+            "--log-level=3",
+        ];
         if huge > 0 {
-            let args = ["bench", "-m", "2048", "--no-pci", "--in-memory", "--log-level=3"];
+            let args = [
+                "bench",
+                "-m",
+                "2048",
+                "--no-pci",
+                "--in-memory",
+                "--log-level=3",
+            ];
             match sdwan_ffi::Eal::init(&args) {
                 Ok(eal) => {
                     println!("EAL: {huge} hugepages, {}", args[1..].join(" "));
@@ -425,7 +544,11 @@ fn main() {
     let hz = sdwan_ffi::tsc_hz() as f64;
     #[cfg(not(feature = "dpdk-baseline"))]
     let hz = cpu_hz_from_cpuinfo();
-    println!("TSC {:.0} MHz (cpuinfo {:.0} MHz); medians of {ROUNDS} rounds", hz / 1e6, cpu_hz_from_cpuinfo() / 1e6);
+    println!(
+        "TSC {:.0} MHz (cpuinfo {:.0} MHz); medians of {ROUNDS} rounds",
+        hz / 1e6,
+        cpu_hz_from_cpuinfo() / 1e6
+    );
     let report = Report { hz };
     let mut rng = SmallRng::seed_from_u64(0x5d_3a_11);
     v4_bench(&report, &mut rng);

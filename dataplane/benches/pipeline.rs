@@ -1,5 +1,6 @@
 //! ns/packet of `pipeline::process` forwarding a 64-byte IPv4 frame
-//! (Ethernet + IPv4 + UDP, FIB with 1,000 /24 routes, resolved neighbor),
+//! (Ethernet + IPv4 + UDP, FIB with 1,000 /24 routes, resolved neighbor)
+//! and a 64-byte IPv6 frame (1,000 /64 routes),
 //! beside a baseline in the same run: copying the frame back to its
 //! original bytes (the floor every iteration pays) plus the FIB lookup
 //! alone.
@@ -12,8 +13,9 @@ use sdwan_dataplane::pipeline::{
 };
 use sdwan_packet::ethernet::{ethertype, EthernetRepr};
 use sdwan_packet::ipv4::{protocol, Ipv4Repr};
+use sdwan_packet::ipv6::{next_header, Ipv6Repr};
 use sdwan_packet::{Frame, MacAddr};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
 const HEADROOM: usize = 128;
@@ -44,12 +46,39 @@ fn frame_bytes(ports: &[PortConfig]) -> Vec<u8> {
     b
 }
 
+fn frame_bytes_v6(ports: &[PortConfig]) -> Vec<u8> {
+    let mut b = vec![0u8; HEADROOM + 64 + 64];
+    let f = &mut b[HEADROOM..HEADROOM + 64];
+    EthernetRepr {
+        dst: ports[0].mac,
+        src: MacAddr([2, 0, 0, 0, 0, 0x99]),
+        vlan_id: None,
+        ethertype: ethertype::IPV6,
+    }
+    .emit(&mut f[..14])
+    .unwrap();
+    Ipv6Repr {
+        src: "2001:db8::2".parse().unwrap(),
+        dst: "2001:db8:100::9".parse().unwrap(),
+        next_header: next_header::UDP,
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+        payload_len: 64 - 14 - 40,
+    }
+    .emit(&mut f[14..54])
+    .unwrap();
+    b
+}
+
 fn bench(c: &mut Criterion) {
     let ports = vec![
         PortConfig::new(0, MacAddr([2, 0, 0, 0, 0, 1]), 0)
-            .with_ipv4(Ipv4Addr::new(10, 0, 0, 1), 24),
+            .with_ipv4(Ipv4Addr::new(10, 0, 0, 1), 24)
+            .with_ipv6("2001:db8::1".parse().unwrap(), 64),
         PortConfig::new(1, MacAddr([2, 0, 0, 0, 0, 2]), 0)
-            .with_ipv4(Ipv4Addr::new(10, 0, 1, 1), 24),
+            .with_ipv4(Ipv4Addr::new(10, 0, 1, 1), 24)
+            .with_ipv6("2001:db8:1::1".parse().unwrap(), 64),
     ];
     let (mut writer, reader) = fib_channel();
     let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 254));
@@ -59,22 +88,33 @@ fn bench(c: &mut Criterion) {
         len: 24,
         next_hop: NextHop::Gateway { port: 1, via: gw },
     });
-    writer.apply(routes);
+    let gw6 = IpAddr::V6("2001:db8:1::fe".parse::<Ipv6Addr>().unwrap());
+    let routes6 = (0..1000u32).map(|i| RouteChange::Add {
+        vrf: 0,
+        prefix: IpAddr::V6(Ipv6Addr::from(
+            (0x2001_0db8_0100u128 << 80) | (u128::from(i) << 64),
+        )),
+        len: 64,
+        next_hop: NextHop::Gateway { port: 1, via: gw6 },
+    });
+    writer.apply(routes.chain(routes6));
     let fib = reader.load_full();
     let mut mgr = NeighborManager::new(NeighborConfig::default());
     let now = Instant::now();
     let mut acts = Vec::new();
-    mgr.handle_event(ControlEvent::Resolve { port: 1, ip: gw }, now, &mut acts);
-    mgr.handle_event(
-        ControlEvent::NeighborLearned {
-            port: 1,
-            ip: gw,
-            mac: MacAddr([2, 0, 0, 0, 1, 0xfe]),
-            kind: LearnKind::Reply { override_: true },
-        },
-        now,
-        &mut acts,
-    );
+    for ip in [gw, gw6] {
+        mgr.handle_event(ControlEvent::Resolve { port: 1, ip }, now, &mut acts);
+        mgr.handle_event(
+            ControlEvent::NeighborLearned {
+                port: 1,
+                ip,
+                mac: MacAddr([2, 0, 0, 0, 1, 0xfe]),
+                kind: LearnKind::Reply { override_: true },
+            },
+            now,
+            &mut acts,
+        );
+    }
     let neighbors = mgr.take_snapshot().unwrap();
     let ctx = Context {
         ports: &ports,
@@ -83,12 +123,19 @@ fn bench(c: &mut Criterion) {
     };
     let mut worker = WorkerState::new(ports.len(), IcmpRateLimit::default());
     let original = frame_bytes(&ports);
+    let original6 = frame_bytes_v6(&ports);
     let mut buf = original.clone();
     let mut events = |_e: ControlEvent| {};
 
     // Sanity: the frame is forwarded.
     {
         let mut f = Frame::new(&mut buf, HEADROOM, 64).unwrap();
+        assert_eq!(
+            process(&mut f, 0, &ctx, &mut worker, &mut events),
+            Verdict::Forward { port: 1 }
+        );
+        let mut b6 = original6.clone();
+        let mut f = Frame::new(&mut b6, HEADROOM, 64).unwrap();
         assert_eq!(
             process(&mut f, 0, &ctx, &mut worker, &mut events),
             Verdict::Forward { port: 1 }
@@ -107,6 +154,13 @@ fn bench(c: &mut Criterion) {
     g.bench_function("process_forward", |b| {
         b.iter(|| {
             buf[HEADROOM..HEADROOM + 64].copy_from_slice(&original[HEADROOM..HEADROOM + 64]);
+            let mut f = Frame::new(&mut buf, HEADROOM, 64).unwrap();
+            black_box(process(&mut f, 0, &ctx, &mut worker, &mut events))
+        })
+    });
+    g.bench_function("process_forward_ipv6", |b| {
+        b.iter(|| {
+            buf[HEADROOM..HEADROOM + 64].copy_from_slice(&original6[HEADROOM..HEADROOM + 64]);
             let mut f = Frame::new(&mut buf, HEADROOM, 64).unwrap();
             black_box(process(&mut f, 0, &ctx, &mut worker, &mut events))
         })

@@ -63,6 +63,9 @@ pub enum DropReason {
     NoNeighbor,
     /// The frame had no head- or tailroom left for a rewrite.
     NoRoom,
+    /// A chained (multi-segment) mbuf: the pipeline works on one
+    /// contiguous frame (counted by the DPDK glue).
+    MultiSegment,
     /// The tx ring was full (counted by the DPDK glue).
     TxFull,
 }
@@ -99,6 +102,7 @@ impl DropReason {
         DropReason::MtuExceeded,
         DropReason::NoNeighbor,
         DropReason::NoRoom,
+        DropReason::MultiSegment,
         DropReason::TxFull,
     ];
 
@@ -136,6 +140,7 @@ impl DropReason {
             DropReason::MtuExceeded => "mtu_exceeded",
             DropReason::NoNeighbor => "no_neighbor",
             DropReason::NoRoom => "no_room",
+            DropReason::MultiSegment => "multi_segment",
             DropReason::TxFull => "tx_full",
         }
     }

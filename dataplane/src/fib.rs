@@ -4,8 +4,9 @@
 //! The control thread owns a [`FibWriter`]. It applies a batch of
 //! [`RouteChange`]s to its working [`Fib`] and publishes ONE new snapshot
 //! per batch through an `ArcSwap`. Publishing clones the working copy,
-//! which costs a few `Arc` bumps per VRF because the tables are persistent
+//! which costs one `Arc` bump per VRF because the tables are persistent
 //! (see [`crate::lpm`]); the next batch then copies only what it touches.
+//! VRFs are found by binary search over a sorted id list.
 //! Workers hold a [`FibReader`] and load the snapshot once per burst
 //! ([`FibReader::load`], or [`FibCache::load`] which is a pointer compare
 //! when nothing changed). Loading never blocks and never waits for the
@@ -58,7 +59,12 @@ pub struct RouteEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteChange {
     /// Add `prefix/len` in `vrf`, or replace its next hop.
-    Add { vrf: u16, prefix: IpAddr, len: u8, next_hop: NextHop },
+    Add {
+        vrf: u16,
+        prefix: IpAddr,
+        len: u8,
+        next_hop: NextHop,
+    },
     /// Remove `prefix/len` from `vrf`.
     Remove { vrf: u16, prefix: IpAddr, len: u8 },
 }
@@ -77,7 +83,11 @@ impl fmt::Display for FibError {
         match self {
             FibError::Route(e) => write!(f, "route refused: {e}"),
             FibError::NextHopTableFull => {
-                write!(f, "next-hop table full ({} distinct next hops)", MAX_VALUE + 1)
+                write!(
+                    f,
+                    "next-hop table full ({} distinct next hops)",
+                    MAX_VALUE + 1
+                )
             }
         }
     }
@@ -110,7 +120,9 @@ struct VrfTables {
 pub struct Fib {
     /// Sorted VRF ids; `tables[i]` belongs to `vrf_ids[i]`.
     vrf_ids: Vec<u16>,
-    tables: Vec<VrfTables>,
+    /// Behind `Arc` so a publish costs one bump per VRF, and only the
+    /// VRFs a batch touches get their tables cloned.
+    tables: Vec<Arc<VrfTables>>,
     /// Indexed by the LPM values. Slots of recycled indexes keep a stale
     /// next hop that no route references.
     next_hops: Arc<Vec<NextHop>>,
@@ -141,7 +153,7 @@ impl Fib {
     #[inline]
     fn vrf(&self, vrf: u16) -> Option<&VrfTables> {
         let i = self.vrf_ids.binary_search(&vrf).ok()?;
-        self.tables.get(i)
+        self.tables.get(i).map(|t| &**t)
     }
 
     #[inline]
@@ -164,7 +176,12 @@ impl Fib {
     /// Look up a burst of IPv4 destinations (host order) of one VRF;
     /// `out[i]` gets the next hop of `dsts[i]` for the first
     /// `min(dsts.len(), out.len())` entries, which is what it returns.
-    pub fn lookup_v4_bulk<'a>(&'a self, vrf: u16, dsts: &[u32], out: &mut [Option<&'a NextHop>]) -> usize {
+    pub fn lookup_v4_bulk<'a>(
+        &'a self,
+        vrf: u16,
+        dsts: &[u32],
+        out: &mut [Option<&'a NextHop>],
+    ) -> usize {
         const STEP: usize = 32;
         let n = dsts.len().min(out.len());
         let Some(t) = self.vrf(vrf) else {
@@ -183,18 +200,21 @@ impl Fib {
 
     /// Every route of every VRF, VRFs in id order, IPv4 before IPv6.
     pub fn routes(&self) -> impl Iterator<Item = RouteEntry> + '_ {
-        self.vrf_ids.iter().zip(&self.tables).flat_map(move |(&vrf, t)| {
-            let v4 = t.v4.iter().map(|(p, l, v)| (IpAddr::V4(p), l, v));
-            let v6 = t.v6.iter().map(|(p, l, v)| (IpAddr::V6(p), l, v));
-            v4.chain(v6).filter_map(move |(prefix, len, v)| {
-                Some(RouteEntry {
-                    vrf,
-                    prefix,
-                    len,
-                    next_hop: self.next_hop(v)?.clone(),
+        self.vrf_ids
+            .iter()
+            .zip(&self.tables)
+            .flat_map(move |(&vrf, t)| {
+                let v4 = t.v4.iter().map(|(p, l, v)| (IpAddr::V4(p), l, v));
+                let v6 = t.v6.iter().map(|(p, l, v)| (IpAddr::V6(p), l, v));
+                v4.chain(v6).filter_map(move |(prefix, len, v)| {
+                    Some(RouteEntry {
+                        vrf,
+                        prefix,
+                        len,
+                        next_hop: self.next_hop(v)?.clone(),
+                    })
                 })
             })
-        })
     }
 
     /// Number of routes over all VRFs and families.
@@ -282,13 +302,16 @@ impl FibWriter {
         let mut report = ApplyReport::default();
         for (i, change) in changes.into_iter().enumerate() {
             match change {
-                RouteChange::Add { vrf, prefix, len, next_hop } => {
-                    match self.add(vrf, prefix, len, next_hop) {
-                        Ok(None) => report.added += 1,
-                        Ok(Some(())) => report.replaced += 1,
-                        Err(e) => report.rejected.push((i, e)),
-                    }
-                }
+                RouteChange::Add {
+                    vrf,
+                    prefix,
+                    len,
+                    next_hop,
+                } => match self.add(vrf, prefix, len, next_hop) {
+                    Ok(None) => report.added += 1,
+                    Ok(Some(())) => report.replaced += 1,
+                    Err(e) => report.rejected.push((i, e)),
+                },
                 RouteChange::Remove { vrf, prefix, len } => {
                     if self.remove(vrf, prefix, len) {
                         report.removed += 1;
@@ -325,15 +348,21 @@ impl FibWriter {
             Ok(i) => i,
             Err(i) => {
                 self.work.vrf_ids.insert(i, vrf);
-                self.work.tables.insert(i, VrfTables::default());
+                self.work.tables.insert(i, Arc::new(VrfTables::default()));
                 i
             }
         };
-        &mut self.work.tables[i]
+        Arc::make_mut(&mut self.work.tables[i])
     }
 
     /// `Ok(Some(()))` when an existing route was replaced.
-    fn add(&mut self, vrf: u16, prefix: IpAddr, len: u8, next_hop: NextHop) -> Result<Option<()>, FibError> {
+    fn add(
+        &mut self,
+        vrf: u16,
+        prefix: IpAddr,
+        len: u8,
+        next_hop: NextHop,
+    ) -> Result<Option<()>, FibError> {
         // Validate before interning so a refused route leaks no index.
         let check = match prefix {
             IpAddr::V4(p) => Lpm4::check_prefix(p, len),
@@ -363,7 +392,14 @@ impl FibWriter {
         let Ok(i) = self.work.vrf_ids.binary_search(&vrf) else {
             return false;
         };
-        let t = &mut self.work.tables[i];
+        let present = match prefix {
+            IpAddr::V4(p) => self.work.tables[i].v4.get(p, len).is_some(),
+            IpAddr::V6(p) => self.work.tables[i].v6.get(p, len).is_some(),
+        };
+        if !present {
+            return false;
+        }
+        let t = Arc::make_mut(&mut self.work.tables[i]);
         let old = match prefix {
             IpAddr::V4(p) => t.v4.remove(p, len),
             IpAddr::V6(p) => t.v6.remove(p, len),
@@ -442,7 +478,12 @@ mod tests {
     }
 
     fn add(vrf: u16, prefix: IpAddr, len: u8, next_hop: NextHop) -> RouteChange {
-        RouteChange::Add { vrf, prefix, len, next_hop }
+        RouteChange::Add {
+            vrf,
+            prefix,
+            len,
+            next_hop,
+        }
     }
 
     #[test]
@@ -457,7 +498,11 @@ mod tests {
             add(0, v4("10.0.0.1"), 8, NextHop::Local),
             add(0, v6("::1"), 128, NextHop::Local),
             add(0, v4("10.0.0.0"), 8, NextHop::Connected { port: 3 }),
-            RouteChange::Remove { vrf: 9, prefix: v4("10.0.0.0"), len: 8 },
+            RouteChange::Remove {
+                vrf: 9,
+                prefix: v4("10.0.0.0"),
+                len: 8,
+            },
         ]);
         assert_eq!(report.generation, 1);
         assert_eq!((report.added, report.replaced, report.not_found), (5, 1, 1));
@@ -470,11 +515,20 @@ mod tests {
         let a = "10.1.2.3".parse().unwrap();
         assert_eq!(fib.lookup_v4(0, a), Some(&NextHop::Connected { port: 3 }));
         assert_eq!(fib.lookup_v4(7, a), Some(&gw(1, "192.0.2.1")));
-        assert_eq!(fib.lookup_v4(0, "11.0.0.1".parse().unwrap()), Some(&gw(1, "192.0.2.1")));
+        assert_eq!(
+            fib.lookup_v4(0, "11.0.0.1".parse().unwrap()),
+            Some(&gw(1, "192.0.2.1"))
+        );
         assert_eq!(fib.lookup_v4(7, "11.0.0.1".parse().unwrap()), None);
         assert_eq!(fib.lookup_v4(3, a), None);
-        assert_eq!(fib.lookup_v6(7, "2001:db8::5".parse().unwrap()), Some(&NextHop::Blackhole));
-        assert_eq!(fib.lookup_v6(0, "::1".parse().unwrap()), Some(&NextHop::Local));
+        assert_eq!(
+            fib.lookup_v6(7, "2001:db8::5".parse().unwrap()),
+            Some(&NextHop::Blackhole)
+        );
+        assert_eq!(
+            fib.lookup_v6(0, "::1".parse().unwrap()),
+            Some(&NextHop::Local)
+        );
         // gw(1, ..) is shared by two routes; Connected{3} was interned
         // (index 4) before Connected{2} (index 1) lost its last route and
         // went to the free list.
@@ -483,13 +537,25 @@ mod tests {
         let mut out = [None; 3];
         let dsts = [u32::from(a), 0x0b00_0001, 0xc000_0201];
         assert_eq!(fib.lookup_v4_bulk(0, &dsts, &mut out), 3);
-        assert_eq!(out, [fib.lookup_v4(0, a), fib.lookup_v4(0, "11.0.0.1".parse().unwrap()), fib.lookup_v4(0, "192.0.2.1".parse().unwrap())]);
+        assert_eq!(
+            out,
+            [
+                fib.lookup_v4(0, a),
+                fib.lookup_v4(0, "11.0.0.1".parse().unwrap()),
+                fib.lookup_v4(0, "192.0.2.1".parse().unwrap())
+            ]
+        );
         let routes: Vec<RouteEntry> = fib.routes().collect();
         assert_eq!(routes.len(), fib.route_count());
         assert_eq!(routes.len(), 5);
         assert_eq!(
             routes[0],
-            RouteEntry { vrf: 0, prefix: v4("0.0.0.0"), len: 0, next_hop: gw(1, "192.0.2.1") }
+            RouteEntry {
+                vrf: 0,
+                prefix: v4("0.0.0.0"),
+                len: 0,
+                next_hop: gw(1, "192.0.2.1")
+            }
         );
         assert_eq!(routes[4].vrf, 7);
         assert_eq!(routes[4].prefix, v6("2001:db8::"));
@@ -502,7 +568,11 @@ mod tests {
         w.apply([add(0, v4("10.0.0.0"), 8, gw(1, "192.0.2.1"))]);
         let old = r.load_full();
         w.apply([
-            RouteChange::Remove { vrf: 0, prefix: v4("10.0.0.0"), len: 8 },
+            RouteChange::Remove {
+                vrf: 0,
+                prefix: v4("10.0.0.0"),
+                len: 8,
+            },
             add(0, v4("10.0.0.0"), 8, gw(2, "192.0.2.2")),
         ]);
         let new = r.load_full();
@@ -510,7 +580,11 @@ mod tests {
         assert_eq!(new.lookup_v4(0, a), Some(&gw(2, "192.0.2.2")));
         assert_eq!(old.lookup_v4(0, a), Some(&gw(1, "192.0.2.1")));
         // Emptying a VRF drops its tables.
-        w.apply([RouteChange::Remove { vrf: 0, prefix: v4("10.0.0.0"), len: 8 }]);
+        w.apply([RouteChange::Remove {
+            vrf: 0,
+            prefix: v4("10.0.0.0"),
+            len: 8,
+        }]);
         assert!(r.load().vrf_ids.is_empty());
     }
 
@@ -541,7 +615,10 @@ mod tests {
         const BATCHES: u32 = 3_000;
         const MIN_LOOKUPS: u64 = 2_000_000;
         let (mut w, r) = fib_channel();
-        let stable = NextHop::Gateway { port: 9, via: v6("fe80::1") };
+        let stable = NextHop::Gateway {
+            port: 9,
+            via: v6("fe80::1"),
+        };
         w.apply([
             add(0, v4("10.1.2.0"), 24, NextHop::Connected { port: 1 }),
             add(0, v6("2001:db8:1::"), 48, stable.clone()),
@@ -558,7 +635,10 @@ mod tests {
                     assert!(fib.generation() >= last_gen, "generation went back");
                     last_gen = fib.generation();
                     for _ in 0..32 {
-                        assert_eq!(fib.lookup_v4(0, dst4), Some(&NextHop::Connected { port: 1 }));
+                        assert_eq!(
+                            fib.lookup_v4(0, dst4),
+                            Some(&NextHop::Connected { port: 1 })
+                        );
                         assert_eq!(fib.lookup_v6(0, dst6), Some(&stable));
                     }
                     n += 64;
@@ -573,7 +653,12 @@ mod tests {
                 let mut batch = vec![
                     add(0, v4(&format!("10.1.{b}.0")), 24, nh.clone()),
                     add(0, v4(&format!("10.1.2.{}", b & 0x30)), 28, nh.clone()),
-                    add(0, v6(&format!("2001:db8:1:{:x}::", u16::from(b) + 1)), 64, nh.clone()),
+                    add(
+                        0,
+                        v6(&format!("2001:db8:1:{:x}::", u16::from(b) + 1)),
+                        64,
+                        nh.clone(),
+                    ),
                     add(0, v4("10.0.0.0"), 8, nh.clone()),
                     add(0, v4("0.0.0.0"), 0, nh.clone()),
                 ];
@@ -584,9 +669,9 @@ mod tests {
                     batch = batch
                         .into_iter()
                         .map(|c| match c {
-                            RouteChange::Add { vrf, prefix, len, .. } => {
-                                RouteChange::Remove { vrf, prefix, len }
-                            }
+                            RouteChange::Add {
+                                vrf, prefix, len, ..
+                            } => RouteChange::Remove { vrf, prefix, len },
                             other => other,
                         })
                         .collect();

@@ -93,16 +93,38 @@ impl Hasher for KeyHasher {
 
 type KeyMap<V> = HashMap<(u16, IpAddr), V, BuildHasherDefault<KeyHasher>>;
 
+/// Snapshot key: hashes as one word for IPv4 (two for IPv6), which is what
+/// the per-packet lookup pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    port: u16,
+    ip: IpAddr,
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let port = u64::from(self.port);
+        match self.ip {
+            IpAddr::V4(a) => h.write_u64(u64::from(u32::from(a)) | (port << 32)),
+            IpAddr::V6(a) => {
+                let b = u128::from(a);
+                h.write_u64((b as u64) ^ (port << 48) ^ (1 << 47));
+                h.write_u64((b >> 64) as u64);
+            }
+        }
+    }
+}
+
 /// Immutable snapshot read by workers. Keyed by (port, address): the same
 /// link-local address may live on several ports.
 #[derive(Debug, Clone, Default)]
 pub struct NeighborTable {
-    entries: KeyMap<NeighborEntry>,
+    entries: HashMap<Key, NeighborEntry, BuildHasherDefault<KeyHasher>>,
 }
 
 impl NeighborTable {
     pub fn lookup(&self, port: u16, ip: IpAddr) -> Option<&NeighborEntry> {
-        self.entries.get(&(port, ip))
+        self.entries.get(&Key { port, ip })
     }
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -112,7 +134,7 @@ impl NeighborTable {
     }
     /// All entries (for `show neighbors`), unordered.
     pub fn iter(&self) -> impl Iterator<Item = ((u16, IpAddr), &NeighborEntry)> {
-        self.entries.iter().map(|(k, v)| (*k, v))
+        self.entries.iter().map(|(k, v)| ((k.port, k.ip), v))
     }
 }
 
@@ -467,11 +489,10 @@ impl NeighborManager {
         if !std::mem::take(&mut self.changed) {
             return None;
         }
-        let mut entries = KeyMap::default();
-        entries.reserve(self.entries.len());
-        for (k, e) in &self.entries {
+        let mut entries = HashMap::with_capacity_and_hasher(self.entries.len(), Default::default());
+        for (&(port, ip), e) in &self.entries {
             entries.insert(
-                *k,
+                Key { port, ip },
                 NeighborEntry {
                     mac: e.mac,
                     state: e.state,

@@ -14,7 +14,11 @@ pub struct EalError {
 
 impl std::fmt::Display for EalError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} failed: {} (rte_errno {})", self.what, self.message, self.errno)
+        write!(
+            f,
+            "{} failed: {} (rte_errno {})",
+            self.what, self.message, self.errno
+        )
     }
 }
 
@@ -23,11 +27,19 @@ impl std::error::Error for EalError {}
 pub(crate) fn last_error(what: &'static str, ret: i32) -> EalError {
     // SAFETY: reading the thread-local rte_errno through the shim has no
     // preconditions; rte_strerror returns a static or thread-local string.
-    let errno = if ret < 0 { -ret } else { unsafe { sys::sdwan_errno() } };
+    let errno = if ret < 0 {
+        -ret
+    } else {
+        unsafe { sys::sdwan_errno() }
+    };
     let message = unsafe { CStr::from_ptr(sys::rte_strerror(errno)) }
         .to_string_lossy()
         .into_owned();
-    EalError { what, errno, message }
+    EalError {
+        what,
+        errno,
+        message,
+    }
 }
 
 /// The initialised EAL. Dropping it calls `rte_eal_cleanup`; DPDK cannot be
@@ -51,8 +63,10 @@ impl Eal {
             .iter()
             .map(|a| CString::new(a.as_ref()).unwrap_or_default())
             .collect();
-        let mut argv: Vec<*mut libc::c_char> =
-            owned.iter().map(|c| c.as_ptr() as *mut libc::c_char).collect();
+        let mut argv: Vec<*mut libc::c_char> = owned
+            .iter()
+            .map(|c| c.as_ptr() as *mut libc::c_char)
+            .collect();
         argv.push(std::ptr::null_mut());
         let argc = owned.len() as libc::c_int;
         // SAFETY: argv holds `argc` valid NUL-terminated strings followed by

@@ -15,8 +15,6 @@ pub mod tcp_md5;
 pub mod ipsec_mb;
 
 #[cfg(feature = "dpdk")]
-mod sys;
-#[cfg(feature = "dpdk")]
 mod eal;
 #[cfg(feature = "dpdk")]
 mod mbuf;
@@ -26,6 +24,8 @@ mod mempool;
 mod port;
 #[cfg(feature = "dpdk")]
 pub mod rte_lpm;
+#[cfg(feature = "dpdk")]
+mod sys;
 
 #[cfg(feature = "dpdk")]
 pub use eal::{rdtsc, register_thread, tsc_hz, Eal, EalError};

@@ -78,7 +78,8 @@ impl Mbuf {
         let (off, len) = (h.data_off as usize, h.data_len as usize);
         // SAFETY: buf_addr points to buf_len bytes owned by this mbuf for as
         // long as &mut self is borrowed; no other reference exists.
-        let buf = unsafe { std::slice::from_raw_parts_mut(h.buf_addr as *mut u8, h.buf_len as usize) };
+        let buf =
+            unsafe { std::slice::from_raw_parts_mut(h.buf_addr as *mut u8, h.buf_len as usize) };
         (buf, off, len)
     }
 

@@ -134,7 +134,10 @@ impl Port {
                 });
             }
             let mut info: sys::rte_eth_dev_info = std::mem::zeroed();
-            check("rte_eth_dev_info_get", sys::rte_eth_dev_info_get(id, &mut info))?;
+            check(
+                "rte_eth_dev_info_get",
+                sys::rte_eth_dev_info_get(id, &mut info),
+            )?;
             if cfg.rx_queues > info.max_rx_queues || cfg.tx_queues > info.max_tx_queues {
                 return Err(EalError {
                     what: "rte_eth_dev_configure",
@@ -169,7 +172,14 @@ impl Port {
             for q in 0..cfg.rx_queues {
                 check(
                     "rte_eth_rx_queue_setup",
-                    sys::rte_eth_rx_queue_setup(id, q, rxd, socket, std::ptr::null(), pool.as_ptr()),
+                    sys::rte_eth_rx_queue_setup(
+                        id,
+                        q,
+                        rxd,
+                        socket,
+                        std::ptr::null(),
+                        pool.as_ptr(),
+                    ),
                 )?;
             }
             for q in 0..cfg.tx_queues {
@@ -324,7 +334,8 @@ impl TxQueue {
         }
         // SAFETY: exclusive (port, queue) user; ptrs[..len] are owned mbufs
         // whose ownership passes to the PMD for the first `sent`.
-        let sent = unsafe { sys::sdwan_tx_burst(self.port.id, self.queue, ptrs, len as u16) } as usize;
+        let sent =
+            unsafe { sys::sdwan_tx_burst(self.port.id, self.queue, ptrs, len as u16) } as usize;
         burst.consume_front(sent);
         sent
     }

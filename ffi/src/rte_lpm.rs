@@ -58,9 +58,15 @@ impl RteLpm4 {
     pub fn lookup_bulk(&self, ips: &[u32], out: &mut [u32]) {
         let n = ips.len().min(out.len());
         // SAFETY: both slices hold at least n elements.
-        unsafe { sys::sdwan_lpm_lookup_bulk(self.raw.as_ptr(), ips.as_ptr(), out.as_mut_ptr(), n as u32) };
+        unsafe {
+            sys::sdwan_lpm_lookup_bulk(self.raw.as_ptr(), ips.as_ptr(), out.as_mut_ptr(), n as u32)
+        };
         for v in &mut out[..n] {
-            *v = if *v & LOOKUP_SUCCESS != 0 { *v & 0x00ff_ffff } else { u32::MAX };
+            *v = if *v & LOOKUP_SUCCESS != 0 {
+                *v & 0x00ff_ffff
+            } else {
+                u32::MAX
+            };
         }
     }
 }
@@ -118,7 +124,12 @@ impl RteLpm6 {
         let n = ips.len().min(out.len());
         // SAFETY: both slices hold at least n elements.
         unsafe {
-            sys::rte_lpm6_lookup_bulk_func(self.raw.as_ptr(), ips.as_mut_ptr(), out.as_mut_ptr(), n as u32)
+            sys::rte_lpm6_lookup_bulk_func(
+                self.raw.as_ptr(),
+                ips.as_mut_ptr(),
+                out.as_mut_ptr(),
+                n as u32,
+            )
         };
     }
 }

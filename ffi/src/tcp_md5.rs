@@ -38,23 +38,37 @@ pub fn set_tcp_md5sig(fd: RawFd, peer: SocketAddr, key: &[u8]) -> io::Result<()>
             let sin = libc::sockaddr_in {
                 sin_family: libc::AF_INET as libc::sa_family_t,
                 sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
                 sin_zero: [0; 8],
             };
             // SAFETY: sockaddr_storage is larger than and aligned for
             // sockaddr_in; we write exactly one sockaddr_in at its start.
-            unsafe { std::ptr::write((&mut sig.addr as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>(), sin) };
+            unsafe {
+                std::ptr::write(
+                    (&mut sig.addr as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>(),
+                    sin,
+                )
+            };
         }
         SocketAddr::V6(a) => {
             let sin6 = libc::sockaddr_in6 {
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: a.port().to_be(),
                 sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
                 sin6_scope_id: a.scope_id(),
             };
             // SAFETY: as above, for sockaddr_in6.
-            unsafe { std::ptr::write((&mut sig.addr as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>(), sin6) };
+            unsafe {
+                std::ptr::write(
+                    (&mut sig.addr as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>(),
+                    sin6,
+                )
+            };
         }
     }
     sig.keylen = key.len() as u16;

@@ -18,7 +18,10 @@ fn eal_pool_port_burst_and_lpm() {
         "--vdev=net_ring0",
     ])
     .expect("EAL init");
-    assert!(Eal::init(&["again"]).is_err(), "second init must be refused");
+    assert!(
+        Eal::init(&["again"]).is_err(),
+        "second init must be refused"
+    );
 
     let pool = Arc::new(Mempool::new("test_pool", 1023, 32, 2176).expect("mempool"));
     let id = Port::id_by_name("net_ring0").expect("port by name");

@@ -26,29 +26,37 @@ impl<'a> Frame<'a> {
         Some(Self { buf, start, end })
     }
 
+    #[inline]
     pub fn start(&self) -> usize {
         self.start
     }
+    #[inline]
     pub fn len(&self) -> usize {
         self.end - self.start
     }
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.end == self.start
     }
+    #[inline]
     pub fn headroom(&self) -> usize {
         self.start
     }
+    #[inline]
     pub fn tailroom(&self) -> usize {
         self.buf.len() - self.end
     }
+    #[inline]
     pub fn data(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         &mut self.buf[self.start..self.end]
     }
 
     /// Grows the packet at the front by `n` bytes and returns them.
+    #[inline]
     pub fn prepend(&mut self, n: usize) -> Result<&mut [u8], NoRoom> {
         let start = self.start.checked_sub(n).ok_or(NoRoom)?;
         self.start = start;
@@ -56,6 +64,7 @@ impl<'a> Frame<'a> {
     }
 
     /// Grows the packet at the back by `n` bytes and returns them.
+    #[inline]
     pub fn append(&mut self, n: usize) -> Result<&mut [u8], NoRoom> {
         let end = self.end.checked_add(n).ok_or(NoRoom)?;
         if end > self.buf.len() {
@@ -67,6 +76,7 @@ impl<'a> Frame<'a> {
     }
 
     /// Removes `n` bytes from the front (a header that was consumed).
+    #[inline]
     pub fn trim_front(&mut self, n: usize) -> Result<(), NoRoom> {
         if n > self.len() {
             return Err(NoRoom);
@@ -76,6 +86,7 @@ impl<'a> Frame<'a> {
     }
 
     /// Removes `n` bytes from the back (padding, ICV).
+    #[inline]
     pub fn trim_back(&mut self, n: usize) -> Result<(), NoRoom> {
         if n > self.len() {
             return Err(NoRoom);
@@ -85,6 +96,7 @@ impl<'a> Frame<'a> {
     }
 
     /// Sets the packet length, growing into tailroom or shrinking.
+    #[inline]
     pub fn set_len(&mut self, len: usize) -> Result<(), NoRoom> {
         let end = self.start.checked_add(len).ok_or(NoRoom)?;
         if end > self.buf.len() {

@@ -26,7 +26,13 @@ impl fmt::Display for ConfigError {
                 self.message
             )
         } else {
-            write!(f, "{}: {}: {}", self.file.display(), self.field, self.message)
+            write!(
+                f,
+                "{}: {}: {}",
+                self.file.display(),
+                self.field,
+                self.message
+            )
         }
     }
 }
@@ -64,7 +70,13 @@ impl ConfigError {
         }
     }
 
-    pub(crate) fn at(path: &Path, text: &str, offset: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn at(
+        path: &Path,
+        text: &str,
+        offset: usize,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         let (line, column) = line_col(text, offset);
         ConfigError {
             file: path.to_path_buf(),
@@ -92,7 +104,11 @@ fn field_of(text: &str, offset: Option<usize>) -> String {
         .map(str::trim)
         .find(|l| l.starts_with('['))
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').to_string());
-    let key = line.split('=').next().map(str::trim).filter(|k| !k.is_empty() && !k.starts_with('['));
+    let key = line
+        .split('=')
+        .next()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
     match (table, key) {
         (Some(t), Some(k)) => format!("{t}.{k}"),
         (None, Some(k)) => k.to_string(),

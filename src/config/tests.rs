@@ -27,8 +27,16 @@ fn example_config_is_valid() {
     assert_eq!(c.ports.len(), 2);
     assert_eq!(c.worker_count(), 2);
     assert_eq!(c.routes.len(), 2);
-    assert!(c.eal_args.contains(&"--vdev=net_tap0,iface=sdw-lan0".to_string()));
-    assert_eq!(c.routes[0].next_hop, RouteNextHop::Gateway { port: 1, via: "10.10.2.2".parse().unwrap() });
+    assert!(c
+        .eal_args
+        .contains(&"--vdev=net_tap0,iface=sdw-lan0".to_string()));
+    assert_eq!(
+        c.routes[0].next_hop,
+        RouteNextHop::Gateway {
+            port: 1,
+            via: "10.10.2.2".parse().unwrap()
+        }
+    );
     assert_eq!(c.routes[1].next_hop, RouteNextHop::Blackhole);
 }
 
@@ -38,7 +46,10 @@ fn unknown_key_is_refused_with_line_and_field() {
     assert_eq!(e.line, 14, "{e}");
     assert_eq!(e.field, "route.vai", "{e}");
     assert!(e.message.contains("unknown field `vai`"), "{e}");
-    assert!(e.to_string().starts_with("edge.toml:14:1: route.vai:"), "{e}");
+    assert!(
+        e.to_string().starts_with("edge.toml:14:1: route.vai:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -65,20 +76,33 @@ fn gateway_outside_connected_subnets_is_refused() {
 #[test]
 fn gateway_resolves_to_the_port_of_its_subnet() {
     let c = parse_str("\n[[route]]\nprefix = \"1.0.0.0/8\"\nvia = \"10.0.1.7\"\n").unwrap();
-    assert_eq!(c.routes[0].next_hop, RouteNextHop::Gateway { port: 1, via: "10.0.1.7".parse().unwrap() });
+    assert_eq!(
+        c.routes[0].next_hop,
+        RouteNextHop::Gateway {
+            port: 1,
+            via: "10.0.1.7".parse().unwrap()
+        }
+    );
 }
 
 #[test]
 fn unknown_vrf_and_port_references_are_refused() {
-    let e = parse_str("\n[[route]]\nvrf = \"red\"\nprefix = \"1.0.0.0/8\"\nblackhole = true\n").unwrap_err();
+    let e = parse_str("\n[[route]]\nvrf = \"red\"\nprefix = \"1.0.0.0/8\"\nblackhole = true\n")
+        .unwrap_err();
     assert_eq!(e.field, "route[0].vrf");
-    let e = parse_str("\n[[neighbor]]\nport = \"wan9\"\nip = \"10.0.0.9\"\nmac = \"02:00:00:00:00:09\"\n").unwrap_err();
+    let e = parse_str(
+        "\n[[neighbor]]\nport = \"wan9\"\nip = \"10.0.0.9\"\nmac = \"02:00:00:00:00:09\"\n",
+    )
+    .unwrap_err();
     assert_eq!(e.field, "neighbor[0].port");
 }
 
 #[test]
 fn bad_mac_bounds_and_listen_are_refused() {
-    let e = parse_str("\n[[neighbor]]\nport = \"lan0\"\nip = \"10.0.0.9\"\nmac = \"01:00:00:00:00:09\"\n").unwrap_err();
+    let e = parse_str(
+        "\n[[neighbor]]\nport = \"lan0\"\nip = \"10.0.0.9\"\nmac = \"01:00:00:00:00:09\"\n",
+    )
+    .unwrap_err();
     assert!(e.message.contains("unicast"), "{e}");
     let e = parse_str("\n[dataplane]\nmax_sleep_us = 5000\n").unwrap_err();
     assert_eq!(e.field, "dataplane.max_sleep_us");

@@ -110,7 +110,10 @@ pub struct Resolved {
 
 impl Resolved {
     pub fn port_index(&self, name: &str) -> Option<u16> {
-        self.ports.iter().position(|p| p.name == name).map(|i| i as u16)
+        self.ports
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| i as u16)
     }
     pub fn vrf_name(&self, id: u16) -> &str {
         self.vrfs
@@ -130,7 +133,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, span: std::ops::Range<usize>, field: impl Into<String>, msg: impl Into<String>) -> ConfigError {
+    fn err(
+        &self,
+        span: std::ops::Range<usize>,
+        field: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> ConfigError {
         ConfigError::at(self.path, self.text, span.start, field, msg)
     }
 }
@@ -146,7 +154,11 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
             return Err(cx.err(v.name.span(), format!("vrf[{i}].name"), "must not be empty"));
         }
         if vrfs.iter().any(|(n, _)| n == name) {
-            return Err(cx.err(v.name.span(), format!("vrf[{i}].name"), format!("VRF {name:?} defined twice")));
+            return Err(cx.err(
+                v.name.span(),
+                format!("vrf[{i}].name"),
+                format!("VRF {name:?} defined twice"),
+            ));
         }
         if vrfs.iter().any(|(_, id)| id == v.id.get_ref()) {
             return Err(cx.err(
@@ -157,7 +169,9 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
         }
         vrfs.push((name.clone(), *v.id.get_ref()));
     }
-    let vrf_id = |s: &Option<toml::Spanned<String>>, field: String| -> Result<(u16, String), ConfigError> {
+    let vrf_id = |s: &Option<toml::Spanned<String>>,
+                  field: String|
+     -> Result<(u16, String), ConfigError> {
         match s {
             None => Ok((0, "default".into())),
             Some(sp) => vrfs
@@ -169,13 +183,24 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
     };
 
     if raw.ports.is_empty() {
-        return Err(ConfigError::at(path, text, 0, "port", "at least one [[port]] is required"));
+        return Err(ConfigError::at(
+            path,
+            text,
+            0,
+            "port",
+            "at least one [[port]] is required",
+        ));
     }
     let mut ports = Vec::new();
     let mut devices = HashSet::new();
     for (i, p) in raw.ports.iter().enumerate() {
         let name = p.name.get_ref();
-        if name.is_empty() || name.len() > 32 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if name.is_empty()
+            || name.len() > 32
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err(cx.err(
                 p.name.span(),
                 format!("port[{i}].name"),
@@ -183,12 +208,20 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
             ));
         }
         if ports.iter().any(|q: &ResolvedPort| &q.name == name) {
-            return Err(cx.err(p.name.span(), format!("port[{i}].name"), format!("port {name:?} defined twice")));
+            return Err(cx.err(
+                p.name.span(),
+                format!("port[{i}].name"),
+                format!("port {name:?} defined twice"),
+            ));
         }
         let device = p.device.get_ref().trim().to_string();
         let dpdk_name = device.split(',').next().unwrap_or("").to_string();
         if dpdk_name.is_empty() {
-            return Err(cx.err(p.device.span(), format!("port[{i}].device"), "must name a DPDK device"));
+            return Err(cx.err(
+                p.device.span(),
+                format!("port[{i}].device"),
+                "must name a DPDK device",
+            ));
         }
         if !devices.insert(dpdk_name.clone()) {
             return Err(cx.err(
@@ -200,11 +233,19 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
         let is_vdev = dpdk_name.starts_with("net_");
         let queues = *p.queues.get_ref();
         if queues == 0 || queues > 16 {
-            return Err(cx.err(p.queues.span(), format!("port[{i}].queues"), "must be 1..=16"));
+            return Err(cx.err(
+                p.queues.span(),
+                format!("port[{i}].queues"),
+                "must be 1..=16",
+            ));
         }
         if let Some(mtu) = p.mtu {
             if !(576..=9000).contains(&mtu) {
-                return Err(cx.err(p.name.span(), format!("port[{i}].mtu"), "must be 576..=9000"));
+                return Err(cx.err(
+                    p.name.span(),
+                    format!("port[{i}].mtu"),
+                    "must be 576..=9000",
+                ));
             }
         }
         let (vrf, vrf_name) = vrf_id(&p.vrf, format!("port[{i}].vrf"))?;
@@ -216,7 +257,10 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
                     return Err(cx.err(
                         m.span(),
                         format!("port[{i}].mac"),
-                        format!("{:?} is not a unicast MAC address (aa:bb:cc:dd:ee:ff)", m.get_ref()),
+                        format!(
+                            "{:?} is not a unicast MAC address (aa:bb:cc:dd:ee:ff)",
+                            m.get_ref()
+                        ),
                     ))
                 }
             },
@@ -239,11 +283,17 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
     for p in &ports {
         for a in &p.addresses {
             if let Some(other) = seen.insert((p.vrf, a.addr()), &p.name) {
-                let span = raw.ports[ports.iter().position(|q| q.name == p.name).unwrap_or(0)].name.span();
+                let span = raw.ports[ports.iter().position(|q| q.name == p.name).unwrap_or(0)]
+                    .name
+                    .span();
                 return Err(cx.err(
                     span,
                     format!("port {:?}.addresses", p.name),
-                    format!("address {} already on port {other:?} in VRF {:?}", a.addr(), p.vrf_name),
+                    format!(
+                        "address {} already on port {other:?} in VRF {:?}",
+                        a.addr(),
+                        p.vrf_name
+                    ),
                 ));
             }
         }
@@ -260,12 +310,22 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
                 let idx = ports
                     .iter()
                     .position(|p| &p.name == sp.get_ref())
-                    .ok_or_else(|| cx.err(sp.span(), field("port"), format!("unknown port {:?}", sp.get_ref())))?;
+                    .ok_or_else(|| {
+                        cx.err(
+                            sp.span(),
+                            field("port"),
+                            format!("unknown port {:?}", sp.get_ref()),
+                        )
+                    })?;
                 if ports[idx].vrf != vrf {
                     return Err(cx.err(
                         sp.span(),
                         field("port"),
-                        format!("port {:?} is in VRF {:?}, route in {vrf_name:?}", sp.get_ref(), ports[idx].vrf_name),
+                        format!(
+                            "port {:?} is in VRF {:?}, route in {vrf_name:?}",
+                            sp.get_ref(),
+                            ports[idx].vrf_name
+                        ),
                     ));
                 }
                 Some(idx as u16)
@@ -273,9 +333,20 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
         };
         let next_hop = route_next_hop(&ports, vrf, prefix, r.via, port, r.blackhole)
             .map_err(|(f, m)| cx.err(r.prefix.span(), field(f), m))?;
-        let route = ResolvedRoute { vrf, prefix, next_hop };
-        if routes.iter().any(|x: &ResolvedRoute| x.vrf == vrf && x.prefix == prefix) {
-            return Err(cx.err(r.prefix.span(), field("prefix"), format!("{prefix} in VRF {vrf_name:?} defined twice")));
+        let route = ResolvedRoute {
+            vrf,
+            prefix,
+            next_hop,
+        };
+        if routes
+            .iter()
+            .any(|x: &ResolvedRoute| x.vrf == vrf && x.prefix == prefix)
+        {
+            return Err(cx.err(
+                r.prefix.span(),
+                field("prefix"),
+                format!("{prefix} in VRF {vrf_name:?} defined twice"),
+            ));
         }
         routes.push(route);
     }
@@ -285,14 +356,22 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
         let port = ports
             .iter()
             .position(|p| &p.name == n.port.get_ref())
-            .ok_or_else(|| cx.err(n.port.span(), format!("neighbor[{i}].port"), format!("unknown port {:?}", n.port.get_ref())))?;
-        let mac = parse_mac(n.mac.get_ref()).filter(|m| m[0] & 1 == 0).ok_or_else(|| {
-            cx.err(
-                n.mac.span(),
-                format!("neighbor[{i}].mac"),
-                format!("{:?} is not a unicast MAC address", n.mac.get_ref()),
-            )
-        })?;
+            .ok_or_else(|| {
+                cx.err(
+                    n.port.span(),
+                    format!("neighbor[{i}].port"),
+                    format!("unknown port {:?}", n.port.get_ref()),
+                )
+            })?;
+        let mac = parse_mac(n.mac.get_ref())
+            .filter(|m| m[0] & 1 == 0)
+            .ok_or_else(|| {
+                cx.err(
+                    n.mac.span(),
+                    format!("neighbor[{i}].mac"),
+                    format!("{:?} is not a unicast MAC address", n.mac.get_ref()),
+                )
+            })?;
         neighbors.push(StaticNeighbor {
             port: port as u16,
             ip: n.ip,
@@ -304,22 +383,38 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
     let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
     for &c in dp.cores.get_ref() {
         if c >= ncpu {
-            return Err(cx.err(dp.cores.span(), "dataplane.cores", format!("core {c} does not exist (this machine has {ncpu})")));
+            return Err(cx.err(
+                dp.cores.span(),
+                "dataplane.cores",
+                format!("core {c} does not exist (this machine has {ncpu})"),
+            ));
         }
     }
     let max_sleep = *dp.max_sleep_us.get_ref();
     if !(1..=1000).contains(&max_sleep) {
-        return Err(cx.err(dp.max_sleep_us.span(), "dataplane.max_sleep_us", "must be 1..=1000"));
+        return Err(cx.err(
+            dp.max_sleep_us.span(),
+            "dataplane.max_sleep_us",
+            "must be 1..=1000",
+        ));
     }
     if dp.mbufs < 1024 {
-        return Err(ConfigError::at(path, text, 0, "dataplane.mbufs", "must be at least 1024"));
+        return Err(ConfigError::at(
+            path,
+            text,
+            0,
+            "dataplane.mbufs",
+            "must be at least 1024",
+        ));
     }
 
     let management = Listen::parse(raw.management.listen.get_ref())
         .map_err(|m| cx.err(raw.management.listen.span(), "management.listen", m))?;
     let metrics = match &raw.metrics.listen {
         None => None,
-        Some(sp) => Some(Listen::parse(sp.get_ref()).map_err(|m| cx.err(sp.span(), "metrics.listen", m))?),
+        Some(sp) => {
+            Some(Listen::parse(sp.get_ref()).map_err(|m| cx.err(sp.span(), "metrics.listen", m))?)
+        }
     };
 
     let mut eal_args = vec!["sdwan".to_string()];
@@ -379,12 +474,18 @@ pub fn route_next_hop(
     };
     match (blackhole, via, port) {
         (true, None, None) => Ok(RouteNextHop::Blackhole),
-        (true, _, _) => Err(("blackhole", "a blackhole route takes neither via nor port".into())),
+        (true, _, _) => Err((
+            "blackhole",
+            "a blackhole route takes neither via nor port".into(),
+        )),
         (false, None, Some(port)) => Ok(RouteNextHop::Connected { port }),
         (false, None, None) => Err(("via", "needs `via`, `port` or `blackhole = true`".into())),
         (false, Some(via), port) => {
             if via.is_ipv4() != prefix.addr().is_ipv4() {
-                return Err(("via", "gateway and prefix are of different IP versions".into()));
+                return Err((
+                    "via",
+                    "gateway and prefix are of different IP versions".into(),
+                ));
             }
             let found = ports
                 .iter()
@@ -402,7 +503,10 @@ pub fn route_next_hop(
                     format!(
                         "gateway {via} is not in a connected subnet of VRF {:?}{}",
                         vrf_name(),
-                        port.map_or(String::new(), |p| format!(" on port {:?}", ports[p as usize].name))
+                        port.map_or(String::new(), |p| format!(
+                            " on port {:?}",
+                            ports[p as usize].name
+                        ))
                     ),
                 )),
             }

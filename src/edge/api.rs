@@ -27,25 +27,79 @@ pub struct EdgeApi {
 pub fn edge_metrics() -> Metrics {
     let mut m = Metrics::new();
     for (name, help) in [
-        ("sdwan_port_rx_packets_total", "Packets received by the workers, per port"),
-        ("sdwan_port_rx_bytes_total", "Bytes received by the workers, per port"),
-        ("sdwan_port_tx_packets_total", "Packets accepted by the tx queues, per port"),
-        ("sdwan_port_tx_bytes_total", "Bytes accepted by the tx queues, per port"),
-        ("sdwan_port_rx_missed_total", "Packets the NIC/PMD dropped for lack of rx descriptors"),
-        ("sdwan_port_rx_nombuf_total", "Receive failures for lack of mbufs"),
+        (
+            "sdwan_port_rx_packets_total",
+            "Packets received by the workers, per port",
+        ),
+        (
+            "sdwan_port_rx_bytes_total",
+            "Bytes received by the workers, per port",
+        ),
+        (
+            "sdwan_port_tx_packets_total",
+            "Packets accepted by the tx queues, per port",
+        ),
+        (
+            "sdwan_port_tx_bytes_total",
+            "Bytes accepted by the tx queues, per port",
+        ),
+        (
+            "sdwan_port_rx_missed_total",
+            "Packets the NIC/PMD dropped for lack of rx descriptors",
+        ),
+        (
+            "sdwan_port_rx_nombuf_total",
+            "Receive failures for lack of mbufs",
+        ),
     ] {
         m.counter(name, help, &["port"]);
     }
-    m.gauge("sdwan_port_link_up", "1 when the port's link is up", &["port"]);
-    m.counter("sdwan_drops_total", "Packets dropped, by reason", &["reason"]);
-    m.counter("sdwan_events_total", "Dataplane events (forwarded, replies, ICMP), by kind", &["event"]);
-    m.counter("sdwan_worker_polls_total", "Rx polls per worker", &["worker"]);
-    m.counter("sdwan_worker_idle_sleeps_total", "Times a worker backed off to sleep", &["worker"]);
-    m.ratio("sdwan_worker_busy_ratio", "Share of time a worker was awake (polling or working)", &["worker"]);
-    m.gauge("sdwan_fib_routes", "Routes in the FIB snapshot the workers use", &[]);
-    m.gauge("sdwan_fib_generation", "Generation of the FIB snapshot the workers use", &[]);
+    m.gauge(
+        "sdwan_port_link_up",
+        "1 when the port's link is up",
+        &["port"],
+    );
+    m.counter(
+        "sdwan_drops_total",
+        "Packets dropped, by reason",
+        &["reason"],
+    );
+    m.counter(
+        "sdwan_events_total",
+        "Dataplane events (forwarded, replies, ICMP), by kind",
+        &["event"],
+    );
+    m.counter(
+        "sdwan_worker_polls_total",
+        "Rx polls per worker",
+        &["worker"],
+    );
+    m.counter(
+        "sdwan_worker_idle_sleeps_total",
+        "Times a worker backed off to sleep",
+        &["worker"],
+    );
+    m.ratio(
+        "sdwan_worker_busy_ratio",
+        "Share of time a worker was awake (polling or working)",
+        &["worker"],
+    );
+    m.gauge(
+        "sdwan_fib_routes",
+        "Routes in the FIB snapshot the workers use",
+        &[],
+    );
+    m.gauge(
+        "sdwan_fib_generation",
+        "Generation of the FIB snapshot the workers use",
+        &[],
+    );
     m.gauge("sdwan_neighbors", "Entries in the neighbor table", &[]);
-    m.counter("sdwan_api_requests_total", "Management API requests, by HTTP status", &["code"]);
+    m.counter(
+        "sdwan_api_requests_total",
+        "Management API requests, by HTTP status",
+        &["code"],
+    );
     m
 }
 
@@ -65,7 +119,14 @@ struct RouteOpJson {
 }
 
 fn next_hop_text(state: &EdgeState, nh: &NextHop) -> String {
-    let port_name = |p: u16| state.cfg.ports.get(p as usize).map_or("?", |x| x.name.as_str()).to_string();
+    let port_name = |p: u16| {
+        state
+            .cfg
+            .ports
+            .get(p as usize)
+            .map_or("?", |x| x.name.as_str())
+            .to_string()
+    };
     match nh {
         NextHop::Local => "local".into(),
         NextHop::Connected { port } => format!("connected {}", port_name(*port)),
@@ -122,7 +183,7 @@ impl EdgeApi {
                 (r.vrf, r.prefix, r.len, v)
             })
             .collect();
-        rows.sort_by(|a, b| (a.0, a.1.is_ipv6(), a.1, a.2).cmp(&(b.0, b.1.is_ipv6(), b.1, b.2)));
+        rows.sort_by_key(|r| (r.0, r.1.is_ipv6(), r.1, r.2));
         Value::Array(rows.into_iter().map(|r| r.3).collect())
     }
 
@@ -175,23 +236,42 @@ impl EdgeApi {
     fn parse_route_op(&self, i: usize, op: &RouteOpJson) -> Result<RouteChange, String> {
         let at = |m: String| format!("change #{i}: {m}");
         let vrf_name = op.vrf.as_deref().unwrap_or("default");
-        let vrf = self.state.vrf_id(vrf_name).ok_or_else(|| at(format!("unknown VRF {vrf_name:?}")))?;
-        let prefix: IpNet = op.prefix.parse().map_err(|_| at(format!("prefix {:?} is not ADDR/LEN", op.prefix)))?;
+        let vrf = self
+            .state
+            .vrf_id(vrf_name)
+            .ok_or_else(|| at(format!("unknown VRF {vrf_name:?}")))?;
+        let prefix: IpNet = op
+            .prefix
+            .parse()
+            .map_err(|_| at(format!("prefix {:?} is not ADDR/LEN", op.prefix)))?;
         let prefix = prefix.trunc();
         match op.op.as_str() {
-            "del" => Ok(RouteChange::Remove { vrf, prefix: prefix.addr(), len: prefix.prefix_len() }),
+            "del" => Ok(RouteChange::Remove {
+                vrf,
+                prefix: prefix.addr(),
+                len: prefix.prefix_len(),
+            }),
             "add" => {
                 let via: Option<IpAddr> = match &op.via {
                     None => None,
-                    Some(v) => Some(v.parse().map_err(|_| at(format!("via {v:?} is not an IP address")))?),
+                    Some(v) => Some(
+                        v.parse()
+                            .map_err(|_| at(format!("via {v:?} is not an IP address")))?,
+                    ),
                 };
                 let port = match &op.port {
                     None => None,
                     Some(p) => Some(self.state.port_of(p).map_err(|e| at(e.to_string()))?),
                 };
-                let nh = route_next_hop(&self.state.cfg.ports, vrf, prefix, via, port, op.blackhole)
-                    .map_err(|(f, m)| at(format!("{f}: {m}")))?;
-                Ok(RouteChange::Add { vrf, prefix: prefix.addr(), len: prefix.prefix_len(), next_hop: fib_next_hop(nh) })
+                let nh =
+                    route_next_hop(&self.state.cfg.ports, vrf, prefix, via, port, op.blackhole)
+                        .map_err(|(f, m)| at(format!("{f}: {m}")))?;
+                Ok(RouteChange::Add {
+                    vrf,
+                    prefix: prefix.addr(),
+                    len: prefix.prefix_len(),
+                    next_hop: fib_next_hop(nh),
+                })
             }
             other => Err(at(format!("op {other:?} is neither \"add\" nor \"del\""))),
         }
@@ -272,12 +352,16 @@ impl Handler for EdgeApi {
                 self.refresh_metrics();
                 Response::text(200, self.state.metrics.render())
             }
-            (_, "/api/health" | "/api/interfaces" | "/api/routes" | "/api/neighbors" | "/api/drops" | "/api/workers" | "/metrics") => {
-                Response::error(405, format!("{method} not allowed on {path}"))
-            }
+            (
+                _,
+                "/api/health" | "/api/interfaces" | "/api/routes" | "/api/neighbors" | "/api/drops"
+                | "/api/workers" | "/metrics",
+            ) => Response::error(405, format!("{method} not allowed on {path}")),
             _ => Response::error(404, format!("no such endpoint {path}")),
         };
-        self.state.metrics.inc("sdwan_api_requests_total", &[&resp.status.to_string()]);
+        self.state
+            .metrics
+            .inc("sdwan_api_requests_total", &[&resp.status.to_string()]);
         resp
     }
 }

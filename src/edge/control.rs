@@ -21,7 +21,11 @@ pub struct Control {
 }
 
 impl Control {
-    pub fn new(state: Arc<EdgeState>, injects: Vec<Arc<InjectQueue>>, pool: Arc<Mempool>) -> Control {
+    pub fn new(
+        state: Arc<EdgeState>,
+        injects: Vec<Arc<InjectQueue>>,
+        pool: Arc<Mempool>,
+    ) -> Control {
         if let Err(e) = sdwan_ffi::register_thread() {
             tracing::warn!("control thread: no DPDK lcore id: {e}");
         }
@@ -40,8 +44,12 @@ impl Control {
     }
 
     pub fn tick(&mut self) {
-        self.neighbors
-            .tick(&self.state.events, Instant::now(), &self.state.neighbors, &mut self.actions);
+        self.neighbors.tick(
+            &self.state.events,
+            Instant::now(),
+            &self.state.neighbors,
+            &mut self.actions,
+        );
         let actions = std::mem::take(&mut self.actions);
         for a in &actions {
             self.act(*a);
@@ -52,13 +60,25 @@ impl Control {
 
     fn act(&mut self, a: NeighborAction) {
         let (port, ok) = match a {
-            NeighborAction::SendArpRequest { port, target, unicast } => (
+            NeighborAction::SendArpRequest {
                 port,
-                self.send(port, |frame, pc| build_arp_request(frame, pc, target, unicast).is_ok()),
+                target,
+                unicast,
+            } => (
+                port,
+                self.send(port, |frame, pc| {
+                    build_arp_request(frame, pc, target, unicast).is_ok()
+                }),
             ),
-            NeighborAction::SendNeighborSolicit { port, target, unicast } => (
+            NeighborAction::SendNeighborSolicit {
                 port,
-                self.send(port, |frame, pc| build_neighbor_solicitation(frame, pc, target, unicast).is_ok()),
+                target,
+                unicast,
+            } => (
+                port,
+                self.send(port, |frame, pc| {
+                    build_neighbor_solicitation(frame, pc, target, unicast).is_ok()
+                }),
             ),
             NeighborAction::Unreachable { port, ip } => {
                 tracing::debug!(port, %ip, "neighbor unreachable");

@@ -68,7 +68,9 @@ impl PacketHandler for WorkerHandler {
             neighbors: &self.neighbors,
         };
         let events = &self.events;
-        let verdict = pipeline::process(frame, in_port, &ctx, &mut self.worker, &mut |e| events.push(e));
+        let verdict = pipeline::process(frame, in_port, &ctx, &mut self.worker, &mut |e| {
+            events.push(e)
+        });
         match verdict {
             Verdict::Forward { port } | Verdict::Reply { port } => Some(port),
             Verdict::Local => {
@@ -88,24 +90,11 @@ impl PacketHandler for WorkerHandler {
     }
 
     fn tx_result(&mut self, port: u16, sent: u64, sent_bytes: u64, dropped: u64) {
-        count_tx(&mut self.worker.counters, port, sent, sent_bytes);
-        for _ in 0..dropped {
-            self.worker.counters.drop(DropReason::TxFull);
-        }
+        self.worker.counters.tx_burst(port, sent, sent_bytes);
+        self.worker.counters.drop_n(DropReason::TxFull, dropped);
     }
 
     fn multi_segment(&mut self, _in_port: u16) {
-        self.worker.counters.drop(DropReason::Truncated);
+        self.worker.counters.drop(DropReason::MultiSegment);
     }
-}
-
-/// Adds `sent` packets of `bytes` in total to `port`'s tx counters.
-pub fn count_tx(c: &mut sdwan_dataplane::counters::WorkerCounters, port: u16, sent: u64, bytes: u64) {
-    if sent == 0 {
-        return;
-    }
-    for _ in 1..sent {
-        c.tx(port, 0);
-    }
-    c.tx(port, bytes as usize);
 }

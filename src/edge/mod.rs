@@ -42,13 +42,19 @@ fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<
     let worker_stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     let mut injects = Vec::new();
-    let mut tx_by_port: Vec<std::vec::IntoIter<sdwan_ffi::TxQueue>> =
-        opened.ports.iter_mut().map(|p| std::mem::take(&mut p.tx).into_iter()).collect();
+    let mut tx_by_port: Vec<std::vec::IntoIter<sdwan_ffi::TxQueue>> = opened
+        .ports
+        .iter_mut()
+        .map(|p| std::mem::take(&mut p.tx).into_iter())
+        .collect();
     let mut worker_id = 0usize;
     for port_idx in 0..opened.ports.len() {
         let q = cfg.ports[port_idx].queues as usize;
         let mut rx_sets: Vec<Vec<(u16, sdwan_ffi::RxQueue)>> = (0..q).map(|_| Vec::new()).collect();
-        for (i, rxq) in std::mem::take(&mut opened.ports[port_idx].rx).into_iter().enumerate() {
+        for (i, rxq) in std::mem::take(&mut opened.ports[port_idx].rx)
+            .into_iter()
+            .enumerate()
+        {
             rx_sets[i % q].push((port_idx as u16, rxq));
         }
         for rx in rx_sets {
@@ -58,7 +64,13 @@ fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<
                 .collect();
             let stats = Arc::new(WorkerStats::default());
             let core = (!cfg.cores.is_empty()).then(|| cfg.cores[worker_id % cfg.cores.len()]);
-            state.register_worker(worker_id, core, port_idx as u16, rx[0].1.queue_id(), stats.clone());
+            state.register_worker(
+                worker_id,
+                core,
+                port_idx as u16,
+                rx[0].1.queue_id(),
+                stats.clone(),
+            );
             let inject = Arc::new(worker::InjectQueue::new(256));
             injects.push(inject.clone());
             let spec = WorkerSpec {
@@ -84,9 +96,17 @@ fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<
 
     let api = Arc::new(api::EdgeApi::new(state.clone()));
     let mgmt_stop = Arc::new(AtomicBool::new(false));
-    let mut servers = vec![crate::mgmt::server::spawn(&cfg.management, api.clone(), mgmt_stop.clone())?];
+    let mut servers = vec![crate::mgmt::server::spawn(
+        &cfg.management,
+        api.clone(),
+        mgmt_stop.clone(),
+    )?];
     if let Some(m) = &cfg.metrics {
-        servers.push(crate::mgmt::server::spawn(m, api.clone(), mgmt_stop.clone())?);
+        servers.push(crate::mgmt::server::spawn(
+            m,
+            api.clone(),
+            mgmt_stop.clone(),
+        )?);
     }
     tracing::info!(workers = nworkers, management = %cfg.management, "edge running");
 

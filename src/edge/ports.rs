@@ -25,7 +25,10 @@ pub struct OpenedPorts {
 const DATA_ROOM: u16 = 2048 + 128;
 
 pub fn open_all(cfg: &Resolved, workers: usize) -> anyhow::Result<OpenedPorts> {
-    let pool = Arc::new(Mempool::new("sdwan_pkts", cfg.mbufs, 256, DATA_ROOM).context("creating the packet mempool")?);
+    let pool = Arc::new(
+        Mempool::new("sdwan_pkts", cfg.mbufs, 256, DATA_ROOM)
+            .context("creating the packet mempool")?,
+    );
     let mut ports = Vec::new();
     for p in &cfg.ports {
         let id = Port::id_by_name(&p.dpdk_name)
@@ -38,9 +41,11 @@ pub fn open_all(cfg: &Resolved, workers: usize) -> anyhow::Result<OpenedPorts> {
             mtu: p.mtu,
             promiscuous: false,
         };
-        let port = Port::open(id, &pc, pool.clone()).with_context(|| format!("port {:?} ({})", p.name, p.device))?;
+        let port = Port::open(id, &pc, pool.clone())
+            .with_context(|| format!("port {:?} ({})", p.name, p.device))?;
         if let Some(mac) = p.mac {
-            port.set_mac(mac).with_context(|| format!("port {:?}: setting MAC", p.name))?;
+            port.set_mac(mac)
+                .with_context(|| format!("port {:?}: setting MAC", p.name))?;
         }
         let mac = port.mac();
         let (rx, tx) = port.queues();
@@ -51,5 +56,8 @@ pub fn open_all(cfg: &Resolved, workers: usize) -> anyhow::Result<OpenedPorts> {
 }
 
 pub fn fmt_mac(m: [u8; 6]) -> String {
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
 }

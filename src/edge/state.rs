@@ -10,8 +10,8 @@ use anyhow::Context;
 use sdwan_dataplane::counters::CounterSlots;
 use sdwan_dataplane::fib::{fib_channel, ApplyReport, FibReader, FibWriter, NextHop, RouteChange};
 use sdwan_dataplane::neighbor::{EventQueue, NeighborTable, SharedNeighbors};
-use sdwan_dataplane::worker::stats::WorkerStats;
 use sdwan_dataplane::pipeline::PortConfig as PipelinePort;
+use sdwan_dataplane::worker::stats::WorkerStats;
 use sdwan_ffi::Port;
 use sdwan_packet::MacAddr;
 use std::net::IpAddr;
@@ -126,17 +126,32 @@ impl EdgeState {
             fib_writer: Mutex::new(writer),
             neighbors: Arc::new(arc_swap::ArcSwap::from_pointee(NeighborTable::default())),
             counters: Arc::new(CounterSlots::new(nworkers, nports)),
-            events: (0..nworkers).map(|_| Arc::new(EventQueue::new(4096))).collect(),
+            events: (0..nworkers)
+                .map(|_| Arc::new(EventQueue::new(4096)))
+                .collect(),
             workers: Mutex::new(Vec::new()),
             metrics: crate::edge::api::edge_metrics(),
         })
     }
 
-    pub fn register_worker(&self, id: usize, core: Option<usize>, port: u16, queue: u16, stats: Arc<WorkerStats>) {
+    pub fn register_worker(
+        &self,
+        id: usize,
+        core: Option<usize>,
+        port: u16,
+        queue: u16,
+        stats: Arc<WorkerStats>,
+    ) {
         self.workers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(WorkerInfo { id, core, port, queue, stats });
+            .push(WorkerInfo {
+                id,
+                core,
+                port,
+                queue,
+                stats,
+            });
     }
 
     pub fn apply_routes(&self, changes: Vec<RouteChange>) -> ApplyReport {
@@ -147,10 +162,16 @@ impl EdgeState {
     }
 
     pub fn vrf_id(&self, name: &str) -> Option<u16> {
-        self.cfg.vrfs.iter().find(|(n, _)| n == name).map(|(_, id)| *id)
+        self.cfg
+            .vrfs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
     }
 
     pub fn port_of(&self, name: &str) -> anyhow::Result<u16> {
-        self.cfg.port_index(name).with_context(|| format!("unknown port {name:?}"))
+        self.cfg
+            .port_index(name)
+            .with_context(|| format!("unknown port {name:?}"))
     }
 }

@@ -22,14 +22,20 @@ pub fn request(api: &str, method: &str, path: &str, body: Option<&str>) -> anyho
     match &listen {
         Listen::Tcp(addr) => {
             let mut s = std::net::TcpStream::connect_timeout(addr, Duration::from_secs(3))
-                .with_context(|| format!("cannot reach the management API at {addr} (is the edge running?)"))?;
+                .with_context(|| {
+                    format!("cannot reach the management API at {addr} (is the edge running?)")
+                })?;
             s.set_read_timeout(timeout)?;
             s.write_all(req.as_bytes())?;
             s.read_to_end(&mut raw)?;
         }
         Listen::Unix(p) => {
-            let mut s = std::os::unix::net::UnixStream::connect(p)
-                .with_context(|| format!("cannot reach the management API at {} (is the edge running?)", p.display()))?;
+            let mut s = std::os::unix::net::UnixStream::connect(p).with_context(|| {
+                format!(
+                    "cannot reach the management API at {} (is the edge running?)",
+                    p.display()
+                )
+            })?;
             s.set_read_timeout(timeout)?;
             s.write_all(req.as_bytes())?;
             s.read_to_end(&mut raw)?;
@@ -57,7 +63,8 @@ pub fn get_json(api: &str, path: &str) -> anyhow::Result<serde_json::Value> {
 }
 
 pub fn parse_reply(r: Reply) -> anyhow::Result<serde_json::Value> {
-    let v: serde_json::Value = serde_json::from_str(&r.body).with_context(|| format!("API returned non-JSON: {}", r.body))?;
+    let v: serde_json::Value = serde_json::from_str(&r.body)
+        .with_context(|| format!("API returned non-JSON: {}", r.body))?;
     if r.status >= 400 {
         bail!(
             "API error {}: {}",

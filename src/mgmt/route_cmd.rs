@@ -10,10 +10,19 @@ pub fn run(args: &RouteArgs) -> anyhow::Result<()> {
             port,
             blackhole,
             vrf,
-        } => serde_json::json!([{ "op": "add", "vrf": vrf, "prefix": prefix, "via": via, "port": port, "blackhole": blackhole }]),
-        RouteOp::Del { prefix, vrf } => serde_json::json!([{ "op": "del", "vrf": vrf, "prefix": prefix }]),
+        } => {
+            serde_json::json!([{ "op": "add", "vrf": vrf, "prefix": prefix, "via": via, "port": port, "blackhole": blackhole }])
+        }
+        RouteOp::Del { prefix, vrf } => {
+            serde_json::json!([{ "op": "del", "vrf": vrf, "prefix": prefix }])
+        }
     };
-    let r = client::request(&args.api.api, "POST", "/api/routes", Some(&body.to_string()))?;
+    let r = client::request(
+        &args.api.api,
+        "POST",
+        "/api/routes",
+        Some(&body.to_string()),
+    )?;
     let v = client::parse_reply(r)?;
     println!("{}", v);
     Ok(())

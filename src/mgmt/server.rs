@@ -41,7 +41,11 @@ pub trait Handler: Send + Sync + 'static {
 /// Largest request body accepted.
 const MAX_BODY: u64 = 1 << 20;
 
-pub fn spawn(listen: &Listen, handler: Arc<dyn Handler>, stop: Arc<AtomicBool>) -> anyhow::Result<JoinHandle<()>> {
+pub fn spawn(
+    listen: &Listen,
+    handler: Arc<dyn Handler>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<JoinHandle<()>> {
     let server = match listen {
         Listen::Tcp(addr) => tiny_http::Server::http(addr),
         Listen::Unix(path) => {
@@ -74,7 +78,8 @@ pub fn spawn(listen: &Listen, handler: Arc<dyn Handler>, stop: Arc<AtomicBool>) 
                     let path = req.url().to_string();
                     handler.handle(&method, &path, &body)
                 };
-                let ct = tiny_http::Header::from_bytes("Content-Type", resp.content_type).expect("static header");
+                let ct = tiny_http::Header::from_bytes("Content-Type", resp.content_type)
+                    .expect("static header");
                 let r = tiny_http::Response::from_string(resp.body)
                     .with_status_code(resp.status)
                     .with_header(ct);

@@ -19,8 +19,18 @@ fn columns(what: ShowWhat) -> &'static [(&'static str, &'static str)] {
             ("rx_bytes", "RX-BYTES"),
             ("tx_bytes", "TX-BYTES"),
         ],
-        ShowWhat::Routes => &[("vrf", "VRF"), ("prefix", "PREFIX"), ("next_hop", "NEXT-HOP")],
-        ShowWhat::Neighbors => &[("port", "PORT"), ("ip", "ADDRESS"), ("mac", "MAC"), ("state", "STATE"), ("age_s", "AGE(s)")],
+        ShowWhat::Routes => &[
+            ("vrf", "VRF"),
+            ("prefix", "PREFIX"),
+            ("next_hop", "NEXT-HOP"),
+        ],
+        ShowWhat::Neighbors => &[
+            ("port", "PORT"),
+            ("ip", "ADDRESS"),
+            ("mac", "MAC"),
+            ("state", "STATE"),
+            ("age_s", "AGE(s)"),
+        ],
         ShowWhat::Drops => &[("reason", "REASON"), ("packets", "PACKETS")],
         ShowWhat::Workers => &[
             ("id", "WORKER"),
@@ -37,7 +47,11 @@ fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "-".into(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(a)) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join(","),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| cell(Some(x)))
+            .collect::<Vec<_>>()
+            .join(","),
         Some(Value::Number(n)) => {
             if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
                 format!("{f:.3}")
@@ -53,7 +67,11 @@ pub fn render_table(what: ShowWhat, rows: &Value) -> String {
     let cols = columns(what);
     let rows: Vec<Vec<String>> = rows
         .as_array()
-        .map(|a| a.iter().map(|r| cols.iter().map(|(k, _)| cell(r.get(*k))).collect()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|r| cols.iter().map(|(k, _)| cell(r.get(*k))).collect())
+                .collect()
+        })
         .unwrap_or_default();
     let mut widths: Vec<usize> = cols.iter().map(|(_, h)| h.len()).collect();
     for r in &rows {

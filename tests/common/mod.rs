@@ -25,7 +25,10 @@ pub fn require_root() {
 }
 
 pub fn run(cmd: &str, args: &[&str]) -> Output {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
     out
 }
 
@@ -50,7 +53,9 @@ impl Netns {
         let _ = run("ip", &["netns", "del", name]);
         must("ip", &["netns", "add", name]);
         must("ip", &["-n", name, "link", "set", "lo", "up"]);
-        Netns { name: name.to_string() }
+        Netns {
+            name: name.to_string(),
+        }
     }
 
     pub fn exec(&self, args: &[&str]) -> Output {
@@ -80,9 +85,20 @@ impl Netns {
         must("ip", &["link", "set", ifname, "netns", &self.name]);
         must("ip", &["-n", &self.name, "link", "set", ifname, "up"]);
         must("ip", &["-n", &self.name, "addr", "add", v4, "dev", ifname]);
-        must("ip", &["-n", &self.name, "addr", "add", v6, "dev", ifname, "nodad"]);
-        must("ip", &["-n", &self.name, "route", "add", "default", "via", gw4]);
-        must("ip", &["-n", &self.name, "-6", "route", "add", "default", "via", gw6]);
+        must(
+            "ip",
+            &["-n", &self.name, "addr", "add", v6, "dev", ifname, "nodad"],
+        );
+        must(
+            "ip",
+            &["-n", &self.name, "route", "add", "default", "via", gw4],
+        );
+        must(
+            "ip",
+            &[
+                "-n", &self.name, "-6", "route", "add", "default", "via", gw6,
+            ],
+        );
     }
 }
 
@@ -127,14 +143,20 @@ impl Edge {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let links_up = taps.iter().all(|t| run("ip", &["link", "show", t]).status.success());
+            let links_up = taps
+                .iter()
+                .all(|t| run("ip", &["link", "show", t]).status.success());
             if links_up && edge.api_get("/api/health").is_some() {
                 break;
             }
             if let Some(status) = edge.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("edge exited early ({status}):\n{}", edge.log());
             }
-            assert!(Instant::now() < deadline, "edge did not come up:\n{}", edge.log());
+            assert!(
+                Instant::now() < deadline,
+                "edge did not come up:\n{}",
+                edge.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         edge
@@ -150,9 +172,13 @@ impl Edge {
 
     /// GET over the management API with the `sdwan show`-side client.
     pub fn api_get(&self, path: &str) -> Option<serde_json::Value> {
-        http(&self.api, "GET", path, "").ok().and_then(|(code, body)| {
-            (code == 200).then(|| serde_json::from_str(&body).ok()).flatten()
-        })
+        http(&self.api, "GET", path, "")
+            .ok()
+            .and_then(|(code, body)| {
+                (code == 200)
+                    .then(|| serde_json::from_str(&body).ok())
+                    .flatten()
+            })
     }
 
     pub fn show_json(&self, what: &str) -> serde_json::Value {
@@ -202,7 +228,11 @@ pub fn http(addr: &str, method: &str, path: &str, body: &str) -> std::io::Result
     let mut raw = String::new();
     s.read_to_string(&mut raw)?;
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     Ok((code, body.to_string()))
 }
 

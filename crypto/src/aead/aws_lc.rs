@@ -4,7 +4,8 @@ use super::{AeadEngine, BadKey, TagMismatch, NONCE_LEN, TAG_LEN};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
 
 /// AES-GCM through aws-lc-rs (`LessSafeKey`: ESP supplies unique nonces).
-/// aws-lc clears the key schedule when the key is freed.
+/// The key schedule lives in aws-lc's context and is freed by aws-lc;
+/// our copy of the raw key ([`crate::KeyMaterial`]) is zeroized.
 pub struct AwsLcGcm(LessSafeKey);
 
 impl AeadEngine for AwsLcGcm {

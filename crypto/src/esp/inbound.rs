@@ -118,7 +118,7 @@ impl<E: AeadEngine> InboundSa<E> {
             return Err(DropReason::Truncated);
         }
         let ct_len = esp.len() - ESP_HEADER_LEN - IV_LEN - ICV_LEN;
-        if ct_len % 4 != 0 {
+        if ct_len & 3 != 0 {
             return Err(DropReason::BadLength);
         }
         let c = &self.counters;

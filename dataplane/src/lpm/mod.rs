@@ -19,8 +19,8 @@
 //! the top 24 address bits and 256-entry `tbl8` groups for prefixes longer
 //! than /24. We cut the `tbl24` into 4,096 chunks of 4,096 entries (one chunk
 //! per /12, 16 KiB), each behind an `Arc` and owning its own `tbl8` groups
-//! and the list of its routes. The 4,096 chunk pointers sit in a 64 × 64
-//! directory (`top` inline in the table, 64 `mid` arrays of 64 slots behind
+//! and the list of its routes. The 4,096 chunk pointers sit in a 256 × 16
+//! directory (`top` inline in the table, 256 `mid` arrays of 16 slots behind
 //! `Arc`). Entries are `u32`: valid bit, tbl8-group bit, 6-bit depth,
 //! 24-bit value (next-hop index, hence the `< 2^24` limit).
 //!
@@ -31,26 +31,31 @@
 //! and every /12 without longer routes shares one empty chunk (an empty
 //! table is ~100 KiB, a full one ~64 MiB like `rte_lpm`).
 //!
-//! Lookup: `top[a>>26] -> mid.slot[(a>>20)&63] -> chunk.tbl24[(a>>8)&0xfff]`
-//! (+ `chunk.tbl8[g][a&0xff]` for prefixes > /24). `top` (512 B) and the
-//! mids (64 KiB) stay in L1/L2, so a random lookup costs the same one DRAM
-//! access as `rte_lpm` plus two cache hits. Bulk lookup ([`Lpm4::lookup_bulk`])
-//! first issues all `tbl24` loads of a burst, then resolves.
+//! Lookup: `top[a>>24] -> mid.slot[(a>>20)&15] -> chunk.tbl24[(a>>8)&0xfff]`
+//! (+ `chunk.tbl8[g][a&0xff]` for prefixes > /24). `top` (2 KiB) and the
+//! mids (64 KiB in all) stay in L1/L2, so a random lookup costs the same one
+//! DRAM access as `rte_lpm` plus two cache hits; no bounds check can fail
+//! (fixed-size arrays indexed by masked bits). [`Lpm4::lookup_bulk`] is the
+//! same loop over a burst: the lookups are independent, so the CPU overlaps
+//! their misses (no software prefetch: that intrinsic needs `unsafe`).
 //!
-//! Update cost (one route, after a publish): copy one mid (1 KiB, 64 `Arc`
-//! bumps), one chunk (16 KiB + its tbl8 groups and route list) and the 64
-//! mid pointers of `top`. A route ≤ /12 touches 2^(12-len) slots instead.
+//! Update cost (one route, after a publish): the 256 mid pointers of `top`
+//! (`Arc` bumps of warm lines), one mid (256 B, 16 chunk `Arc` bumps), one
+//! chunk (16 KiB + its tbl8 groups and route list). A route ≤ /12 touches
+//! 2^(12-len) slots instead. Old versions free their unique parts when the
+//! last reader drops them. The `Arc` bumps of copied pointer arrays (cache
+//! misses on the pointees' counts) cost about as much as the copying.
 //!
 //! # IPv6: persistent 8-bit-stride trie
 //!
-//! 16 levels of 256-slot nodes; a slot holds a child pointer and a leaf
-//! (the longest route ending in this node's 8 bits that covers the slot), a
-//! node also lists the routes that end in it. Lookup walks while children
+//! 16 levels of 256-slot nodes; a slot (16 B) holds a child pointer and a
+//! leaf (the longest route ending in this node's 8 bits that covers the
+//! slot) side by side; a node also lists the routes that end in it. Lookup walks while children
 //! exist and keeps the last valid leaf: one dependent load per level (/48 =
 //! 6 loads; the root and upper levels stay cached; `rte_lpm6` needs 4 for
 //! /48 but spends 64 MiB on its first level). An update copies the path
-//! (≤ 16 nodes of ~3 KiB); nodes left empty are pruned. The default route
-//! is a field of the table.
+//! (≤ 16 nodes of 4 KiB, each copy bumping its children's counts); nodes
+//! left empty are pruned. The default route is a field of the table.
 //!
 //! # Validation
 //!

@@ -16,7 +16,11 @@ struct Reference {
 }
 
 fn mask(width: u8, len: u8) -> u128 {
-    let full = if width == 128 { u128::MAX } else { (1u128 << width) - 1 };
+    let full = if width == 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    };
     if len == 0 {
         0
     } else {
@@ -42,10 +46,17 @@ enum Op {
 
 /// Addresses that make prefixes overlap, and both ends of the space.
 fn v4_bases() -> Vec<u128> {
-    [0x0a00_0000u32, 0x0a01_0203, 0x0a01_02ff, 0xc0a8_0180, 0xffff_ffff, 0]
-        .into_iter()
-        .map(u128::from)
-        .collect()
+    [
+        0x0a00_0000u32,
+        0x0a01_0203,
+        0x0a01_02ff,
+        0xc0a8_0180,
+        0xffff_ffff,
+        0,
+    ]
+    .into_iter()
+    .map(u128::from)
+    .collect()
 }
 
 fn v6_bases() -> Vec<u128> {
@@ -125,7 +136,12 @@ fn probes(width: u8, bases: &[u128], ops: &[Op]) -> Vec<u128> {
     let top = mask(width, width);
     let mut v = Vec::new();
     for &b in bases {
-        v.extend([b, b.wrapping_add(1) & top, b.wrapping_sub(1) & top, b ^ 0x100]);
+        v.extend([
+            b,
+            b.wrapping_add(1) & top,
+            b.wrapping_sub(1) & top,
+            b ^ 0x100,
+        ]);
     }
     for op in ops {
         if let Op::Insert(p, l, _) | Op::Remove(p, l) = *op {
@@ -169,7 +185,9 @@ impl Table for Lpm4 {
         self.len()
     }
     fn t_routes(&self) -> BTreeMap<(u8, u128), u32> {
-        self.iter().map(|(p, l, v)| ((l, u128::from(u32::from(p))), v)).collect()
+        self.iter()
+            .map(|(p, l, v)| ((l, u128::from(u32::from(p))), v))
+            .collect()
     }
 }
 
@@ -195,7 +213,9 @@ impl Table for Lpm6 {
         self.len()
     }
     fn t_routes(&self) -> BTreeMap<(u8, u128), u32> {
-        self.iter().map(|(p, l, v)| ((l, u128::from(p)), v)).collect()
+        self.iter()
+            .map(|(p, l, v)| ((l, u128::from(p)), v))
+            .collect()
     }
 }
 
@@ -299,10 +319,15 @@ fn invalid_routes_are_rejected() {
     let mut t = Lpm4::new();
     let p = Ipv4Addr::new(10, 0, 0, 1);
     assert_eq!(t.insert(p, 24, 1), Err(LpmError::HostBitsSet { len: 24 }));
-    assert_eq!(t.insert(p, 33, 1), Err(LpmError::PrefixTooLong { len: 33, max: 32 }));
+    assert_eq!(
+        t.insert(p, 33, 1),
+        Err(LpmError::PrefixTooLong { len: 33, max: 32 })
+    );
     assert_eq!(
         t.insert(p, 32, MAX_VALUE + 1),
-        Err(LpmError::ValueTooLarge { value: MAX_VALUE + 1 })
+        Err(LpmError::ValueTooLarge {
+            value: MAX_VALUE + 1
+        })
     );
     assert_eq!(t.insert(p, 32, MAX_VALUE), Ok(None));
     assert_eq!(t.lookup(p), Some(MAX_VALUE));
@@ -312,10 +337,15 @@ fn invalid_routes_are_rejected() {
     let mut t = Lpm6::new();
     let p: Ipv6Addr = "2001:db8::1".parse().unwrap();
     assert_eq!(t.insert(p, 64, 1), Err(LpmError::HostBitsSet { len: 64 }));
-    assert_eq!(t.insert(p, 129, 1), Err(LpmError::PrefixTooLong { len: 129, max: 128 }));
+    assert_eq!(
+        t.insert(p, 129, 1),
+        Err(LpmError::PrefixTooLong { len: 129, max: 128 })
+    );
     assert_eq!(
         t.insert(p, 128, MAX_VALUE + 1),
-        Err(LpmError::ValueTooLarge { value: MAX_VALUE + 1 })
+        Err(LpmError::ValueTooLarge {
+            value: MAX_VALUE + 1
+        })
     );
     assert!(t.is_empty());
 }

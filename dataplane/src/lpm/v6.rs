@@ -44,7 +44,8 @@ impl Node {
     }
 
     fn route_index(&self, rel: u8, byte: u8) -> Result<usize, usize> {
-        self.routes.binary_search_by_key(&(rel, byte), |r| (r.0, r.1))
+        self.routes
+            .binary_search_by_key(&(rel, byte), |r| (r.0, r.1))
     }
 
     fn route(&self, rel: u8, byte: u8) -> Option<u32> {
@@ -142,7 +143,12 @@ impl Lpm6 {
     }
 
     /// Add or replace `prefix/len`; returns the value it replaced.
-    pub fn insert(&mut self, prefix: Ipv6Addr, len: u8, value: u32) -> Result<Option<u32>, LpmError> {
+    pub fn insert(
+        &mut self,
+        prefix: Ipv6Addr,
+        len: u8,
+        value: u32,
+    ) -> Result<Option<u32>, LpmError> {
         let p = u128::from(prefix);
         validate(p, len)?;
         check_value(value)?;
@@ -279,11 +285,11 @@ fn remove_below(node: &mut Arc<Node>, level: u8, p: u128, len: u8) -> Option<u32
     let (_, _, old) = n.routes.remove(i);
     let cover = (1..rel)
         .rev()
-        .find_map(|r| {
-            n.route(r, byte & byte_mask(r)).map(|v| entry(r, v))
-        })
+        .find_map(|r| n.route(r, byte & byte_mask(r)).map(|v| entry(r, v)))
         .unwrap_or(0);
-    n.paint(rel, byte, cover, |e| e & VALID != 0 && entry_depth(e) == rel);
+    n.paint(rel, byte, cover, |e| {
+        e & VALID != 0 && entry_depth(e) == rel
+    });
     Some(old)
 }
 

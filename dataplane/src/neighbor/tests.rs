@@ -202,3 +202,41 @@ fn event_queue_counts_overflow_and_tick_publishes() {
     assert_eq!(shared.load().len(), 2);
     assert!(q.pop().is_none());
 }
+
+#[test]
+fn static_entries_never_age_nor_relearn() {
+    let t0 = Instant::now();
+    let mut m = NeighborManager::new(NeighborConfig::default());
+    let mut acts = Vec::new();
+    m.add_static(2, v4(9), MAC_A);
+    let kind = LearnKind::Unsolicited { override_: true };
+    m.handle_event(
+        ControlEvent::NeighborLearned {
+            port: 2,
+            ip: v4(9),
+            mac: MAC_B,
+            kind,
+        },
+        t0,
+        &mut acts,
+    );
+    m.handle_event(
+        ControlEvent::NeighborLearned {
+            port: 2,
+            ip: v4(9),
+            mac: MAC_B,
+            kind: LearnKind::Request,
+        },
+        t0,
+        &mut acts,
+    );
+    m.poll(t0 + Duration::from_secs(100_000), &mut acts);
+    assert_eq!(
+        state(&mut m, 2, v4(9)).unwrap(),
+        NeighborEntry {
+            mac: Some(MAC_A),
+            state: NeighborState::Reachable
+        }
+    );
+    assert!(acts.is_empty());
+}

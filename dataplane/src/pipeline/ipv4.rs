@@ -14,8 +14,17 @@ use sdwan_packet::ipv4::{protocol, Ipv4Packet};
 use sdwan_packet::{Error, Frame};
 use std::net::{IpAddr, Ipv4Addr};
 
-fn is_ours(ctx: &Context<'_>, vrf: u16, a: Ipv4Addr) -> bool {
-    ctx.ports.iter().any(|p| p.vrf == vrf && p.owns_v4(a))
+/// (source is ours, destination is ours) among the addresses of every port
+/// in `vrf`, in one pass.
+fn ours(ctx: &Context<'_>, vrf: u16, src: Ipv4Addr, dst: Ipv4Addr) -> (bool, bool) {
+    let (mut s, mut d) = (false, false);
+    for p in ctx.ports.iter().filter(|p| p.vrf == vrf) {
+        for (a, _) in &p.ipv4 {
+            s |= *a == src;
+            d |= *a == dst;
+        }
+    }
+    (s, d)
 }
 
 fn martian_source(a: Ipv4Addr) -> bool {
@@ -53,10 +62,11 @@ pub(super) fn input(
     if frame.set_len(l2 + total).is_err() {
         return Verdict::Drop(DropReason::Truncated);
     }
-    if martian_source(src) || is_ours(ctx, port.vrf, src) {
+    let (src_ours, dst_ours) = ours(ctx, port.vrf, src, dst);
+    if martian_source(src) || src_ours {
         return Verdict::Drop(DropReason::MartianSource);
     }
-    if is_ours(ctx, port.vrf, dst) {
+    if dst_ours {
         return local(frame, l2, port, worker);
     }
     if dst.is_multicast() || dst.is_broadcast() {

@@ -15,8 +15,17 @@ use sdwan_packet::ipv6::{is_link_local, next_header, Ipv6Packet, HEADER_LEN};
 use sdwan_packet::{Error, Frame};
 use std::net::{IpAddr, Ipv6Addr};
 
-fn is_ours(ctx: &Context<'_>, vrf: u16, a: &Ipv6Addr) -> bool {
-    ctx.ports.iter().any(|p| p.vrf == vrf && p.owns_v6(a))
+/// (source is ours, destination is ours) among the addresses of every port
+/// in `vrf`, in one pass.
+fn ours(ctx: &Context<'_>, vrf: u16, src: &Ipv6Addr, dst: &Ipv6Addr) -> (bool, bool) {
+    let (mut s, mut d) = (false, false);
+    for p in ctx.ports.iter().filter(|p| p.vrf == vrf) {
+        for (a, _) in &p.ipv6 {
+            s |= a == src;
+            d |= a == dst;
+        }
+    }
+    (s, d)
 }
 
 pub(super) fn input(
@@ -46,10 +55,11 @@ pub(super) fn input(
         return Verdict::Drop(DropReason::NotForUs);
     }
     // An unspecified source is only valid for DAD, which is multicast.
-    if src.is_unspecified() || src.is_loopback() || is_ours(ctx, port.vrf, &src) {
+    let (src_ours, dst_ours) = ours(ctx, port.vrf, &src, &dst);
+    if src.is_unspecified() || src.is_loopback() || src_ours {
         return Verdict::Drop(DropReason::MartianSource);
     }
-    if is_ours(ctx, port.vrf, &dst) {
+    if dst_ours {
         return local(frame, l2, port, worker, events);
     }
     if dst.is_unspecified() || dst.is_loopback() {

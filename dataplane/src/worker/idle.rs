@@ -61,7 +61,11 @@ mod tests {
         assert_eq!(idle.after_poll(0), Some(Duration::from_micros(100)));
         assert_eq!(idle.after_poll(0), Some(Duration::from_micros(100)));
         assert_eq!(idle.after_poll(5), None);
-        assert_eq!(idle.after_poll(0), None, "threshold counts again after traffic");
+        assert_eq!(
+            idle.after_poll(0),
+            None,
+            "threshold counts again after traffic"
+        );
         assert_eq!(idle.after_poll(0), None);
         assert_eq!(idle.after_poll(0), Some(Duration::from_micros(10)));
     }

@@ -11,8 +11,8 @@
 pub mod idle;
 pub mod stats;
 
-use idle::AdaptiveIdle;
 use crossbeam_queue::ArrayQueue;
+use idle::AdaptiveIdle;
 use sdwan_ffi::{Burst, Mbuf, RxQueue, TxQueue};
 use sdwan_packet::Frame;
 use stats::WorkerStats;
@@ -67,7 +67,12 @@ fn flush<H: PacketHandler>(handler: &mut H, port: u16, q: &mut TxQueue, burst: &
     }
     let unsent_bytes = burst.bytes();
     let dropped = burst.clear();
-    handler.tx_result(port, sent as u64, total_bytes - unsent_bytes, dropped as u64);
+    handler.tx_result(
+        port,
+        sent as u64,
+        total_bytes - unsent_bytes,
+        dropped as u64,
+    );
 }
 
 /// Runs the worker until `stop` is set. Call on the worker's own thread.
@@ -119,7 +124,9 @@ pub fn run<H: PacketHandler>(mut spec: WorkerSpec, mut handler: H, stop: &Atomic
                     continue;
                 }
                 let out_idx = out as usize;
-                let (Some(burst), Some(txq)) = (tx_bursts.get_mut(out_idx), spec.tx.get_mut(out_idx)) else {
+                let (Some(burst), Some(txq)) =
+                    (tx_bursts.get_mut(out_idx), spec.tx.get_mut(out_idx))
+                else {
                     continue;
                 };
                 if let Err(m) = burst.push(m) {
@@ -153,7 +160,7 @@ pub fn run<H: PacketHandler>(mut spec: WorkerSpec, mut handler: H, stop: &Atomic
             spec.stats.record_sleep(t.elapsed().as_nanos() as u64);
         }
         loops = loops.wrapping_add(1);
-        if loops % 64 == 0 {
+        if loops.is_multiple_of(64) {
             spec.stats.set_run_ns(started.elapsed().as_nanos() as u64);
         }
     }

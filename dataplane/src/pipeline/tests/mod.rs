@@ -9,6 +9,7 @@ mod local_v4;
 mod malformed;
 mod ndp;
 mod resolution;
+mod vrf;
 
 use super::*;
 use crate::counters::Event;
