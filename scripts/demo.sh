@@ -84,4 +84,5 @@ done
 echo "== sdwan show interfaces --json (excerpt)"
 $BIN show --api "$API" interfaces --json | head -20
 echo "== metrics excerpt (curl http://$API/metrics)"
-curl -s "http://$API/metrics" | grep -E '^sdwan_(port_(rx|tx)_packets_total|drops_total|worker_busy_ratio)' | head -20
+curl -s "http://$API/metrics" | grep -E '^sdwan_(port_(rx|tx)_packets_total|events_total|drops_total|worker_busy_ratio|fib_routes|neighbors)' | grep -v ' 0$'
+echo "(counters at 0 are omitted here; /metrics lists every drop reason)"

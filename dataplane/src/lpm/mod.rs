@@ -35,9 +35,10 @@
 //! (+ `chunk.tbl8[g][a&0xff]` for prefixes > /24). `top` (2 KiB) and the
 //! mids (64 KiB in all) stay in L1/L2, so a random lookup costs the same one
 //! DRAM access as `rte_lpm` plus two cache hits; no bounds check can fail
-//! (fixed-size arrays indexed by masked bits). [`Lpm4::lookup_bulk`] is the
-//! same loop over a burst: the lookups are independent, so the CPU overlaps
-//! their misses (no software prefetch: that intrinsic needs `unsafe`).
+//! (fixed-size arrays indexed by masked bits) and the fallback is chosen
+//! without a branch. [`Lpm4::lookup_bulk`] takes groups of 16 in three
+//! passes (directory, tbl24, tbl8/fallback) so the tbl24 misses overlap (no
+//! software prefetch: that intrinsic needs `unsafe`).
 //!
 //! Update cost (one route, after a publish): the 256 mid pointers of `top`
 //! (`Arc` bumps of warm lines), one mid (256 B, 16 chunk `Arc` bumps), one
