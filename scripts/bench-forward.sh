@@ -22,7 +22,9 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-IN_MAC=02:00:00:00:00:01
+# net_pcap ports have the fixed MAC 02:70:63:61:70:<index> ("pcap") and
+# cannot change it: the frames are addressed to it.
+IN_MAC=02:70:63:61:70:00
 /usr/bin/python3 scripts/mkpcap.py "$WORK/in.pcap" "$SIZE" 1024 "$IN_MAC"
 if [ "$(cat /proc/sys/vm/nr_hugepages)" -gt 0 ]; then MEM='"--in-memory"'; MEMARGS="--in-memory"; MODE=huge
 else MEM='"--no-huge", "--no-shconf"'; MEMARGS="--no-huge --no-shconf"; MODE=nohuge; fi
@@ -36,7 +38,7 @@ testpmd_mpps() {
     --vdev "$VDEV_IN" --vdev "$VDEV_OUT" -- --forward-mode="$1" --auto-start \
     --stats-period 1 --rxq=1 --txq=1 --burst=32 > "$log" 2>&1 || true
   # last full stats block: sum Tx-pps of both ports
-  awk '/Tx-pps:/ {v[n++]=$NF} END {if (n>=2) printf "%.3f\n", (v[n-1]+v[n-2])/1e6; else print "NA"}' "$log"
+  awk '/Tx-pps:/ {v[n++]=$2} END {if (n>=2) printf "%.3f\n", (v[n-1]+v[n-2])/1e6; else print "NA"}' "$log"
 }
 
 ours_mpps() {
@@ -44,11 +46,11 @@ ours_mpps() {
 [eal]
 args = [$MEM, "-m", "1024", "--no-pci", "--log-level=3", "-l", "0"]
 [dataplane]
+workers = 1
 cores = [1]
 [[port]]
 name = "in"
 device = "$VDEV_IN"
-mac = "$IN_MAC"
 addresses = ["192.168.10.1/24"]
 [[port]]
 name = "out"

@@ -312,7 +312,12 @@ fn v6_bench(report: &Report, rng: &mut SmallRng) {
                 .expect("generated route is valid");
         }
     });
-    println!("  {} distinct routes", lpm.len());
+    let (bytes, nodes) = lpm.memory_bytes();
+    println!(
+        "  {} distinct routes, our trie {nodes} nodes, {:.1} MiB",
+        lpm.len(),
+        bytes as f64 / (1 << 20) as f64
+    );
     report.line("ours: Lpm6::insert (build, per route)", ours_insert);
 
     let addrs: Vec<u128> = (0..lookups)

@@ -50,6 +50,11 @@ fn default_eal_args() -> Vec<String> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataplaneConfig {
+    /// Worker threads. Default: one per configured (port, queue). Fewer
+    /// workers poll several queues each (round-robin); PMDs with few
+    /// queues (net_pcap, net_null) need `workers = 1`.
+    #[serde(default)]
+    pub workers: Option<Spanned<u16>>,
     /// CPU cores the workers are pinned to, round-robin; empty: no pinning.
     #[serde(default = "default_cores")]
     pub cores: Spanned<Vec<usize>>,
@@ -71,6 +76,7 @@ pub struct DataplaneConfig {
 impl Default for DataplaneConfig {
     fn default() -> Self {
         DataplaneConfig {
+            workers: None,
             cores: default_cores(),
             idle_polls_before_sleep: default_idle_polls(),
             max_sleep_us: default_max_sleep_spanned(),

@@ -130,3 +130,13 @@ fn mac_parser_is_strict() {
     assert_eq!(parse_mac("2:00:0a:0B:ff:01"), None);
     assert_eq!(parse_mac("zz:00:0a:0B:ff:01"), None);
 }
+
+#[test]
+fn workers_default_to_one_per_queue_and_can_be_fewer() {
+    let c = parse_str("").unwrap();
+    assert_eq!((c.worker_count(), c.port_queue_count(0)), (2, 2));
+    let c = parse_str("\n[dataplane]\nworkers = 1\n").unwrap();
+    assert_eq!((c.worker_count(), c.port_queue_count(1)), (1, 1));
+    let e = parse_str("\n[dataplane]\nworkers = 0\n").unwrap_err();
+    assert_eq!(e.field, "dataplane.workers");
+}

@@ -98,6 +98,7 @@ pub struct Resolved {
     pub vrfs: Vec<(String, u16)>,
     pub routes: Vec<ResolvedRoute>,
     pub neighbors: Vec<StaticNeighbor>,
+    pub workers: usize,
     pub cores: Vec<usize>,
     pub idle_polls_before_sleep: u32,
     pub max_sleep_us: u32,
@@ -121,9 +122,17 @@ impl Resolved {
             .find(|(_, v)| *v == id)
             .map_or("?", |(n, _)| n.as_str())
     }
-    /// Number of worker threads: one per (port, rx queue).
+    /// Number of worker threads (by default one per configured (port,
+    /// rx queue)).
     pub fn worker_count(&self) -> usize {
-        self.ports.iter().map(|p| p.queues as usize).sum()
+        self.workers
+    }
+
+    /// Rx (= tx) queues to configure on port `i`: one tx queue per worker
+    /// (each worker owns one on every port) and as many rx queues, since
+    /// some PMDs (TAP) demand equal counts, or more if configured.
+    pub fn port_queue_count(&self, i: usize) -> u16 {
+        (self.ports[i].queues as usize).max(self.workers) as u16
     }
 }
 
@@ -390,6 +399,12 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
             ));
         }
     }
+    let configured_queues: usize = ports.iter().map(|p| p.queues as usize).sum();
+    let workers = match &dp.workers {
+        None => configured_queues,
+        Some(w) if (1..=64).contains(w.get_ref()) => *w.get_ref() as usize,
+        Some(w) => return Err(cx.err(w.span(), "dataplane.workers", "must be 1..=64")),
+    };
     let max_sleep = *dp.max_sleep_us.get_ref();
     if !(1..=1000).contains(&max_sleep) {
         return Err(cx.err(
@@ -445,6 +460,7 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
         vrfs,
         routes,
         neighbors,
+        workers,
         cores: dp.cores.get_ref().clone(),
         idle_polls_before_sleep: dp.idle_polls_before_sleep,
         max_sleep_us: max_sleep,

@@ -224,8 +224,10 @@ impl EdgeApi {
                     let s = w.stats.snapshot();
                     json!({
                         "id": w.id, "core": w.core,
-                        "port": self.state.cfg.ports.get(w.port as usize).map_or("?", |p| p.name.as_str()),
-                        "queue": w.queue, "rx_packets": s.rx_packets, "polls": s.polls,
+                        "queues": w.queues.iter().map(|(p, q)| format!(
+                            "{}/{q}", self.state.cfg.ports.get(*p as usize).map_or("?", |x| x.name.as_str())
+                        )).collect::<Vec<_>>(),
+                        "rx_packets": s.rx_packets, "polls": s.polls,
                         "idle_sleeps": s.sleeps, "busy_ratio": s.busy_ratio(),
                     })
                 })

@@ -120,7 +120,7 @@ impl Control {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .find(|w| w.port == port)
+            .find(|w| w.queues.iter().any(|(p, _)| *p == port))
             .map_or(0, |w| w.id);
         match self.injects.get(worker).map(|q| q.push((port, m))) {
             Some(Ok(())) => true,

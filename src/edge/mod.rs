@@ -33,65 +33,60 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
 
 fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     let nworkers = cfg.worker_count();
-    let mut opened = ports::open_all(&cfg, nworkers)?;
+    let mut opened = ports::open_all(&cfg)?;
     let state = Arc::new(EdgeState::new(&cfg, &opened)?);
 
-    // Workers: one per configured (port, queue). Worker w owns tx queue w
-    // of every port; the j-th worker of a port with q configured queues
-    // polls its rx queues j, j+q, j+2q, ... (all rx queues are polled).
-    let worker_stop = Arc::new(AtomicBool::new(false));
-    let mut handles = Vec::new();
-    let mut injects = Vec::new();
+    // Every rx queue of every port is polled: the (port, queue) pairs are
+    // dealt round-robin to the workers. Worker w owns tx queue w of every
+    // port, so no queue is ever shared.
+    let mut rx_sets: Vec<Vec<(u16, sdwan_ffi::RxQueue)>> =
+        (0..nworkers).map(|_| Vec::new()).collect();
+    let mut pair = 0usize;
+    for (port_idx, p) in opened.ports.iter_mut().enumerate() {
+        for rxq in std::mem::take(&mut p.rx) {
+            rx_sets[pair % nworkers].push((port_idx as u16, rxq));
+            pair += 1;
+        }
+    }
     let mut tx_by_port: Vec<std::vec::IntoIter<sdwan_ffi::TxQueue>> = opened
         .ports
         .iter_mut()
         .map(|p| std::mem::take(&mut p.tx).into_iter())
         .collect();
-    let mut worker_id = 0usize;
-    for port_idx in 0..opened.ports.len() {
-        let q = cfg.ports[port_idx].queues as usize;
-        let mut rx_sets: Vec<Vec<(u16, sdwan_ffi::RxQueue)>> = (0..q).map(|_| Vec::new()).collect();
-        for (i, rxq) in std::mem::take(&mut opened.ports[port_idx].rx)
-            .into_iter()
-            .enumerate()
-        {
-            rx_sets[i % q].push((port_idx as u16, rxq));
-        }
-        for rx in rx_sets {
-            let tx: Vec<_> = tx_by_port
-                .iter_mut()
-                .map(|it| it.next().expect("one tx queue per worker per port"))
-                .collect();
-            let stats = Arc::new(WorkerStats::default());
-            let core = (!cfg.cores.is_empty()).then(|| cfg.cores[worker_id % cfg.cores.len()]);
-            state.register_worker(
-                worker_id,
-                core,
-                port_idx as u16,
-                rx[0].1.queue_id(),
-                stats.clone(),
-            );
-            let inject = Arc::new(worker::InjectQueue::new(256));
-            injects.push(inject.clone());
-            let spec = WorkerSpec {
-                id: worker_id,
-                core,
-                rx,
-                tx,
-                idle_threshold: cfg.idle_polls_before_sleep,
-                max_sleep: Duration::from_micros(cfg.max_sleep_us as u64),
-                stats,
-                inject,
-            };
-            let h = handler::WorkerHandler::new(worker_id, state.clone());
-            let stop = worker_stop.clone();
-            handles.push(
-                std::thread::Builder::new()
-                    .name(format!("sdwan-w{worker_id}"))
-                    .spawn(move || worker::run(spec, h, &stop))?,
-            );
-            worker_id += 1;
-        }
+    // The control thread exists before the workers so that static
+    // neighbors are published before the first packet.
+    let injects: Vec<Arc<worker::InjectQueue>> =
+        (0..nworkers).map(|_| Arc::new(worker::InjectQueue::new(256))).collect();
+    let mut control = control::Control::new(state.clone(), injects.clone(), opened.pool.clone());
+    let worker_stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for (worker_id, rx) in rx_sets.into_iter().enumerate() {
+        let tx: Vec<_> = tx_by_port
+            .iter_mut()
+            .map(|it| it.next().expect("one tx queue per worker per port"))
+            .collect();
+        let stats = Arc::new(WorkerStats::default());
+        let core = (!cfg.cores.is_empty()).then(|| cfg.cores[worker_id % cfg.cores.len()]);
+        let queues = rx.iter().map(|(p, q)| (*p, q.queue_id())).collect();
+        state.register_worker(worker_id, core, queues, stats.clone());
+        let inject = injects[worker_id].clone();
+        let spec = WorkerSpec {
+            id: worker_id,
+            core,
+            rx,
+            tx,
+            idle_threshold: cfg.idle_polls_before_sleep,
+            max_sleep: Duration::from_micros(cfg.max_sleep_us as u64),
+            stats,
+            inject,
+        };
+        let h = handler::WorkerHandler::new(worker_id, state.clone());
+        let stop = worker_stop.clone();
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("sdwan-w{worker_id}"))
+                .spawn(move || worker::run(spec, h, &stop))?,
+        );
     }
 
     let api = Arc::new(api::EdgeApi::new(state.clone()));
@@ -110,7 +105,6 @@ fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<
     }
     tracing::info!(workers = nworkers, management = %cfg.management, "edge running");
 
-    let mut control = control::Control::new(state.clone(), injects, opened.pool.clone());
     while !stop.load(Ordering::Relaxed) {
         control.tick();
         std::thread::sleep(Duration::from_millis(5));

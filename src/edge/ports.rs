@@ -24,18 +24,18 @@ pub struct OpenedPorts {
 /// (128), enough for a 1500-byte frame and every header we push.
 const DATA_ROOM: u16 = 2048 + 128;
 
-pub fn open_all(cfg: &Resolved, workers: usize) -> anyhow::Result<OpenedPorts> {
+pub fn open_all(cfg: &Resolved) -> anyhow::Result<OpenedPorts> {
     let pool = Arc::new(
         Mempool::new("sdwan_pkts", cfg.mbufs, 256, DATA_ROOM)
             .context("creating the packet mempool")?,
     );
     let mut ports = Vec::new();
-    for p in &cfg.ports {
+    for (i, p) in cfg.ports.iter().enumerate() {
         let id = Port::id_by_name(&p.dpdk_name)
             .with_context(|| format!("port {:?}: DPDK has no device {:?}", p.name, p.dpdk_name))?;
         let pc = PortConfig {
-            rx_queues: workers as u16,
-            tx_queues: workers as u16,
+            rx_queues: cfg.port_queue_count(i),
+            tx_queues: cfg.port_queue_count(i),
             rx_desc: cfg.rx_desc,
             tx_desc: cfg.tx_desc,
             mtu: p.mtu,

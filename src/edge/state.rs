@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 pub struct WorkerInfo {
     pub id: usize,
     pub core: Option<usize>,
-    pub port: u16,
-    pub queue: u16,
+    /// (port, rx queue) pairs the worker polls.
+    pub queues: Vec<(u16, u16)>,
     pub stats: Arc<WorkerStats>,
 }
 
@@ -138,8 +138,7 @@ impl EdgeState {
         &self,
         id: usize,
         core: Option<usize>,
-        port: u16,
-        queue: u16,
+        queues: Vec<(u16, u16)>,
         stats: Arc<WorkerStats>,
     ) {
         self.workers
@@ -148,8 +147,7 @@ impl EdgeState {
             .push(WorkerInfo {
                 id,
                 core,
-                port,
-                queue,
+                queues,
                 stats,
             });
     }

@@ -35,8 +35,7 @@ fn columns(what: ShowWhat) -> &'static [(&'static str, &'static str)] {
         ShowWhat::Workers => &[
             ("id", "WORKER"),
             ("core", "CORE"),
-            ("port", "PORT"),
-            ("queue", "QUEUE"),
+            ("queues", "PORT/QUEUE"),
             ("rx_packets", "RX-PKTS"),
             ("busy_ratio", "BUSY"),
         ],

@@ -158,6 +158,7 @@ trait Table: Clone {
     fn t_remove(&mut self, p: u128, l: u8) -> Option<u32>;
     fn t_get(&self, p: u128, l: u8) -> Option<u32>;
     fn t_lookup(&self, a: u128) -> Option<u32>;
+    fn t_bulk(&self, a: &[u128]) -> Vec<Option<u32>>;
     fn t_len(&self) -> usize;
     fn t_routes(&self) -> BTreeMap<(u8, u128), u32>;
 }
@@ -174,12 +175,13 @@ impl Table for Lpm4 {
         self.get(Ipv4Addr::from(p as u32), l)
     }
     fn t_lookup(&self, a: u128) -> Option<u32> {
-        let a = a as u32;
-        let single = self.lookup_u32(a);
-        let mut out = [Some(u32::MAX); 3];
-        assert_eq!(self.lookup_bulk(&[a, a, a], &mut out), 3);
-        assert_eq!(out, [single; 3], "bulk and single lookups differ");
-        single
+        self.lookup_u32(a as u32)
+    }
+    fn t_bulk(&self, a: &[u128]) -> Vec<Option<u32>> {
+        let a: Vec<u32> = a.iter().map(|&x| x as u32).collect();
+        let mut out = vec![Some(u32::MAX); a.len()];
+        assert_eq!(self.lookup_bulk(&a, &mut out), a.len());
+        out
     }
     fn t_len(&self) -> usize {
         self.len()
@@ -203,11 +205,12 @@ impl Table for Lpm6 {
         self.get(Ipv6Addr::from(p), l)
     }
     fn t_lookup(&self, a: u128) -> Option<u32> {
-        let single = self.lookup_u128(a);
-        let mut out = [Some(u32::MAX); 2];
-        assert_eq!(self.lookup_bulk(&[a, a], &mut out), 2);
-        assert_eq!(out, [single; 2], "bulk and single lookups differ");
-        single
+        self.lookup_u128(a)
+    }
+    fn t_bulk(&self, a: &[u128]) -> Vec<Option<u32>> {
+        let mut out = vec![Some(u32::MAX); a.len()];
+        assert_eq!(self.lookup_bulk(a, &mut out), a.len());
+        out
     }
     fn t_len(&self) -> usize {
         self.len()
@@ -225,9 +228,13 @@ fn check_same<T: Table>(t: &T, r: &Reference, probes: &[u128]) -> Result<(), Tes
     for (&(l, p), &v) in &r.routes {
         prop_assert_eq!(t.t_get(p, l), Some(v));
     }
+    let mut expected = Vec::with_capacity(probes.len());
     for &a in probes {
+        expected.push(r.lookup(T::WIDTH, a));
         prop_assert_eq!(t.t_lookup(a), r.lookup(T::WIDTH, a), "lookup {:#x}", a);
     }
+    // Bulk over all probes (groups of 16 and a remainder).
+    prop_assert_eq!(&t.t_bulk(probes), &expected);
     Ok(())
 }
 
@@ -333,6 +340,9 @@ fn invalid_routes_are_rejected() {
     assert_eq!(t.lookup(p), Some(MAX_VALUE));
     assert_eq!(t.get(p, 33), None);
     assert_eq!(t.remove(p, 33), None);
+    let mut short_out = [None; 1];
+    assert_eq!(t.lookup_bulk(&[u32::from(p); 20], &mut short_out), 1);
+    assert_eq!(short_out, [Some(MAX_VALUE)]);
 
     let mut t = Lpm6::new();
     let p: Ipv6Addr = "2001:db8::1".parse().unwrap();

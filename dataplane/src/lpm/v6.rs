@@ -257,6 +257,20 @@ impl Lpm6 {
         n
     }
 
+    /// Bytes held by this version (nodes shared with other versions are
+    /// counted here too) and its number of nodes.
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        let mut stack = vec![&*self.root];
+        let (mut bytes, mut nodes) = (std::mem::size_of::<Self>(), 0);
+        while let Some(n) = stack.pop() {
+            nodes += 1;
+            bytes += std::mem::size_of::<Node>()
+                + n.routes.capacity() * std::mem::size_of::<(u8, u8, u32)>();
+            stack.extend(n.slots.iter().filter_map(|s| s.child.as_deref()));
+        }
+        (bytes, nodes)
+    }
+
     /// Every route as (prefix, length, value), depth first.
     pub fn iter(&self) -> impl Iterator<Item = (Ipv6Addr, u8, u32)> + '_ {
         let default = entry_value(self.default).map(|v| (Ipv6Addr::UNSPECIFIED, 0, v));
