@@ -44,18 +44,19 @@ impl Control {
     }
 
     pub fn tick(&mut self) {
+        // Reuse the action buffer across ticks (taken out so `act` may
+        // borrow self).
+        let mut actions = std::mem::take(&mut self.actions);
         self.neighbors.tick(
             &self.state.events,
             Instant::now(),
             &self.state.neighbors,
-            &mut self.actions,
+            &mut actions,
         );
-        let actions = std::mem::take(&mut self.actions);
-        for a in &actions {
-            self.act(*a);
+        for a in actions.drain(..) {
+            self.act(a);
         }
         self.actions = actions;
-        self.actions.clear();
     }
 
     fn act(&mut self, a: NeighborAction) {

@@ -55,8 +55,9 @@ fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<
         .collect();
     // The control thread exists before the workers so that static
     // neighbors are published before the first packet.
-    let injects: Vec<Arc<worker::InjectQueue>> =
-        (0..nworkers).map(|_| Arc::new(worker::InjectQueue::new(256))).collect();
+    let injects: Vec<Arc<worker::InjectQueue>> = (0..nworkers)
+        .map(|_| Arc::new(worker::InjectQueue::new(256)))
+        .collect();
     let mut control = control::Control::new(state.clone(), injects.clone(), opened.pool.clone());
     let worker_stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
