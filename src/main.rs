@@ -2,8 +2,10 @@
 //! API, metrics and the wiring of the dataplane, BGP and crypto crates.
 #![forbid(unsafe_code)]
 
+mod bgp_cmd;
 mod cli;
 mod config;
+mod controller;
 mod edge;
 mod metrics;
 mod mgmt;
@@ -45,6 +47,8 @@ fn main() -> ExitCode {
         },
         Command::Show(args) => mgmt::show::run(&args),
         Command::Route(args) => mgmt::route_cmd::run(&args),
+        Command::Controller { config } => controller::run(&config),
+        Command::Bgp(cmd) => bgp_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,11 @@
 //! `sdwan show ...`: fetch JSON from the management API and print it as a
 //! table (or raw with `--json`).
 use super::client;
-use crate::cli::{ShowArgs, ShowWhat};
+use crate::cli::{BgpShow, ShowArgs, ShowWhat};
 use serde_json::Value;
 
 /// Columns of each table: (JSON key, header).
-fn columns(what: ShowWhat) -> &'static [(&'static str, &'static str)] {
+fn columns(what: &ShowWhat) -> &'static [(&'static str, &'static str)] {
     match what {
         ShowWhat::Interfaces => &[
             ("name", "PORT"),
@@ -39,6 +39,29 @@ fn columns(what: ShowWhat) -> &'static [(&'static str, &'static str)] {
             ("rx_packets", "RX-PKTS"),
             ("busy_ratio", "BUSY"),
         ],
+        ShowWhat::Bgp {
+            what: BgpShow::Summary | BgpShow::Neighbors,
+        } => &[
+            ("neighbor", "NEIGHBOR"),
+            ("remote_as", "AS"),
+            ("peer_group", "GROUP"),
+            ("state", "STATE"),
+            ("uptime_secs", "UP(s)"),
+            ("prefixes_received", "PFX-RCVD"),
+            ("prefixes_accepted", "PFX-ACC"),
+            ("prefixes_advertised", "PFX-ADV"),
+            ("families", "FAMILIES"),
+        ],
+        ShowWhat::Bgp {
+            what: BgpShow::Routes { .. },
+        } => &[
+            ("family", "FAMILY"),
+            ("route", "ROUTE"),
+            ("next_hop", "NEXT-HOP"),
+            ("label", "LABEL"),
+            ("ext_communities", "EXT-COMMUNITIES"),
+            ("peer", "FROM"),
+        ],
     }
 }
 
@@ -62,7 +85,7 @@ fn cell(v: Option<&Value>) -> String {
     }
 }
 
-pub fn render_table(what: ShowWhat, rows: &Value) -> String {
+pub fn render_table(what: &ShowWhat, rows: &Value) -> String {
     let cols = columns(what);
     let rows: Vec<Vec<String>> = rows
         .as_array()
@@ -99,11 +122,22 @@ pub fn render_table(what: ShowWhat, rows: &Value) -> String {
 }
 
 pub fn run(args: &ShowArgs) -> anyhow::Result<()> {
-    let v = client::get_json(&args.api.api, args.what.path())?;
+    let v = client::get_json(&args.api.api, &args.what.path())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if let ShowWhat::Bgp {
+        what: BgpShow::Summary,
+    } = &args.what
+    {
+        println!(
+            "BGP router id {}, AS {}, {} routes in Loc-RIB",
+            v["router_id"].as_str().unwrap_or("?"),
+            v["asn"],
+            v["loc_rib_routes"]
+        );
+        print!("{}", render_table(&args.what, &v["peers"]));
     } else {
-        print!("{}", render_table(args.what, &v));
+        print!("{}", render_table(&args.what, &v));
     }
     Ok(())
 }
@@ -118,7 +152,7 @@ mod tests {
             {"reason": "no_route", "packets": 3},
             {"reason": "ttl_expired"}
         ]);
-        let t = render_table(ShowWhat::Drops, &rows);
+        let t = render_table(&ShowWhat::Drops, &rows);
         assert_eq!(t, "REASON       PACKETS\nno_route     3\nttl_expired  -\n");
     }
 }
