@@ -21,7 +21,9 @@ impl<'de> Deserialize<'de> for RouteTarget {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RouteTarget, D::Error> {
         let s = String::deserialize(d)?;
         let s = s.strip_prefix("rt:").unwrap_or(&s);
-        ExtCommunity::route_target(s).map(RouteTarget).map_err(serde::de::Error::custom)
+        ExtCommunity::route_target(s)
+            .map(RouteTarget)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -157,7 +159,10 @@ impl SpeakerConfig {
 impl LocalRoute {
     pub fn validate(&self) -> Result<(), String> {
         if self.rd.is_some() != self.label.is_some() {
-            return Err(format!("route {}: a VPN route needs both rd and label", self.prefix));
+            return Err(format!(
+                "route {}: a VPN route needs both rd and label",
+                self.prefix
+            ));
         }
         if self.label.is_some_and(|l| l >= 1 << 20) {
             return Err(format!("route {}: label must fit 20 bits", self.prefix));
@@ -179,7 +184,10 @@ mod tests {
         let c: SpeakerConfig = serde_json::from_str(j).unwrap();
         c.validate().unwrap();
         assert_eq!(c.peers[0].families, vec![Family::Vpnv4, Family::Vpnv6]);
-        assert_eq!(c.peer_groups[0].route_targets[0].0.to_string(), "rt:65000:1");
+        assert_eq!(
+            c.peer_groups[0].route_targets[0].0.to_string(),
+            "rt:65000:1"
+        );
         assert!(serde_json::to_string(&c).unwrap().find("md5").is_none());
         let bad = j.replace("\"asn\"", "\"asn_typo\":1,\"asn\"");
         assert!(serde_json::from_str::<SpeakerConfig>(&bad).is_err());

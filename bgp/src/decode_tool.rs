@@ -22,7 +22,11 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { four_octet_as: true, add_path: Vec::new(), ports: vec![179] }
+        DecodeOptions {
+            four_octet_as: true,
+            add_path: Vec::new(),
+            ports: vec![179],
+        }
     }
 }
 
@@ -77,7 +81,10 @@ pub fn decode_bytes(bytes: &[u8], opts: &DecodeOptions) -> Value {
 pub fn parse_hex(line: &str) -> Result<Vec<u8>, String> {
     let t = line.trim();
     let t = t.strip_prefix("0x").unwrap_or(t);
-    let digits: Vec<u8> = t.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b':').collect();
+    let digits: Vec<u8> = t
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b':')
+        .collect();
     if digits.len() % 2 != 0 {
         return Err(format!("odd number of hex digits ({})", digits.len()));
     }
@@ -155,7 +162,10 @@ mod tests {
         let v = decode_hex_line("zz", &o);
         assert_eq!(v["verdict"], "bad-input");
         let v = decode_hex_line(&"ff".repeat(16).to_string().add("001309"), &o);
-        assert_eq!((v["verdict"].as_str(), v["reason"].as_str()), (Some("session-reset"), Some("bad_message_type")));
+        assert_eq!(
+            (v["verdict"].as_str(), v["reason"].as_str()),
+            (Some("session-reset"), Some("bad_message_type"))
+        );
         assert_eq!(v["notification"]["code"], 1);
     }
 
@@ -166,9 +176,20 @@ mod tests {
         u.attrs.origin = Some(crate::wire::Origin::Igp);
         u.attrs.as_path = Some(Default::default());
         u.attrs.next_hop = Some("192.0.2.1".parse().unwrap());
-        u.attrs.unknown.push(crate::wire::attr::RawAttr { flags: 0xc0, code: 8, value: vec![1, 2, 3] });
-        u.nlri.push(crate::wire::PathNlri { path_id: None, nlri: crate::wire::Nlri::Unicast { prefix: "10.0.0.0/8".parse().unwrap() } });
-        let b = Message::Update(u).encode(EncodeCtx { four_octet_as: true });
+        u.attrs.unknown.push(crate::wire::attr::RawAttr {
+            flags: 0xc0,
+            code: 8,
+            value: vec![1, 2, 3],
+        });
+        u.nlri.push(crate::wire::PathNlri {
+            path_id: None,
+            nlri: crate::wire::Nlri::Unicast {
+                prefix: "10.0.0.0/8".parse().unwrap(),
+            },
+        });
+        let b = Message::Update(u).encode(EncodeCtx {
+            four_octet_as: true,
+        });
         let v = decode_hex_line(&hex(&b), &DecodeOptions::default());
         assert_eq!(v["verdict"], "treat-as-withdraw");
         assert_eq!(v["errors"][0]["attribute"], 8);
@@ -193,7 +214,9 @@ mod tests {
         }
         let mut seq = 1000u32;
         for part in [a, b] {
-            let mut pkt = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+            let mut pkt = vec![
+                0x45, 0, 0, 0, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+            ];
             let total = (20 + 20 + part.len()) as u16;
             pkt[2..4].copy_from_slice(&total.to_be_bytes());
             pkt.extend_from_slice(&40000u16.to_be_bytes());

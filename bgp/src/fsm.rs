@@ -55,6 +55,8 @@ pub struct Negotiated {
     pub extended_message: bool,
 }
 
+// Messages dominate the event stream (see `Message`).
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// ManualStart / AutomaticStart.
@@ -129,10 +131,15 @@ impl Fsm {
 
     /// Earliest timer deadline, for the caller's sleep.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.connect_retry_at, self.hold_at, self.keepalive_at, self.idle_hold_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.connect_retry_at,
+            self.hold_at,
+            self.keepalive_at,
+            self.idle_hold_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Our OPEN (RFC 4271 §4.2, RFC 6793 §3).
@@ -147,7 +154,9 @@ impl Fsm {
             })
             .collect();
         capabilities.push(Capability::RouteRefresh);
-        capabilities.push(Capability::FourOctetAs { asn: self.cfg.local_as });
+        capabilities.push(Capability::FourOctetAs {
+            asn: self.cfg.local_as,
+        });
         Open {
             my_as: u16::try_from(self.cfg.local_as).unwrap_or(crate::wire::attr::AS_TRANS),
             hold_time: self.cfg.hold_time,
@@ -162,7 +171,10 @@ impl Fsm {
         match (self.state, ev) {
             (_, Event::Stop) => {
                 self.stopped = true;
-                if matches!(self.state, State::OpenSent | State::OpenConfirm | State::Established) {
+                if matches!(
+                    self.state,
+                    State::OpenSent | State::OpenConfirm | State::Established
+                ) {
                     out.push(Output::Send(Message::Notification(Notification::new(
                         code::CEASE,
                         Notification::CEASE_ADMIN_SHUTDOWN,
@@ -201,9 +213,13 @@ impl Fsm {
                 self.connect_retry_at = Some(now + self.cfg.connect_retry);
                 self.state = State::Active;
             }
-            (_, Event::Closed | Event::ConnectFailed) => self.go_idle(now, &mut out, "connection closed", true),
+            (_, Event::Closed | Event::ConnectFailed) => {
+                self.go_idle(now, &mut out, "connection closed", true)
+            }
             (_, Event::DecodeFailed(e)) => {
-                out.push(Output::Send(Message::Notification(Notification::from_error(&e))));
+                out.push(Output::Send(Message::Notification(
+                    Notification::from_error(&e),
+                )));
                 self.go_idle(now, &mut out, &format!("sent notification: {e}"), true);
             }
             (state, Event::Message(d)) => self.on_message(now, state, d, &mut out),
@@ -227,7 +243,10 @@ impl Fsm {
         }
         if due(self.hold_at) {
             self.hold_at = None;
-            out.push(Output::Send(Message::Notification(Notification::new(code::HOLD_TIMER_EXPIRED, 0))));
+            out.push(Output::Send(Message::Notification(Notification::new(
+                code::HOLD_TIMER_EXPIRED,
+                0,
+            ))));
             self.go_idle(now, &mut out, "hold timer expired", true);
         }
         if due(self.keepalive_at) {
@@ -279,12 +298,26 @@ impl Fsm {
     }
 
     fn fsm_error(&mut self, now: Instant, out: &mut Vec<Output>, subcode: u8, what: &str) {
-        out.push(Output::Send(Message::Notification(Notification::new(code::FSM, subcode))));
+        out.push(Output::Send(Message::Notification(Notification::new(
+            code::FSM,
+            subcode,
+        ))));
         self.go_idle(now, out, &format!("FSM error: unexpected {what}"), true);
     }
 
-    fn reject_open(&mut self, now: Instant, out: &mut Vec<Output>, subcode: u8, data: Vec<u8>, why: &str) {
-        out.push(Output::Send(Message::Notification(Notification { code: code::OPEN, subcode, data })));
+    fn reject_open(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<Output>,
+        subcode: u8,
+        data: Vec<u8>,
+        why: &str,
+    ) {
+        out.push(Output::Send(Message::Notification(Notification {
+            code: code::OPEN,
+            subcode,
+            data,
+        })));
         self.go_idle(now, out, why, true);
     }
 
@@ -297,7 +330,12 @@ impl Fsm {
         match d.message {
             Message::Notification(n) => {
                 out.push(Output::NotificationReceived(n.clone()));
-                self.go_idle(now, out, &format!("received notification {}/{}", n.code, n.subcode), true);
+                self.go_idle(
+                    now,
+                    out,
+                    &format!("received notification {}/{}", n.code, n.subcode),
+                    true,
+                );
             }
             Message::Open(o) if state == State::OpenSent => self.on_open(now, o, out),
             Message::Keepalive if state == State::OpenConfirm => {
@@ -331,7 +369,13 @@ impl Fsm {
         let peer_as = o.asn();
         if peer_as != self.cfg.remote_as {
             let data = o.my_as.to_be_bytes().to_vec();
-            return self.reject_open(now, out, 2, data, &format!("peer AS {peer_as}, expected {}", self.cfg.remote_as));
+            return self.reject_open(
+                now,
+                out,
+                2,
+                data,
+                &format!("peer AS {peer_as}, expected {}", self.cfg.remote_as),
+            );
         }
         if o.bgp_id == self.cfg.local_id && peer_as == self.cfg.local_as {
             // RFC 6286 §2.1: identifiers must differ inside an AS.
@@ -344,7 +388,13 @@ impl Fsm {
         } else {
             vec![Family::Ipv4Unicast]
         };
-        let families: Vec<Family> = self.cfg.families.iter().copied().filter(|f| peer_families.contains(f)).collect();
+        let families: Vec<Family> = self
+            .cfg
+            .families
+            .iter()
+            .copied()
+            .filter(|f| peer_families.contains(f))
+            .collect();
         let n = Negotiated {
             peer_as,
             peer_id: o.bgp_id,
@@ -366,7 +416,11 @@ impl Fsm {
 /// Connection collision (RFC 4271 §6.8): given the BGP identifiers, should
 /// the existing connection be kept (and the new one closed with Cease 7)?
 /// The connection initiated by the speaker with the higher identifier wins.
-pub fn collision_keep_existing(local_id: Ipv4Addr, remote_id: Ipv4Addr, existing_is_outgoing: bool) -> bool {
+pub fn collision_keep_existing(
+    local_id: Ipv4Addr,
+    remote_id: Ipv4Addr,
+    existing_is_outgoing: bool,
+) -> bool {
     let local_wins = u32::from(local_id) > u32::from(remote_id);
     existing_is_outgoing == local_wins
 }

@@ -21,12 +21,20 @@ pub struct TcpFlow {
 
 fn rd16(b: &[u8], at: usize, le: bool) -> Option<u16> {
     let s: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
-    Some(if le { u16::from_le_bytes(s) } else { u16::from_be_bytes(s) })
+    Some(if le {
+        u16::from_le_bytes(s)
+    } else {
+        u16::from_be_bytes(s)
+    })
 }
 
 fn rd32(b: &[u8], at: usize, le: bool) -> Option<u32> {
     let s: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-    Some(if le { u32::from_le_bytes(s) } else { u32::from_be_bytes(s) })
+    Some(if le {
+        u32::from_le_bytes(s)
+    } else {
+        u32::from_be_bytes(s)
+    })
 }
 
 /// Packets of a capture as (link type, frame bytes).
@@ -45,7 +53,9 @@ fn classic(file: &[u8], le: bool) -> Result<Vec<(u32, &[u8])>, String> {
     let mut at = 24usize;
     let mut out = Vec::new();
     while at < file.len() {
-        let caplen = rd32(file, at + 8, le).ok_or_else(|| format!("truncated record header at byte {at}"))? as usize;
+        let caplen = rd32(file, at + 8, le)
+            .ok_or_else(|| format!("truncated record header at byte {at}"))?
+            as usize;
         let start = at + 16;
         let data = file
             .get(start..start.saturating_add(caplen))
@@ -73,7 +83,9 @@ fn pcapng(file: &[u8]) -> Result<Vec<(u32, &[u8])>, String> {
         if blen < 12 || blen % 4 != 0 {
             return Err(format!("bad pcapng block length {blen} at byte {at}"));
         }
-        let body = file.get(at + 8..at + blen - 4).ok_or_else(|| format!("block at byte {at} runs past the end"))?;
+        let body = file
+            .get(at + 8..at + blen - 4)
+            .ok_or_else(|| format!("block at byte {at} runs past the end"))?;
         match btype {
             1 => links.push(u32::from(rd16(body, 0, le).ok_or("bad IDB")?)),
             6 => {
@@ -103,7 +115,9 @@ fn ip_of(link: u32, f: &[u8]) -> Option<&[u8]> {
                 et = u16::from_be_bytes([*f.get(off + 2)?, *f.get(off + 3)?]);
                 off += 4;
             }
-            matches!(et, 0x0800 | 0x86dd).then(|| f.get(off..)).flatten()
+            matches!(et, 0x0800 | 0x86dd)
+                .then(|| f.get(off..))
+                .flatten()
         }
         0 => f.get(4..),
         101 | 12 | 228 | 229 => Some(f),
@@ -124,7 +138,11 @@ fn tcp_of(ip: &[u8]) -> Option<(SocketAddr, SocketAddr, u32, &[u8])> {
             }
             let s: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
             let d: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-            (IpAddr::V4(Ipv4Addr::from(s)), IpAddr::V4(Ipv4Addr::from(d)), ip.get(ihl..total.min(ip.len()))?)
+            (
+                IpAddr::V4(Ipv4Addr::from(s)),
+                IpAddr::V4(Ipv4Addr::from(d)),
+                ip.get(ihl..total.min(ip.len()))?,
+            )
         }
         6 => {
             if *ip.get(6)? != 6 {
@@ -133,7 +151,11 @@ fn tcp_of(ip: &[u8]) -> Option<(SocketAddr, SocketAddr, u32, &[u8])> {
             let plen = usize::from(u16::from_be_bytes([*ip.get(4)?, *ip.get(5)?]));
             let s: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
             let d: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-            (IpAddr::V6(Ipv6Addr::from(s)), IpAddr::V6(Ipv6Addr::from(d)), ip.get(40..(40 + plen).min(ip.len()))?)
+            (
+                IpAddr::V6(Ipv6Addr::from(s)),
+                IpAddr::V6(Ipv6Addr::from(d)),
+                ip.get(40..(40 + plen).min(ip.len()))?,
+            )
         }
         _ => return None,
     };
@@ -141,7 +163,12 @@ fn tcp_of(ip: &[u8]) -> Option<(SocketAddr, SocketAddr, u32, &[u8])> {
     let dport = u16::from_be_bytes([*l4.get(2)?, *l4.get(3)?]);
     let seq = u32::from_be_bytes(l4.get(4..8)?.try_into().ok()?);
     let off = usize::from(l4.get(12)? >> 4) * 4;
-    Some((SocketAddr::new(src, sport), SocketAddr::new(dst, dport), seq, l4.get(off..)?))
+    Some((
+        SocketAddr::new(src, sport),
+        SocketAddr::new(dst, dport),
+        seq,
+        l4.get(off..)?,
+    ))
 }
 
 /// Reassembled TCP flows touching one of `ports`, in order of appearance.
@@ -149,13 +176,20 @@ pub fn tcp_flows(file: &[u8], ports: &[u16]) -> Result<Vec<TcpFlow>, String> {
     let mut order: Vec<(SocketAddr, SocketAddr)> = Vec::new();
     let mut flows: HashMap<(SocketAddr, SocketAddr), TcpFlow> = HashMap::new();
     for (i, (link, frame)) in packets(file)?.into_iter().enumerate() {
-        let Some((src, dst, seq, payload)) = ip_of(link, frame).and_then(tcp_of) else { continue };
+        let Some((src, dst, seq, payload)) = ip_of(link, frame).and_then(tcp_of) else {
+            continue;
+        };
         if !ports.contains(&src.port()) && !ports.contains(&dst.port()) || payload.is_empty() {
             continue;
         }
         let f = flows.entry((src, dst)).or_insert_with(|| {
             order.push((src, dst));
-            TcpFlow { src: Some(src), dst: Some(dst), first_frame: i + 1, ..Default::default() }
+            TcpFlow {
+                src: Some(src),
+                dst: Some(dst),
+                first_frame: i + 1,
+                ..Default::default()
+            }
         });
         let expected = f.next_seq.unwrap_or(seq);
         // Bytes before `expected` were seen already (retransmission).

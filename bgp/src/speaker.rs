@@ -65,7 +65,9 @@ impl Speaker {
         let listener = match cfg.listen_address {
             Some(ip) => {
                 let addr = SocketAddr::new(ip, cfg.listen_port);
-                let l = rt.block_on(async { listen(addr, &cfg) }).map_err(|e| format!("listen on {addr}: {e}"))?;
+                let l = rt
+                    .block_on(async { listen(addr, &cfg) })
+                    .map_err(|e| format!("listen on {addr}: {e}"))?;
                 Some(l)
             }
             None => None,
@@ -76,7 +78,11 @@ impl Speaker {
             .name("bgp-speaker".into())
             .spawn(move || rt.block_on(run(router, listener, cmd_rx)))
             .map_err(|e| format!("spawn speaker thread: {e}"))?;
-        Ok(Speaker { cmd: cmd_tx, thread: Some(thread), local_addr })
+        Ok(Speaker {
+            cmd: cmd_tx,
+            thread: Some(thread),
+            local_addr,
+        })
     }
 
     /// Address the listener is bound to (useful with port 0).
@@ -91,11 +97,13 @@ impl Speaker {
     }
 
     pub fn originate(&self, route: LocalRoute) -> Result<(), String> {
-        self.ask(|r| Command::Originate(route, r)).unwrap_or_else(|| Err("speaker stopped".into()))
+        self.ask(|r| Command::Originate(route, r))
+            .unwrap_or_else(|| Err("speaker stopped".into()))
     }
 
     pub fn withdraw(&self, key: RouteKey) -> Result<(), String> {
-        self.ask(|r| Command::Withdraw(key, r)).ok_or_else(|| "speaker stopped".to_string())
+        self.ask(|r| Command::Withdraw(key, r))
+            .ok_or_else(|| "speaker stopped".to_string())
     }
 
     /// Loc-RIB best paths, sorted by key.
@@ -138,13 +146,19 @@ impl Drop for Speaker {
 }
 
 fn md5_keys(cfg: &SpeakerConfig) -> impl Iterator<Item = (SocketAddr, &[u8])> {
-    cfg.peers
-        .iter()
-        .filter_map(|p| p.md5_key.as_ref().map(|k| (SocketAddr::new(p.address, 0), k.as_bytes())))
+    cfg.peers.iter().filter_map(|p| {
+        p.md5_key
+            .as_ref()
+            .map(|k| (SocketAddr::new(p.address, 0), k.as_bytes()))
+    })
 }
 
 fn listen(addr: SocketAddr, cfg: &SpeakerConfig) -> std::io::Result<TcpListener> {
-    let s = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let s = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     s.set_reuseaddr(true)?;
     for (peer, key) in md5_keys(cfg) {
         if peer.is_ipv4() == addr.is_ipv4() {
@@ -155,8 +169,16 @@ fn listen(addr: SocketAddr, cfg: &SpeakerConfig) -> std::io::Result<TcpListener>
     s.listen(64)
 }
 
-async fn connect(peer: SocketAddr, local: Option<std::net::IpAddr>, key: Option<Vec<u8>>) -> std::io::Result<TcpStream> {
-    let s = if peer.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+async fn connect(
+    peer: SocketAddr,
+    local: Option<std::net::IpAddr>,
+    key: Option<Vec<u8>>,
+) -> std::io::Result<TcpStream> {
+    let s = if peer.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     if let Some(k) = key {
         sdwan_ffi::tcp_md5::set_tcp_md5sig(s.as_raw_fd(), peer, &k)?;
     }
@@ -173,7 +195,12 @@ async fn connect(peer: SocketAddr, local: Option<std::net::IpAddr>, key: Option<
 /// Read whole BGP messages and hand them to the core. A framing error
 /// (bad marker / length) is passed on as the 19 header bytes, so the core's
 /// decoder names it and sends the matching NOTIFICATION.
-async fn read_loop(mut rd: tokio::net::tcp::OwnedReadHalf, peer: PeerId, conn: u64, net: mpsc::UnboundedSender<Net>) {
+async fn read_loop(
+    mut rd: tokio::net::tcp::OwnedReadHalf,
+    peer: PeerId,
+    conn: u64,
+    net: mpsc::UnboundedSender<Net>,
+) {
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     let mut chunk = vec![0u8; 1 << 16];
     loop {
@@ -202,7 +229,10 @@ async fn read_loop(mut rd: tokio::net::tcp::OwnedReadHalf, peer: PeerId, conn: u
     }
 }
 
-async fn write_loop(mut wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Vec<u8>>) {
+async fn write_loop(
+    mut wr: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+) {
     while let Some(b) = rx.recv().await {
         if wr.write_all(&b).await.is_err() {
             return;
@@ -219,14 +249,26 @@ struct Runtime {
     subscribers: Vec<crossbeam_channel::Sender<RibChange>>,
 }
 
-async fn run(router: Router, listener: Option<TcpListener>, mut cmd_rx: mpsc::UnboundedReceiver<Command>) {
+async fn run(
+    router: Router,
+    listener: Option<TcpListener>,
+    mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+) {
     let (net_tx, mut net_rx) = mpsc::unbounded_channel();
     let n = router.peer_count();
-    let mut rt = Runtime { router, conns: (0..n).map(|_| None).collect(), next_conn: 0, net_tx, subscribers: Vec::new() };
+    let mut rt = Runtime {
+        router,
+        conns: (0..n).map(|_| None).collect(),
+        next_conn: 0,
+        net_tx,
+        subscribers: Vec::new(),
+    };
     rt.router.record_changes = false;
     if let Some(l) = listener {
         let tx = rt.net_tx.clone();
-        let peers: Vec<std::net::IpAddr> = (0..n).filter_map(|i| rt.router.peer_config(i).map(|c| c.address)).collect();
+        let peers: Vec<std::net::IpAddr> = (0..n)
+            .filter_map(|i| rt.router.peer_config(i).map(|c| c.address))
+            .collect();
         tokio::spawn(async move {
             while let Ok((s, from)) = l.accept().await {
                 // Unknown sources are closed at once (RFC 4271 §8: only
@@ -241,7 +283,10 @@ async fn run(router: Router, listener: Option<TcpListener>, mut cmd_rx: mpsc::Un
     let acts = rt.router.start(Instant::now());
     rt.execute(acts);
     loop {
-        let deadline = rt.router.next_deadline().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let deadline = rt
+            .router
+            .next_deadline()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             cmd = cmd_rx.recv() => {
                 match cmd {
@@ -307,7 +352,8 @@ impl Runtime {
         if changes.is_empty() {
             return;
         }
-        self.subscribers.retain(|s| changes.iter().all(|c| s.send(c.clone()).is_ok()));
+        self.subscribers
+            .retain(|s| changes.iter().all(|c| s.send(c.clone()).is_ok()));
         self.router.record_changes = !self.subscribers.is_empty();
     }
 
@@ -318,7 +364,12 @@ impl Runtime {
         let (wtx, wrx) = mpsc::unbounded_channel();
         tokio::spawn(write_loop(wr, wrx));
         let reader = tokio::spawn(read_loop(rd, p, id, self.net_tx.clone())).abort_handle();
-        self.conns[p] = Some(Conn { id, outgoing, writer: wtx, reader });
+        self.conns[p] = Some(Conn {
+            id,
+            outgoing,
+            writer: wtx,
+            reader,
+        });
     }
 
     fn close(&mut self, p: PeerId) {
@@ -330,7 +381,8 @@ impl Runtime {
 
     /// Refuse a connection with Cease / connection collision (RFC 4271 §6.8).
     fn reject(stream: TcpStream) {
-        let b = Message::Notification(Notification::new(6, Notification::CEASE_COLLISION)).encode(EncodeCtx::default());
+        let b = Message::Notification(Notification::new(6, Notification::CEASE_COLLISION))
+            .encode(EncodeCtx::default());
         tokio::spawn(async move {
             let mut s = stream;
             let _ = s.write_all(&b).await;
@@ -365,8 +417,11 @@ impl Runtime {
                     Self::reject(stream);
                 } else {
                     if let Some(c) = &self.conns[p] {
-                        let b = Message::Notification(Notification::new(6, Notification::CEASE_COLLISION))
-                            .encode(EncodeCtx::default());
+                        let b = Message::Notification(Notification::new(
+                            6,
+                            Notification::CEASE_COLLISION,
+                        ))
+                        .encode(EncodeCtx::default());
                         let _ = c.writer.send(b);
                     }
                     self.close(p);
@@ -405,7 +460,9 @@ impl Runtime {
         for a in acts {
             match a {
                 IoAction::Connect(p) => {
-                    let Some(cfg) = self.router.peer_config(p) else { continue };
+                    let Some(cfg) = self.router.peer_config(p) else {
+                        continue;
+                    };
                     let addr = SocketAddr::new(cfg.address, cfg.port);
                     let local = cfg.local_address;
                     let key = cfg.md5_key.as_ref().map(|k| k.as_bytes().to_vec());

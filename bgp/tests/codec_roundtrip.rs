@@ -23,9 +23,13 @@ fn unicast_v4() -> impl Strategy<Value = Ipv4Addr> {
 }
 fn prefix(is_v6: bool) -> BoxedStrategy<Prefix> {
     if is_v6 {
-        (v6(), 0u8..=128).prop_map(|(a, l)| Prefix::new(IpAddr::V6(a), l).unwrap()).boxed()
+        (v6(), 0u8..=128)
+            .prop_map(|(a, l)| Prefix::new(IpAddr::V6(a), l).unwrap())
+            .boxed()
     } else {
-        (v4(), 0u8..=32).prop_map(|(a, l)| Prefix::new(IpAddr::V4(a), l).unwrap()).boxed()
+        (v4(), 0u8..=32)
+            .prop_map(|(a, l)| Prefix::new(IpAddr::V4(a), l).unwrap())
+            .boxed()
     }
 }
 fn rd() -> impl Strategy<Value = Rd> {
@@ -34,25 +38,49 @@ fn rd() -> impl Strategy<Value = Rd> {
 
 fn nlri(family: Family) -> BoxedStrategy<Nlri> {
     match family {
-        Family::Ipv4Unicast => prefix(false).prop_map(|prefix| Nlri::Unicast { prefix }).boxed(),
-        Family::Ipv6Unicast => prefix(true).prop_map(|prefix| Nlri::Unicast { prefix }).boxed(),
+        Family::Ipv4Unicast => prefix(false)
+            .prop_map(|prefix| Nlri::Unicast { prefix })
+            .boxed(),
+        Family::Ipv6Unicast => prefix(true)
+            .prop_map(|prefix| Nlri::Unicast { prefix })
+            .boxed(),
         Family::Vpnv4 | Family::Vpnv6 => (0u32..1 << 24, rd(), prefix(family == Family::Vpnv6))
             .prop_map(|(label, rd, prefix)| Nlri::Vpn { label, rd, prefix })
             .boxed(),
         Family::RtConstraint => prop_oneof![
-            Just(Nlri::Rtc { rtc: RtcNlri::Default }),
+            Just(Nlri::Rtc {
+                rtc: RtcNlri::Default
+            }),
             (any::<u32>(), 0u8..=64, any::<u64>()).prop_map(|(origin_as, rt_bits, rt)| {
-                let m = if rt_bits == 0 { 0 } else { u64::MAX << (64 - rt_bits) };
-                Nlri::Rtc { rtc: RtcNlri::Rt { origin_as, rt_bits, rt: (rt & m).to_be_bytes() } }
+                let m = if rt_bits == 0 {
+                    0
+                } else {
+                    u64::MAX << (64 - rt_bits)
+                };
+                Nlri::Rtc {
+                    rtc: RtcNlri::Rt {
+                        origin_as,
+                        rt_bits,
+                        rt: (rt & m).to_be_bytes(),
+                    },
+                }
             })
         ]
         .boxed(),
         Family::SdwanV4 | Family::SdwanV6 => {
-            let node: BoxedStrategy<IpAddr> =
-                if family == Family::SdwanV6 { v6().prop_map(IpAddr::V6).boxed() } else { v4().prop_map(IpAddr::V4).boxed() };
+            let node: BoxedStrategy<IpAddr> = if family == Family::SdwanV6 {
+                v6().prop_map(IpAddr::V6).boxed()
+            } else {
+                v4().prop_map(IpAddr::V4).boxed()
+            };
             (any::<u16>(), any::<u32>(), any::<u32>(), node)
                 .prop_map(|(route_type, port_local_id, color, node_id)| Nlri::Sdwan {
-                    sdwan: SdwanNlri { route_type, port_local_id, color, node_id },
+                    sdwan: SdwanNlri {
+                        route_type,
+                        port_local_id,
+                        color,
+                        node_id,
+                    },
                 })
                 .boxed()
         }
@@ -63,7 +91,10 @@ fn nlri_list(family: Family, add_path: bool) -> BoxedStrategy<Vec<PathNlri>> {
     vec((any::<u32>(), nlri(family)), 0..6)
         .prop_map(move |v| {
             v.into_iter()
-                .map(|(id, nlri)| PathNlri { path_id: add_path.then_some(id), nlri })
+                .map(|(id, nlri)| PathNlri {
+                    path_id: add_path.then_some(id),
+                    nlri,
+                })
                 .collect()
         })
         .boxed()
@@ -100,15 +131,23 @@ fn sub_tlv(tunnel_type: u16) -> BoxedStrategy<SubTlv> {
         8 | 9 => (option::of(0u32..1 << 24), option::of(any::<[u8; 6]>()))
             .prop_map(|(vn_id, mac)| Encapsulation::VnId { vn_id, mac })
             .boxed(),
-        2 | 11 => any::<u32>().prop_map(|key| Encapsulation::GreKey { key }).boxed(),
-        _ => bytes(20).prop_map(|value| Encapsulation::Raw { value }).boxed(),
+        2 | 11 => any::<u32>()
+            .prop_map(|key| Encapsulation::GreKey { key })
+            .boxed(),
+        _ => bytes(20)
+            .prop_map(|value| Encapsulation::Raw { value })
+            .boxed(),
     };
     prop_oneof![
         encap.prop_map(|encap| SubTlv::Encapsulation { encap }),
         any::<u16>().prop_map(|ethertype| SubTlv::ProtocolType { ethertype }),
         (any::<u16>(), any::<u32>()).prop_map(|(flags, color)| SubTlv::Color { flags, color }),
-        prop_oneof![Just(None), v4().prop_map(|a| Some(IpAddr::V4(a))), v6().prop_map(|a| Some(IpAddr::V6(a)))]
-            .prop_map(|address| SubTlv::EgressEndpoint { address }),
+        prop_oneof![
+            Just(None),
+            v4().prop_map(|a| Some(IpAddr::V4(a))),
+            v6().prop_map(|a| Some(IpAddr::V6(a)))
+        ]
+        .prop_map(|address| SubTlv::EgressEndpoint { address }),
         any::<u8>().prop_map(|dscp| SubTlv::DsField { dscp }),
         any::<u16>().prop_map(|port| SubTlv::UdpDestPort { port }),
         any::<u8>().prop_map(|value| SubTlv::EmbeddedLabelHandling { value }),
@@ -120,7 +159,10 @@ fn sub_tlv(tunnel_type: u16) -> BoxedStrategy<SubTlv> {
         bytes(64).prop_map(|value| SubTlv::PublicKey { value }),
         bytes(40).prop_map(|value| SubTlv::Proposal { value }),
         bytes(40).prop_map(|value| SubTlv::SimplifiedIpsecSa { value }),
-        (any::<u8>().prop_filter("unknown code", |c| !KNOWN_SUB_TLVS.contains(c)), bytes(300))
+        (
+            any::<u8>().prop_filter("unknown code", |c| !KNOWN_SUB_TLVS.contains(c)),
+            bytes(300)
+        )
             .prop_map(|(code, mut value)| {
                 if code < 128 {
                     value.truncate(255);
@@ -132,14 +174,36 @@ fn sub_tlv(tunnel_type: u16) -> BoxedStrategy<SubTlv> {
 }
 
 fn tunnel_encap() -> impl Strategy<Value = TunnelEncap> {
-    let tt = prop_oneof![Just(2u16), Just(8), Just(9), Just(11), Just(12), Just(25), any::<u16>()];
-    vec(tt.prop_flat_map(|t| vec(sub_tlv(t), 0..5).prop_map(move |sub_tlvs| Tunnel { tunnel_type: t, sub_tlvs })), 1..4)
-        .prop_map(|tunnels| TunnelEncap { tunnels })
+    let tt = prop_oneof![
+        Just(2u16),
+        Just(8),
+        Just(9),
+        Just(11),
+        Just(12),
+        Just(25),
+        any::<u16>()
+    ];
+    vec(
+        tt.prop_flat_map(|t| {
+            vec(sub_tlv(t), 0..5).prop_map(move |sub_tlvs| Tunnel {
+                tunnel_type: t,
+                sub_tlvs,
+            })
+        }),
+        1..4,
+    )
+    .prop_map(|tunnels| TunnelEncap { tunnels })
 }
 
 fn next_hop(family: Family) -> BoxedStrategy<NextHop> {
-    let v4nh = unicast_v4().prop_map(|a| NextHop { addr: IpAddr::V4(a), link_local: None });
-    let v6nh = (v6(), option::of(v6())).prop_map(|(a, ll)| NextHop { addr: IpAddr::V6(a), link_local: ll });
+    let v4nh = unicast_v4().prop_map(|a| NextHop {
+        addr: IpAddr::V4(a),
+        link_local: None,
+    });
+    let v6nh = (v6(), option::of(v6())).prop_map(|(a, ll)| NextHop {
+        addr: IpAddr::V6(a),
+        link_local: ll,
+    });
     let _ = family;
     prop_oneof![v4nh, v6nh].boxed()
 }
@@ -148,7 +212,8 @@ fn ext_community() -> impl Strategy<Value = ExtCommunity> {
     prop_oneof![
         any::<[u8; 8]>().prop_map(ExtCommunity),
         any::<u32>().prop_map(ExtCommunity::color),
-        (any::<u16>(), any::<u32>()).prop_map(|(a, n)| ExtCommunity::route_target(&format!("{a}:{n}")).unwrap()),
+        (any::<u16>(), any::<u32>())
+            .prop_map(|(a, n)| ExtCommunity::route_target(&format!("{a}:{n}")).unwrap()),
     ]
 }
 
@@ -156,23 +221,38 @@ fn attrs(add_path: Vec<Family>) -> impl Strategy<Value = PathAttributes> {
     let mp = move |ap: Vec<Family>| {
         family().prop_flat_map(move |f| {
             let add = ap.contains(&f);
-            (next_hop(f), nlri_list(f, add)).prop_map(move |(next_hop, nlri)| MpReach { family: f, next_hop, nlri })
+            (next_hop(f), nlri_list(f, add)).prop_map(move |(next_hop, nlri)| MpReach {
+                family: f,
+                next_hop,
+                nlri,
+            })
         })
     };
     let ap2 = add_path.clone();
     let unreach = family().prop_flat_map(move |f| {
-        nlri_list(f, ap2.contains(&f)).prop_map(move |withdrawn| MpUnreach { family: f, withdrawn })
+        nlri_list(f, ap2.contains(&f)).prop_map(move |withdrawn| MpUnreach {
+            family: f,
+            withdrawn,
+        })
     });
     let agg = || (any::<u32>(), v4()).prop_map(|(asn, address)| Aggregator { asn, address });
     let unknown = vec((20u8..=255, vec(any::<u8>(), 0..300)), 0..3).prop_map(|v| {
         let mut seen = std::collections::HashSet::new();
         v.into_iter()
             .filter(|(c, _)| !sdwan_bgp::wire::attr::code::KNOWN.contains(c) && seen.insert(*c))
-            .map(|(code, value)| RawAttr { flags: 0xe0, code, value })
+            .map(|(code, value)| RawAttr {
+                flags: 0xe0,
+                code,
+                value,
+            })
             .collect::<Vec<_>>()
     });
     let part1 = (
-        option::of(prop_oneof![Just(Origin::Igp), Just(Origin::Egp), Just(Origin::Incomplete)]),
+        option::of(prop_oneof![
+            Just(Origin::Igp),
+            Just(Origin::Egp),
+            Just(Origin::Incomplete)
+        ]),
         option::of(as_path()),
         option::of(unicast_v4()),
         option::of(any::<u32>()),
@@ -188,13 +268,21 @@ fn attrs(add_path: Vec<Family>) -> impl Strategy<Value = PathAttributes> {
         option::of(unreach),
         vec(ext_community(), 0..4),
         option::of(as_path().prop_map(|mut p| {
-            p.segments.retain(|s| matches!(s.kind, SegmentKind::Set | SegmentKind::Sequence));
+            p.segments
+                .retain(|s| matches!(s.kind, SegmentKind::Set | SegmentKind::Sequence));
             p.segments.dedup_by(|a, b| a.kind == b.kind);
             p
         })),
         option::of(agg()),
         option::of(tunnel_encap()),
-        vec(any::<(u32, u32, u32)>().prop_map(|(g, a, b)| LargeCommunity { global: g, data1: a, data2: b }), 0..3),
+        vec(
+            any::<(u32, u32, u32)>().prop_map(|(g, a, b)| LargeCommunity {
+                global: g,
+                data1: a,
+                data2: b,
+            }),
+            0..3,
+        ),
         unknown,
     );
     (part1, part2).prop_map(|(p1, p2)| PathAttributes {
@@ -220,7 +308,12 @@ fn attrs(add_path: Vec<Family>) -> impl Strategy<Value = PathAttributes> {
 }
 
 fn ctx_with(add_path_rx: Vec<Family>) -> DecodeCtx {
-    DecodeCtx { four_octet_as: true, add_path_rx, ebgp: false, extended_message: true }
+    DecodeCtx {
+        four_octet_as: true,
+        add_path_rx,
+        ebgp: false,
+        extended_message: true,
+    }
 }
 
 fn capability() -> impl Strategy<Value = Capability> {
@@ -229,18 +322,32 @@ fn capability() -> impl Strategy<Value = Capability> {
         fam.prop_map(|(afi, safi)| Capability::Multiprotocol { afi, safi }),
         Just(Capability::RouteRefresh),
         Just(Capability::ExtendedMessage),
-        (0u8..16, 0u16..4096, vec((any::<u16>(), any::<u8>(), any::<u8>()), 0..3)).prop_map(|(flags, t, f)| {
-            Capability::GracefulRestart {
-                flags,
-                restart_time: t,
-                families: f.into_iter().map(|(afi, safi, flags)| GrFamily { afi, safi, flags }).collect(),
-            }
-        }),
+        (
+            0u8..16,
+            0u16..4096,
+            vec((any::<u16>(), any::<u8>(), any::<u8>()), 0..3)
+        )
+            .prop_map(|(flags, t, f)| {
+                Capability::GracefulRestart {
+                    flags,
+                    restart_time: t,
+                    families: f
+                        .into_iter()
+                        .map(|(afi, safi, flags)| GrFamily { afi, safi, flags })
+                        .collect(),
+                }
+            }),
         any::<u32>().prop_map(|asn| Capability::FourOctetAs { asn }),
         vec((any::<u16>(), any::<u8>(), 1u8..=3), 0..3).prop_map(|f| Capability::AddPath {
-            families: f.into_iter().map(|(afi, safi, mode)| AddPathFamily { afi, safi, mode }).collect()
+            families: f
+                .into_iter()
+                .map(|(afi, safi, mode)| AddPathFamily { afi, safi, mode })
+                .collect()
         }),
-        (any::<u8>().prop_filter("unknown", |c| ![1, 2, 6, 64, 65, 69].contains(c)), vec(any::<u8>(), 0..40))
+        (
+            any::<u8>().prop_filter("unknown", |c| ![1, 2, 6, 64, 65, 69].contains(c)),
+            vec(any::<u8>(), 0..40)
+        )
             .prop_map(|(code, value)| Capability::Unknown { code, value }),
     ]
 }
@@ -248,14 +355,41 @@ fn capability() -> impl Strategy<Value = Capability> {
 fn message(add_path: Vec<Family>) -> impl Strategy<Value = Message> {
     let v4ap = add_path.contains(&Family::Ipv4Unicast);
     prop_oneof![
-        (any::<u16>(), any::<u16>().prop_filter("hold", |h| *h != 1 && *h != 2), (1u32..).prop_map(Ipv4Addr::from), vec(capability(), 0..30))
-            .prop_map(|(my_as, hold_time, bgp_id, capabilities)| Message::Open(Open { my_as, hold_time, bgp_id, capabilities })),
-        (nlri_list(Family::Ipv4Unicast, v4ap), attrs(add_path), nlri_list(Family::Ipv4Unicast, v4ap))
-            .prop_map(|(withdrawn, attrs, nlri)| Message::Update(Update { withdrawn, attrs, nlri })),
-        (any::<u8>(), any::<u8>(), vec(any::<u8>(), 0..30))
-            .prop_map(|(code, subcode, data)| Message::Notification(Notification { code, subcode, data })),
+        (
+            any::<u16>(),
+            any::<u16>().prop_filter("hold", |h| *h != 1 && *h != 2),
+            (1u32..).prop_map(Ipv4Addr::from),
+            vec(capability(), 0..30)
+        )
+            .prop_map(
+                |(my_as, hold_time, bgp_id, capabilities)| Message::Open(Open {
+                    my_as,
+                    hold_time,
+                    bgp_id,
+                    capabilities
+                })
+            ),
+        (
+            nlri_list(Family::Ipv4Unicast, v4ap),
+            attrs(add_path),
+            nlri_list(Family::Ipv4Unicast, v4ap)
+        )
+            .prop_map(|(withdrawn, attrs, nlri)| Message::Update(Update {
+                withdrawn,
+                attrs,
+                nlri
+            })),
+        (any::<u8>(), any::<u8>(), vec(any::<u8>(), 0..30)).prop_map(|(code, subcode, data)| {
+            Message::Notification(Notification {
+                code,
+                subcode,
+                data,
+            })
+        }),
         Just(Message::Keepalive),
-        any::<(u16, u8, u8)>().prop_map(|(afi, subtype, safi)| Message::RouteRefresh(RouteRefresh { afi, subtype, safi })),
+        any::<(u16, u8, u8)>().prop_map(|(afi, subtype, safi)| Message::RouteRefresh(
+            RouteRefresh { afi, subtype, safi }
+        )),
     ]
 }
 

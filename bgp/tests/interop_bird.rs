@@ -23,9 +23,31 @@ fn bird_vpnv4_vpnv6_both_directions() {
     let our_port = free_port(OURS);
     let their_port = free_port(THEIRS);
     let vpn = vec![Family::Vpnv4, Family::Vpnv6];
-    let us = Speaker::start(our_config("10.0.0.61", OURS, our_port, vec![peer(THEIRS, their_port, true, OURS, vpn)])).unwrap();
-    us.originate(vpn_route("10.20.0.0/24", "65000:20", 300, "192.0.2.20", &["65000:1"], Some(200))).unwrap();
-    us.originate(vpn_route("2001:db8:20::/48", "65000:20", 301, "2001:db8::20", &["65000:1"], Some(201))).unwrap();
+    let us = Speaker::start(our_config(
+        "10.0.0.61",
+        OURS,
+        our_port,
+        vec![peer(THEIRS, their_port, true, OURS, vpn)],
+    ))
+    .unwrap();
+    us.originate(vpn_route(
+        "10.20.0.0/24",
+        "65000:20",
+        300,
+        "192.0.2.20",
+        &["65000:1"],
+        Some(200),
+    ))
+    .unwrap();
+    us.originate(vpn_route(
+        "2001:db8:20::/48",
+        "65000:20",
+        301,
+        "2001:db8::20",
+        &["65000:1"],
+        Some(201),
+    ))
+    .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
@@ -61,7 +83,15 @@ protocol bgp ours {{
     let bird = Daemon::spawn(
         "bird",
         dir,
-        Command::new("bird").args(["-f", "-c", &format!("{d}/bird.conf"), "-s", &sock, "-P", &format!("{d}/bird.pid")]),
+        Command::new("bird").args([
+            "-f",
+            "-c",
+            &format!("{d}/bird.conf"),
+            "-s",
+            &sock,
+            "-P",
+            &format!("{d}/bird.pid"),
+        ]),
     );
     let birdc = |args: &[&str]| {
         let mut a = vec!["-s", sock.as_str()];
@@ -69,22 +99,44 @@ protocol bgp ours {{
         run("birdc", &a)
     };
 
-    let up = wait_until("BIRD session", 30, || us.peers()[0].state == State::Established);
-    assert!(up, "{:?}\n{}\n{}", us.peers(), birdc(&["show", "protocols", "all", "ours"]), bird.output());
+    let up = wait_until("BIRD session", 30, || {
+        us.peers()[0].state == State::Established
+    });
+    assert!(
+        up,
+        "{:?}\n{}\n{}",
+        us.peers(),
+        birdc(&["show", "protocols", "all", "ours"]),
+        bird.output()
+    );
 
     // Theirs -> ours.
-    let got = wait_until("BIRD routes in our Loc-RIB", 20, || us.snapshot().len() >= 4);
+    let got = wait_until("BIRD routes in our Loc-RIB", 20, || {
+        us.snapshot().len() >= 4
+    });
     let snap = us.snapshot();
     assert!(got, "{snap:?}\n{}", bird.output());
-    let find = |k: &str| snap.iter().find(|(key, _)| key.to_string() == k).map(|(_, p)| p.clone());
+    let find = |k: &str| {
+        snap.iter()
+            .find(|(key, _)| key.to_string() == k)
+            .map(|(_, p)| p.clone())
+    };
     let v4 = find("65000:30:10.30.0.0/24").expect("vpnv4 route from BIRD");
     // BIRD 2.0.12 cannot allocate labels: for its own routes it sets
     // next hop self and announces implicit null (3, RFC 3032), whatever
     // label the static route had. The label we decode is the one it sent.
     assert_eq!(v4.label.map(|l| l >> 4), Some(3));
     assert_eq!(v4.label.map(|l| l & 1), Some(1), "bottom of stack");
-    let ext: Vec<String> = v4.attrs.ext_communities.iter().map(|e| e.to_string()).collect();
-    assert!(ext.contains(&"rt:65000:1".into()) && ext.contains(&"color:300".into()), "{ext:?}");
+    let ext: Vec<String> = v4
+        .attrs
+        .ext_communities
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        ext.contains(&"rt:65000:1".into()) && ext.contains(&"color:300".into()),
+        "{ext:?}"
+    );
     let v6 = find("65000:30:2001:db8:30::/48").expect("vpnv6 route from BIRD");
     assert_eq!(v6.label.map(|l| l >> 4), Some(3));
     assert!(v6.attrs.colors().any(|c| c == 301));
@@ -94,11 +146,18 @@ protocol bgp ours {{
     let mut t4 = String::new();
     let mut t6 = String::new();
     wait_until("our routes in BIRD", 20, || {
-        t4 = birdc(&["show", "route", "table", "vpntab4", "protocol", "ours", "all"]);
-        t6 = birdc(&["show", "route", "table", "vpntab6", "protocol", "ours", "all"]);
+        t4 = birdc(&[
+            "show", "route", "table", "vpntab4", "protocol", "ours", "all",
+        ]);
+        t6 = birdc(&[
+            "show", "route", "table", "vpntab6", "protocol", "ours", "all",
+        ]);
         t4.contains("65000:20 10.20.0.0/24") && t6.contains("65000:20 2001:db8:20::/48")
     });
-    for (t, label, color) in [(&t4, "mpls 300", "(generic, 0x30b0000, 0xc8)"), (&t6, "mpls 301", "(generic, 0x30b0000, 0xc9)")] {
+    for (t, label, color) in [
+        (&t4, "mpls 300", "(generic, 0x30b0000, 0xc8)"),
+        (&t6, "mpls 301", "(generic, 0x30b0000, 0xc9)"),
+    ] {
         assert!(t.contains("65000:20 "), "{t}");
         assert!(t.contains(label), "label {label} missing:\n{t}");
         assert!(t.contains("(rt, 65000, 1)"), "RT missing:\n{t}");

@@ -21,29 +21,65 @@ fn tunnels() -> TunnelEncap {
             Tunnel {
                 tunnel_type: 25, // SD-WAN-Hybrid
                 sub_tlvs: vec![
-                    SubTlv::Encapsulation { encap: Encapsulation::Raw { value: vec![0, 0, 0, 7] } },
+                    SubTlv::Encapsulation {
+                        encap: Encapsulation::Raw {
+                            value: vec![0, 0, 0, 7],
+                        },
+                    },
                     SubTlv::ProtocolType { ethertype: 0x0800 },
-                    SubTlv::Color { flags: 0, color: 77 },
-                    SubTlv::EgressEndpoint { address: Some("198.51.100.7".parse().unwrap()) },
+                    SubTlv::Color {
+                        flags: 0,
+                        color: 77,
+                    },
+                    SubTlv::EgressEndpoint {
+                        address: Some("198.51.100.7".parse().unwrap()),
+                    },
                     SubTlv::DsField { dscp: 46 },
                     SubTlv::UdpDestPort { port: 4500 },
                     SubTlv::EmbeddedLabelHandling { value: 1 },
-                    SubTlv::MplsLabelStack { entries: vec![0x0006_4101] },
-                    SubTlv::PrefixSid { value: vec![1, 0, 7, 0, 0, 0, 0, 0, 0, 100] },
-                    SubTlv::IpsecSaId { ids: vec![1001, 1002] },
-                    SubTlv::ExtendedPort { value: vec![0, 0, 0, 1, 1, 2, 0, 4, 198, 51, 100, 7] },
-                    SubTlv::RekeyCounter { value: vec![0, 0, 0, 3, 0xaa, 0xbb, 0xcc, 0xdd] },
-                    SubTlv::PublicKey { value: (0u8..32).collect() },
-                    SubTlv::Proposal { value: vec![0, 19, 0, 20, 0, 16] },
-                    SubTlv::SimplifiedIpsecSa { value: vec![1, 2, 3, 4, 5, 6] },
-                    SubTlv::Unknown { code: 99, value: vec![9, 9] },
-                    SubTlv::Unknown { code: 200, value: vec![0x55; 300] },
+                    SubTlv::MplsLabelStack {
+                        entries: vec![0x0006_4101],
+                    },
+                    SubTlv::PrefixSid {
+                        value: vec![1, 0, 7, 0, 0, 0, 0, 0, 0, 100],
+                    },
+                    SubTlv::IpsecSaId {
+                        ids: vec![1001, 1002],
+                    },
+                    SubTlv::ExtendedPort {
+                        value: vec![0, 0, 0, 1, 1, 2, 0, 4, 198, 51, 100, 7],
+                    },
+                    SubTlv::RekeyCounter {
+                        value: vec![0, 0, 0, 3, 0xaa, 0xbb, 0xcc, 0xdd],
+                    },
+                    SubTlv::PublicKey {
+                        value: (0u8..32).collect(),
+                    },
+                    SubTlv::Proposal {
+                        value: vec![0, 19, 0, 20, 0, 16],
+                    },
+                    SubTlv::SimplifiedIpsecSa {
+                        value: vec![1, 2, 3, 4, 5, 6],
+                    },
+                    SubTlv::Unknown {
+                        code: 99,
+                        value: vec![9, 9],
+                    },
+                    SubTlv::Unknown {
+                        code: 200,
+                        value: vec![0x55; 300],
+                    },
                 ],
             },
             Tunnel {
                 tunnel_type: 8, // VXLAN
                 sub_tlvs: vec![
-                    SubTlv::Encapsulation { encap: Encapsulation::VnId { vn_id: Some(10), mac: None } },
+                    SubTlv::Encapsulation {
+                        encap: Encapsulation::VnId {
+                            vn_id: Some(10),
+                            mac: None,
+                        },
+                    },
                     SubTlv::UdpDestPort { port: 4789 },
                 ],
             },
@@ -106,8 +142,15 @@ fn exabgp_attribute_23_every_tlv_decoded() {
     let (key, path) = &snap[0];
     assert_eq!(key.to_string(), "65000:40:10.40.0.0/24");
     assert_eq!(path.label.map(|l| l >> 4), Some(500));
-    assert_eq!(path.attrs.tunnel_encap.as_ref(), Some(&tunnels()), "every TLV decoded exactly");
-    assert!(path.attrs.route_targets().any(|r| r.to_string() == "rt:65000:1"));
+    assert_eq!(
+        path.attrs.tunnel_encap.as_ref(),
+        Some(&tunnels()),
+        "every TLV decoded exactly"
+    );
+    assert!(path
+        .attrs
+        .route_targets()
+        .any(|r| r.to_string() == "rt:65000:1"));
     let c = &us.peers()[0].counters;
     assert!(c.errors.is_empty(), "{c:?}");
     assert_eq!(us.peers()[0].state, State::Established);

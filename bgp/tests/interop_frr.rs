@@ -30,11 +30,33 @@ fn frr_vpnv4_session_stays_up() {
         "10.0.0.71",
         OURS,
         our_port,
-        vec![peer(THEIRS, their_port, true, OURS, vec![Family::Vpnv4, Family::Vpnv6])],
+        vec![peer(
+            THEIRS,
+            their_port,
+            true,
+            OURS,
+            vec![Family::Vpnv4, Family::Vpnv6],
+        )],
     ))
     .unwrap();
-    us.originate(vpn_route("10.20.0.0/24", "65000:20", 300, "192.0.2.20", &["65000:1"], Some(200))).unwrap();
-    us.originate(vpn_route("2001:db8:20::/48", "65000:20", 301, "2001:db8::20", &["65000:1"], None)).unwrap();
+    us.originate(vpn_route(
+        "10.20.0.0/24",
+        "65000:20",
+        300,
+        "192.0.2.20",
+        &["65000:1"],
+        Some(200),
+    ))
+    .unwrap();
+    us.originate(vpn_route(
+        "2001:db8:20::/48",
+        "65000:20",
+        301,
+        "2001:db8::20",
+        &["65000:1"],
+        None,
+    ))
+    .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
@@ -89,7 +111,9 @@ router bgp 65000
     );
     let vtysh = |cmd: &str| run("vtysh", &["--vty_socket", &d, "-d", "bgpd", "-c", cmd]);
 
-    let up = wait_until("FRR session", 30, || us.peers()[0].state == State::Established);
+    let up = wait_until("FRR session", 30, || {
+        us.peers()[0].state == State::Established
+    });
     assert!(up, "{:?}\n{}", us.peers(), frr.output());
     assert_eq!(us.peers()[0].negotiated_families, vec![Family::Vpnv4]);
 
@@ -103,7 +127,8 @@ router bgp 65000
 
     let mut j = Value::Null;
     wait_until("our route in FRR", 15, || {
-        j = serde_json::from_str(&vtysh("show bgp ipv4 vpn 10.20.0.0/24 json")).unwrap_or(Value::Null);
+        j = serde_json::from_str(&vtysh("show bgp ipv4 vpn 10.20.0.0/24 json"))
+            .unwrap_or(Value::Null);
         j.get("65000:20").is_some()
     });
     // FRR keys the route by its RD.

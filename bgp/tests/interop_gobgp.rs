@@ -16,7 +16,20 @@ const OURS: &str = "127.0.0.51";
 const THEIRS: &str = "127.0.0.52";
 
 fn gobgp_rib(api: &str, family: &str) -> Value {
-    let out = run("gobgp", &["-u", "127.0.0.1", "-p", api, "global", "rib", "-a", family, "-j"]);
+    let out = run(
+        "gobgp",
+        &[
+            "-u",
+            "127.0.0.1",
+            "-p",
+            api,
+            "global",
+            "rib",
+            "-a",
+            family,
+            "-j",
+        ],
+    );
     serde_json::from_str(&out).unwrap_or(Value::Null)
 }
 
@@ -24,11 +37,24 @@ fn gobgp_rib(api: &str, family: &str) -> Value {
 fn gobgp_route(rib: &Value, key: &str) -> Option<(Vec<u64>, String, Vec<Value>, String)> {
     let path = rib.get(key)?.get(0)?;
     let nlri = &path["nlri"];
-    let labels = nlri["labels"].as_array()?.iter().filter_map(Value::as_u64).collect();
+    let labels = nlri["labels"]
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
     let rd = format!("{}:{}", nlri["rd"]["admin"], nlri["rd"]["assigned"]);
     let attrs = path["attrs"].as_array()?;
-    let ext = attrs.iter().find(|a| a["type"] == 16).and_then(|a| a["value"].as_array().cloned()).unwrap_or_default();
-    let nh = attrs.iter().find(|a| a["type"] == 14).and_then(|a| a["nexthop"].as_str()).unwrap_or("").to_string();
+    let ext = attrs
+        .iter()
+        .find(|a| a["type"] == 16)
+        .and_then(|a| a["value"].as_array().cloned())
+        .unwrap_or_default();
+    let nh = attrs
+        .iter()
+        .find(|a| a["type"] == 14)
+        .and_then(|a| a["nexthop"].as_str())
+        .unwrap_or("")
+        .to_string();
     Some((labels, rd, ext, nh))
 }
 
@@ -70,40 +96,125 @@ fn gobgp_vpnv4_vpnv6_both_directions() {
     let mut gobgpd = Daemon::spawn(
         "gobgpd",
         dir,
-        Command::new("gobgpd").args(["-f", conf.to_str().unwrap(), "--api-hosts", &format!("127.0.0.1:{api}"), "--pprof-disable", "-l", "info"]),
+        Command::new("gobgpd").args([
+            "-f",
+            conf.to_str().unwrap(),
+            "--api-hosts",
+            &format!("127.0.0.1:{api}"),
+            "--pprof-disable",
+            "-l",
+            "info",
+        ]),
     );
     let vpn = vec![Family::Vpnv4, Family::Vpnv6];
-    let us = Speaker::start(our_config("10.0.0.51", OURS, our_port, vec![peer(THEIRS, their_port, false, OURS, vpn)])).unwrap();
+    let us = Speaker::start(our_config(
+        "10.0.0.51",
+        OURS,
+        our_port,
+        vec![peer(THEIRS, their_port, false, OURS, vpn)],
+    ))
+    .unwrap();
 
-    let up = wait_until("GoBGP session", 30, || us.peers()[0].state == State::Established);
-    assert!(up, "session not established: {:?}\n{}", us.peers(), gobgpd.output());
+    let up = wait_until("GoBGP session", 30, || {
+        us.peers()[0].state == State::Established
+    });
+    assert!(
+        up,
+        "session not established: {:?}\n{}",
+        us.peers(),
+        gobgpd.output()
+    );
 
     // Theirs -> ours.
     let g = |args: &[&str]| {
         let mut a = vec!["-u", "127.0.0.1", "-p", &api, "global", "rib"];
         a.extend_from_slice(args);
         let o = Command::new("gobgp").args(&a).output().unwrap();
-        assert!(o.status.success(), "gobgp {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "gobgp {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
-    g(&["-a", "vpnv4", "add", "10.10.0.0/24", "label", "200", "rd", "65000:10", "rt", "65000:1", "color", "100", "nexthop", "192.0.2.10"]);
-    g(&["-a", "vpnv6", "add", "2001:db8:10::/48", "label", "201", "rd", "65000:10", "rt", "65000:1", "color", "101", "nexthop", "2001:db8::10"]);
-    let got = wait_until("GoBGP routes in our Loc-RIB", 20, || us.snapshot().len() >= 2);
+    g(&[
+        "-a",
+        "vpnv4",
+        "add",
+        "10.10.0.0/24",
+        "label",
+        "200",
+        "rd",
+        "65000:10",
+        "rt",
+        "65000:1",
+        "color",
+        "100",
+        "nexthop",
+        "192.0.2.10",
+    ]);
+    g(&[
+        "-a",
+        "vpnv6",
+        "add",
+        "2001:db8:10::/48",
+        "label",
+        "201",
+        "rd",
+        "65000:10",
+        "rt",
+        "65000:1",
+        "color",
+        "101",
+        "nexthop",
+        "2001:db8::10",
+    ]);
+    let got = wait_until("GoBGP routes in our Loc-RIB", 20, || {
+        us.snapshot().len() >= 2
+    });
     assert!(got, "{:?}", us.snapshot());
     let snap = us.snapshot();
-    let find = |k: &str| snap.iter().find(|(key, _)| key.to_string() == k).map(|(_, p)| p.clone());
+    let find = |k: &str| {
+        snap.iter()
+            .find(|(key, _)| key.to_string() == k)
+            .map(|(_, p)| p.clone())
+    };
     let v4 = find("65000:10:10.10.0.0/24").expect("vpnv4 route from GoBGP");
     assert_eq!(v4.label.map(|l| l >> 4), Some(200));
     assert_eq!(v4.next_hop.to_string(), "192.0.2.10");
-    let ext: Vec<String> = v4.attrs.ext_communities.iter().map(|e| e.to_string()).collect();
-    assert!(ext.contains(&"rt:65000:1".into()) && ext.contains(&"color:100".into()), "{ext:?}");
+    let ext: Vec<String> = v4
+        .attrs
+        .ext_communities
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        ext.contains(&"rt:65000:1".into()) && ext.contains(&"color:100".into()),
+        "{ext:?}"
+    );
     let v6 = find("65000:10:2001:db8:10::/48").expect("vpnv6 route from GoBGP");
     assert_eq!(v6.label.map(|l| l >> 4), Some(201));
     assert_eq!(v6.next_hop.to_string(), "2001:db8::10");
     assert!(v6.attrs.colors().any(|c| c == 101));
 
     // Ours -> theirs.
-    us.originate(vpn_route("10.20.0.0/24", "65000:20", 300, "192.0.2.20", &["65000:1"], Some(200))).unwrap();
-    us.originate(vpn_route("2001:db8:20::/48", "65000:20", 301, "2001:db8::20", &["65000:1"], Some(201))).unwrap();
+    us.originate(vpn_route(
+        "10.20.0.0/24",
+        "65000:20",
+        300,
+        "192.0.2.20",
+        &["65000:1"],
+        Some(200),
+    ))
+    .unwrap();
+    us.originate(vpn_route(
+        "2001:db8:20::/48",
+        "65000:20",
+        301,
+        "2001:db8::20",
+        &["65000:1"],
+        Some(201),
+    ))
+    .unwrap();
     let mut r4 = None;
     let mut r6 = None;
     wait_until("our routes in GoBGP", 20, || {
@@ -111,13 +222,30 @@ fn gobgp_vpnv4_vpnv6_both_directions() {
         r6 = gobgp_route(&gobgp_rib(&api, "vpnv6"), "65000:20:2001:db8:20::/48");
         r4.is_some() && r6.is_some()
     });
-    let (labels, rd, ext, nh) = r4.unwrap_or_else(|| panic!("vpnv4 missing in GoBGP: {}", gobgp_rib(&api, "vpnv4")));
-    assert_eq!((labels, rd.as_str(), nh.as_str()), (vec![300], "65000:20", "192.0.2.20"));
-    assert!(ext.iter().any(|e| e["subtype"] == 2 && e["value"] == "65000:1"), "{ext:?}");
-    assert!(ext.iter().any(|e| e["subtype"] == 11 && e["color"] == 200), "{ext:?}");
+    let (labels, rd, ext, nh) =
+        r4.unwrap_or_else(|| panic!("vpnv4 missing in GoBGP: {}", gobgp_rib(&api, "vpnv4")));
+    assert_eq!(
+        (labels, rd.as_str(), nh.as_str()),
+        (vec![300], "65000:20", "192.0.2.20")
+    );
+    assert!(
+        ext.iter()
+            .any(|e| e["subtype"] == 2 && e["value"] == "65000:1"),
+        "{ext:?}"
+    );
+    assert!(
+        ext.iter().any(|e| e["subtype"] == 11 && e["color"] == 200),
+        "{ext:?}"
+    );
     let (labels, rd, ext, nh) = r6.unwrap();
-    assert_eq!((labels, rd.as_str(), nh.as_str()), (vec![301], "65000:20", "2001:db8::20"));
-    assert!(ext.iter().any(|e| e["subtype"] == 11 && e["color"] == 201), "{ext:?}");
+    assert_eq!(
+        (labels, rd.as_str(), nh.as_str()),
+        (vec![301], "65000:20", "2001:db8::20")
+    );
+    assert!(
+        ext.iter().any(|e| e["subtype"] == 11 && e["color"] == 201),
+        "{ext:?}"
+    );
 
     let c = &us.peers()[0].counters;
     assert!(c.errors.is_empty(), "{c:?}");

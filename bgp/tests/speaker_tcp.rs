@@ -50,7 +50,10 @@ fn rr(edge_key: &str) -> Speaker {
         hold_time: 30,
         connect_retry_secs: 1,
         peers: vec![peer("127.0.0.42", 179, edge_key, true, Some("t1"))],
-        peer_groups: vec![PeerGroupConfig { name: "t1".into(), route_targets: vec![rt("65000:1")] }],
+        peer_groups: vec![PeerGroupConfig {
+            name: "t1".into(),
+            route_targets: vec![rt("65000:1")],
+        }],
         routes: vec![],
     })
     .unwrap()
@@ -78,7 +81,11 @@ fn md5_session_carries_routes_and_events() {
     let events = rr.subscribe();
     let port = rr.local_addr().unwrap().port();
     let edge = edge(port, "s3cret");
-    wait_until("session up", 20, || rr.peers().first().is_some_and(|p| p.state == State::Established));
+    wait_until("session up", 20, || {
+        rr.peers()
+            .first()
+            .is_some_and(|p| p.state == State::Established)
+    });
     let route = LocalRoute {
         prefix: "10.1.0.0/24".parse().unwrap(),
         rd: Some("65000:1".parse().unwrap()),
@@ -91,7 +98,9 @@ fn md5_session_carries_routes_and_events() {
         tunnel_encap: None,
     };
     edge.originate(route.clone()).unwrap();
-    let ch = events.recv_timeout(Duration::from_secs(10)).expect("change event");
+    let ch = events
+        .recv_timeout(Duration::from_secs(10))
+        .expect("change event");
     assert_eq!(ch.key.to_string(), "65000:1:10.1.0.0/24");
     let best = ch.best.unwrap();
     assert_eq!(best.label.map(|l| l >> 4), Some(100));
@@ -103,12 +112,23 @@ fn md5_session_carries_routes_and_events() {
     assert_eq!(s.negotiated_families, vec![Family::Vpnv4, Family::Vpnv6]);
     let c = rr.counters().unwrap();
     assert_eq!(c.loc_rib_routes, 1);
-    edge.withdraw(RouteKey::Vpn { rd: route.rd.unwrap(), prefix: route.prefix }).unwrap();
-    let ch = events.recv_timeout(Duration::from_secs(10)).expect("withdraw event");
+    edge.withdraw(RouteKey::Vpn {
+        rd: route.rd.unwrap(),
+        prefix: route.prefix,
+    })
+    .unwrap();
+    let ch = events
+        .recv_timeout(Duration::from_secs(10))
+        .expect("withdraw event");
     assert!(ch.best.is_none());
     edge.shutdown();
-    wait_until("session down", 10, || rr.peers()[0].state != State::Established);
-    assert_eq!(rr.peers()[0].counters.last_notification_received, Some((6, 2)));
+    wait_until("session down", 10, || {
+        rr.peers()[0].state != State::Established
+    });
+    assert_eq!(
+        rr.peers()[0].counters.last_notification_received,
+        Some((6, 2))
+    );
     rr.shutdown();
 }
 

@@ -28,12 +28,29 @@ fn sent(out: &[Output]) -> Vec<Message> {
 
 /// Pass a message through the real codec, as the runtime does.
 fn wire(m: &Message) -> Event {
-    let b = m.encode(EncodeCtx { four_octet_as: true });
-    Event::Message(decode_message(&b, &DecodeCtx { four_octet_as: true, ..Default::default() }).unwrap())
+    let b = m.encode(EncodeCtx {
+        four_octet_as: true,
+    });
+    Event::Message(
+        decode_message(
+            &b,
+            &DecodeCtx {
+                four_octet_as: true,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    )
 }
 
 /// Deliver every message one side sent to the other until both are quiet.
-fn pump(now: Instant, a: &mut Fsm, b: &mut Fsm, mut to_a: Vec<Message>, mut to_b: Vec<Message>) -> (Vec<Output>, Vec<Output>) {
+fn pump(
+    now: Instant,
+    a: &mut Fsm,
+    b: &mut Fsm,
+    mut to_a: Vec<Message>,
+    mut to_b: Vec<Message>,
+) -> (Vec<Output>, Vec<Output>) {
     let (mut all_a, mut all_b) = (Vec::new(), Vec::new());
     while !to_a.is_empty() || !to_b.is_empty() {
         for m in std::mem::take(&mut to_b) {
@@ -64,7 +81,12 @@ fn establish(now: Instant) -> (Fsm, Fsm) {
     assert_eq!(a.state(), State::Established);
     assert_eq!(b.state(), State::Established);
     let ups = [ra, rb].concat();
-    assert_eq!(ups.iter().filter(|o| matches!(o, Output::Established(_))).count(), 2);
+    assert_eq!(
+        ups.iter()
+            .filter(|o| matches!(o, Output::Established(_)))
+            .count(),
+        2
+    );
     (a, b)
 }
 
@@ -116,7 +138,14 @@ fn wrong_peer_as_gets_open_error_bad_peer_as() {
     a.handle(now, Event::Connected);
     let ob = b.handle(now, Event::Connected);
     let out = a.handle(now, wire(&sent(&ob)[0]));
-    assert_eq!(sent(&out), vec![Message::Notification(Notification { code: 2, subcode: 2, data: vec![0xfd, 0xea] })]);
+    assert_eq!(
+        sent(&out),
+        vec![Message::Notification(Notification {
+            code: 2,
+            subcode: 2,
+            data: vec![0xfd, 0xea]
+        })]
+    );
     assert_eq!(a.state(), State::Idle);
 }
 
@@ -130,7 +159,10 @@ fn unexpected_update_in_open_confirm_is_fsm_error() {
     a.handle(now, wire(&Message::Open(b.open_message())));
     assert_eq!(a.state(), State::OpenConfirm);
     let out = a.handle(now, wire(&Message::Update(Update::default())));
-    assert_eq!(sent(&out), vec![Message::Notification(Notification::new(5, 2))]);
+    assert_eq!(
+        sent(&out),
+        vec![Message::Notification(Notification::new(5, 2))]
+    );
 }
 
 #[test]
@@ -139,9 +171,15 @@ fn decode_failure_sends_its_notification_and_stop_sends_cease() {
     let (mut a, mut b) = establish(now);
     let e = crate::wire::DecodeError::reset(crate::wire::Reason::MalformedMpReach, 30, 3, 9);
     let out = a.handle(now, Event::DecodeFailed(e));
-    assert_eq!(sent(&out), vec![Message::Notification(Notification::new(3, 9))]);
+    assert_eq!(
+        sent(&out),
+        vec![Message::Notification(Notification::new(3, 9))]
+    );
     let out = b.handle(now, Event::Stop);
-    assert_eq!(sent(&out), vec![Message::Notification(Notification::new(6, 2))]);
+    assert_eq!(
+        sent(&out),
+        vec![Message::Notification(Notification::new(6, 2))]
+    );
     // Administratively stopped: no automatic restart.
     assert!(b.tick(now + Duration::from_secs(60)).is_empty());
 }
@@ -162,8 +200,13 @@ fn connect_retry_and_failed_connect() {
 fn updates_pass_through_with_their_verdict() {
     let now = Instant::now();
     let (mut a, _) = establish(now);
-    let out = a.handle(now, wire(&Message::Update(Update::end_of_rib(Family::Vpnv4))));
-    assert!(matches!(&out[0], Output::Update(u, None, _) if u.is_end_of_rib() == Some(Family::Vpnv4)));
+    let out = a.handle(
+        now,
+        wire(&Message::Update(Update::end_of_rib(Family::Vpnv4))),
+    );
+    assert!(
+        matches!(&out[0], Output::Update(u, None, _) if u.is_end_of_rib() == Some(Family::Vpnv4))
+    );
 }
 
 #[test]

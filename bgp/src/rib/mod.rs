@@ -43,7 +43,11 @@ impl RouteKey {
         match *self {
             RouteKey::Unicast { prefix } => Nlri::Unicast { prefix },
             // RFC 8277 §2.4: 0x800000 in withdrawals.
-            RouteKey::Vpn { rd, prefix } => Nlri::Vpn { label: label.unwrap_or(0x80_0000), rd, prefix },
+            RouteKey::Vpn { rd, prefix } => Nlri::Vpn {
+                label: label.unwrap_or(0x80_0000),
+                rd,
+                prefix,
+            },
             RouteKey::Rtc { rtc } => Nlri::Rtc { rtc },
             RouteKey::Sdwan { sdwan } => Nlri::Sdwan { sdwan },
         }
@@ -74,9 +78,22 @@ impl fmt::Display for RouteKey {
         match self {
             RouteKey::Unicast { prefix } => write!(f, "{prefix}"),
             RouteKey::Vpn { rd, prefix } => write!(f, "{rd}:{prefix}"),
-            RouteKey::Rtc { rtc: RtcNlri::Default } => write!(f, "rtc:default"),
-            RouteKey::Rtc { rtc: RtcNlri::Rt { origin_as, rt_bits, rt } } => {
-                write!(f, "rtc:{origin_as}:{}/{rt_bits}", crate::wire::ExtCommunity(*rt))
+            RouteKey::Rtc {
+                rtc: RtcNlri::Default,
+            } => write!(f, "rtc:default"),
+            RouteKey::Rtc {
+                rtc:
+                    RtcNlri::Rt {
+                        origin_as,
+                        rt_bits,
+                        rt,
+                    },
+            } => {
+                write!(
+                    f,
+                    "rtc:{origin_as}:{}/{rt_bits}",
+                    crate::wire::ExtCommunity(*rt)
+                )
             }
             RouteKey::Sdwan { sdwan } => write!(
                 f,
@@ -152,7 +169,11 @@ impl LocRib {
     pub fn upsert(&mut self, key: RouteKey, path: Path) -> bool {
         let e = self.entries.entry(key).or_default();
         let old = e.best.and_then(|i| e.paths.get(i)).cloned();
-        if let Some(p) = e.paths.iter_mut().find(|p| p.source == path.source && p.path_id == path.path_id) {
+        if let Some(p) = e
+            .paths
+            .iter_mut()
+            .find(|p| p.source == path.source && p.path_id == path.path_id)
+        {
             if *p == path {
                 return false;
             }
@@ -167,10 +188,13 @@ impl LocRib {
 
     /// Remove the path of (`source`, `path_id`); true if one was there.
     pub fn remove(&mut self, key: &RouteKey, source: Source, path_id: Option<u32>) -> bool {
-        let Some(e) = self.entries.get_mut(key) else { return false };
+        let Some(e) = self.entries.get_mut(key) else {
+            return false;
+        };
         let old = e.best.and_then(|i| e.paths.get(i)).cloned();
         let before = e.paths.len();
-        e.paths.retain(|p| !(p.source == source && p.path_id == path_id));
+        e.paths
+            .retain(|p| !(p.source == source && p.path_id == path_id));
         if e.paths.len() == before {
             return false;
         }
@@ -188,7 +212,9 @@ impl LocRib {
             .collect();
         let mut n = 0;
         for k in keys {
-            let Some(e) = self.entries.get_mut(&k) else { continue };
+            let Some(e) = self.entries.get_mut(&k) else {
+                continue;
+            };
             let old = e.best.and_then(|i| e.paths.get(i)).cloned();
             let before = e.paths.len();
             e.paths.retain(|p| p.source != source);
@@ -200,14 +226,20 @@ impl LocRib {
 
     /// Re-run the decision for `key`; `old` is the best before the change.
     fn reselect(&mut self, key: RouteKey, old: Option<Path>) {
-        let Some(e) = self.entries.get_mut(&key) else { return };
+        let Some(e) = self.entries.get_mut(&key) else {
+            return;
+        };
         e.best = decision::select_best(&e.paths);
         let new = e.best.and_then(|i| e.paths.get(i)).cloned();
         if e.paths.is_empty() {
             self.entries.remove(&key);
         }
         if old != new {
-            self.changes.push(RibChange { family: key.family(), key, best: new });
+            self.changes.push(RibChange {
+                family: key.family(),
+                key,
+                best: new,
+            });
         }
     }
 
@@ -218,14 +250,19 @@ impl LocRib {
 
     /// All best paths (a snapshot's content).
     pub fn iter_best(&self) -> impl Iterator<Item = (&RouteKey, &Path)> {
-        self.entries.iter().filter_map(|(k, e)| e.best.and_then(|i| e.paths.get(i)).map(|p| (k, p)))
+        self.entries
+            .iter()
+            .filter_map(|(k, e)| e.best.and_then(|i| e.paths.get(i)).map(|p| (k, p)))
     }
 
     /// Adj-RIB-In of `source`: its paths, best or not.
     pub fn adj_rib_in(&self, source: Source) -> impl Iterator<Item = (&RouteKey, &Path)> {
-        self.entries
-            .iter()
-            .flat_map(move |(k, e)| e.paths.iter().filter(move |p| p.source == source).map(move |p| (k, p)))
+        self.entries.iter().flat_map(move |(k, e)| {
+            e.paths
+                .iter()
+                .filter(move |p| p.source == source)
+                .map(move |p| (k, p))
+        })
     }
 
     pub fn take_changes(&mut self) -> Vec<RibChange> {

@@ -28,9 +28,21 @@ fn path(peer: usize, f: impl FnOnce(&mut PathAttributes)) -> Path {
 #[test]
 fn each_decision_step() {
     let base = path(1, |_| {});
-    assert_eq!(prefer(&path(2, |a| a.local_pref = Some(200)), &base), Ordering::Greater);
-    assert_eq!(prefer(&path(2, |a| a.as_path = Some(AsPath::sequence(vec![1]))), &base), Ordering::Less);
-    assert_eq!(prefer(&path(2, |a| a.origin = Some(Origin::Egp)), &base), Ordering::Less);
+    assert_eq!(
+        prefer(&path(2, |a| a.local_pref = Some(200)), &base),
+        Ordering::Greater
+    );
+    assert_eq!(
+        prefer(
+            &path(2, |a| a.as_path = Some(AsPath::sequence(vec![1]))),
+            &base
+        ),
+        Ordering::Less
+    );
+    assert_eq!(
+        prefer(&path(2, |a| a.origin = Some(Origin::Egp)), &base),
+        Ordering::Less
+    );
     // MED: lower wins when the neighbour AS is the same ...
     let m1 = path(2, |a| {
         a.as_path = Some(AsPath::sequence(vec![7]));
@@ -67,8 +79,14 @@ fn each_decision_step() {
 fn loc_rib_events_and_rd_aware_keys() {
     let mut rib = LocRib::new();
     let p: Prefix = "10.1.0.0/16".parse().unwrap();
-    let k1 = RouteKey::Vpn { rd: "65000:1".parse().unwrap(), prefix: p };
-    let k2 = RouteKey::Vpn { rd: "65000:2".parse().unwrap(), prefix: p };
+    let k1 = RouteKey::Vpn {
+        rd: "65000:1".parse().unwrap(),
+        prefix: p,
+    };
+    let k2 = RouteKey::Vpn {
+        rd: "65000:2".parse().unwrap(),
+        prefix: p,
+    };
     rib.upsert(k1, path(1, |_| {}));
     rib.upsert(k2, path(2, |_| {}));
     assert_eq!(rib.len(), 2, "same prefix under two RDs is two routes");
@@ -84,7 +102,10 @@ fn loc_rib_events_and_rd_aware_keys() {
     assert_eq!(ch[0].best.as_ref().unwrap().source, Source::Peer(4));
     // Peer 4 goes down: best falls back to peer 1.
     assert_eq!(rib.remove_source(Source::Peer(4)), 1);
-    assert_eq!(rib.take_changes()[0].best.as_ref().unwrap().source, Source::Peer(1));
+    assert_eq!(
+        rib.take_changes()[0].best.as_ref().unwrap().source,
+        Source::Peer(1)
+    );
     assert_eq!(rib.adj_rib_in(Source::Peer(3)).count(), 1);
     assert!(rib.remove(&k1, Source::Peer(1), None));
     assert!(rib.remove(&k1, Source::Peer(3), None));

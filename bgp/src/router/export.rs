@@ -42,7 +42,9 @@ impl Router {
         let ibgp_peer = neg.peer_as == self.cfg.asn;
         let reflected = matches!(best.source, Source::Peer(_)) && !best.ebgp && ibgp_peer;
         if reflected {
-            let Source::Peer(src) = best.source else { return None };
+            let Source::Peer(src) = best.source else {
+                return None;
+            };
             if !self.peers[src].cfg.rr_client && !p.cfg.rr_client {
                 return None;
             }
@@ -53,8 +55,14 @@ impl Router {
                 return None;
             }
         }
-        let vpn_like = matches!(family, Family::Vpnv4 | Family::Vpnv6 | Family::SdwanV4 | Family::SdwanV6);
-        if vpn_like && neg.families.contains(&Family::RtConstraint) && !rts().any(|r| p.rtc.iter().any(|c| c.matches(&r.0))) {
+        let vpn_like = matches!(
+            family,
+            Family::Vpnv4 | Family::Vpnv6 | Family::SdwanV4 | Family::SdwanV6
+        );
+        if vpn_like
+            && neg.families.contains(&Family::RtConstraint)
+            && !rts().any(|r| p.rtc.iter().any(|c| c.matches(&r.0)))
+        {
             return None;
         }
         let memo_key = (Arc::as_ptr(&best.attrs) as usize, best.source);
@@ -62,7 +70,11 @@ impl Router {
             .entry(memo_key)
             .or_insert_with(|| Arc::new(self.out_attrs(best, ibgp_peer, reflected)))
             .clone();
-        Some(OutRoute { label: best.label, next_hop: best.next_hop, attrs })
+        Some(OutRoute {
+            label: best.label,
+            next_hop: best.next_hop,
+            attrs,
+        })
     }
 
     fn out_attrs(&self, best: &Path, ibgp_peer: bool, reflected: bool) -> PathAttributes {
@@ -72,12 +84,15 @@ impl Router {
                 a.originator_id.get_or_insert(best.peer_router_id);
                 a.cluster_list.insert(0, self.cluster_id);
             }
-            a.local_pref.get_or_insert(crate::rib::decision::DEFAULT_LOCAL_PREF);
+            a.local_pref
+                .get_or_insert(crate::rib::decision::DEFAULT_LOCAL_PREF);
         } else {
             a.local_pref = None;
             a.originator_id = None;
             a.cluster_list.clear();
-            a.as_path.get_or_insert_with(Default::default).prepend(self.cfg.asn);
+            a.as_path
+                .get_or_insert_with(Default::default)
+                .prepend(self.cfg.asn);
             if best.source != Source::Local {
                 a.med = None;
             }
@@ -95,15 +110,32 @@ impl Router {
             }
             let mut memo = Memo::new();
             let desired: Vec<(RouteKey, Option<OutRoute>)> = if full.contains(&id) {
-                let mut d: Vec<(RouteKey, Option<OutRoute>)> =
-                    self.loc.iter_best().map(|(k, b)| (*k, self.export(id, k, b, &mut memo))).collect();
-                let present: std::collections::HashSet<RouteKey> = d.iter().map(|(k, _)| *k).collect();
-                d.extend(self.peers[id].adj_out.keys().filter(|k| !present.contains(k)).map(|k| (*k, None)));
+                let mut d: Vec<(RouteKey, Option<OutRoute>)> = self
+                    .loc
+                    .iter_best()
+                    .map(|(k, b)| (*k, self.export(id, k, b, &mut memo)))
+                    .collect();
+                let present: std::collections::HashSet<RouteKey> =
+                    d.iter().map(|(k, _)| *k).collect();
+                d.extend(
+                    self.peers[id]
+                        .adj_out
+                        .keys()
+                        .filter(|k| !present.contains(k))
+                        .map(|k| (*k, None)),
+                );
                 d
             } else {
                 changes
                     .iter()
-                    .map(|c| (c.key, c.best.as_ref().and_then(|b| self.export(id, &c.key, b, &mut memo))))
+                    .map(|c| {
+                        (
+                            c.key,
+                            c.best
+                                .as_ref()
+                                .and_then(|b| self.export(id, &c.key, b, &mut memo)),
+                        )
+                    })
                     .collect()
             };
             self.apply_desired(id, desired, acts);
@@ -113,7 +145,12 @@ impl Router {
         }
     }
 
-    fn apply_desired(&mut self, id: PeerId, desired: Vec<(RouteKey, Option<OutRoute>)>, acts: &mut Vec<IoAction>) {
+    fn apply_desired(
+        &mut self,
+        id: PeerId,
+        desired: Vec<(RouteKey, Option<OutRoute>)>,
+        acts: &mut Vec<IoAction>,
+    ) {
         let p = &mut self.peers[id];
         let mut announce = Vec::new();
         let mut withdraw = Vec::new();
@@ -141,7 +178,9 @@ impl Router {
     /// After Established: our RT-Constraint default route (RFC 4684 §3.2:
     /// as reflector we want every route), the whole table, End-of-RIB.
     pub(super) fn initial_advertisement(&mut self, id: PeerId, acts: &mut Vec<IoAction>) {
-        let Some(neg) = self.peers[id].fsm.negotiated().cloned() else { return };
+        let Some(neg) = self.peers[id].fsm.negotiated().cloned() else {
+            return;
+        };
         if neg.families.contains(&Family::RtConstraint) {
             let mut u = Update::default();
             u.attrs.origin = Some(crate::wire::Origin::Igp);
@@ -151,14 +190,25 @@ impl Router {
             }
             u.attrs.mp_reach = Some(MpReach {
                 family: Family::RtConstraint,
-                next_hop: NextHop { addr: IpAddr::V4(self.cfg.router_id), link_local: None },
-                nlri: vec![PathNlri { path_id: None, nlri: Nlri::Rtc { rtc: RtcNlri::Default } }],
+                next_hop: NextHop {
+                    addr: IpAddr::V4(self.cfg.router_id),
+                    link_local: None,
+                },
+                nlri: vec![PathNlri {
+                    path_id: None,
+                    nlri: Nlri::Rtc {
+                        rtc: RtcNlri::Default,
+                    },
+                }],
             });
             self.send(id, &Message::Update(u), acts);
         }
         let mut memo = Memo::new();
-        let desired: Vec<(RouteKey, Option<OutRoute>)> =
-            self.loc.iter_best().map(|(k, b)| (*k, self.export(id, k, b, &mut memo))).collect();
+        let desired: Vec<(RouteKey, Option<OutRoute>)> = self
+            .loc
+            .iter_best()
+            .map(|(k, b)| (*k, self.export(id, k, b, &mut memo)))
+            .collect();
         self.apply_desired(id, desired, acts);
         for f in neg.families {
             self.send(id, &Message::Update(Update::end_of_rib(f)), acts);
@@ -167,7 +217,10 @@ impl Router {
 
     /// ROUTE-REFRESH (RFC 2918 §4): send the Adj-RIB-Out of `family` again.
     pub(super) fn refresh(&mut self, id: PeerId, family: Family, acts: &mut Vec<IoAction>) {
-        let negotiated = self.peers[id].fsm.negotiated().is_some_and(|n| n.families.contains(&family));
+        let negotiated = self.peers[id]
+            .fsm
+            .negotiated()
+            .is_some_and(|n| n.families.contains(&family));
         if !negotiated {
             return;
         }

@@ -20,18 +20,26 @@ impl Router {
             p.counters.end_of_rib_received.insert(f);
             return;
         }
-        let Some(neg) = p.fsm.negotiated().cloned() else { return };
+        let Some(neg) = p.fsm.negotiated().cloned() else {
+            return;
+        };
         let ebgp = neg.peer_as != local_as;
 
         // Withdrawals: IPv4 unicast field and MP_UNREACH.
-        let mut withdraw: Vec<(Family, PathNlri)> =
-            u.withdrawn.iter().map(|n| (Family::Ipv4Unicast, *n)).collect();
+        let mut withdraw: Vec<(Family, PathNlri)> = u
+            .withdrawn
+            .iter()
+            .map(|n| (Family::Ipv4Unicast, *n))
+            .collect();
         if let Some(un) = u.attrs.mp_unreach.take() {
             withdraw.extend(un.withdrawn.into_iter().map(|n| (un.family, n)));
         }
         // Announcements: IPv4 unicast NLRI (NEXT_HOP) and MP_REACH.
-        let mut announce: Vec<(Family, PathNlri, Option<IpAddr>)> =
-            u.nlri.iter().map(|n| (Family::Ipv4Unicast, *n, u.attrs.next_hop.map(IpAddr::V4))).collect();
+        let mut announce: Vec<(Family, PathNlri, Option<IpAddr>)> = u
+            .nlri
+            .iter()
+            .map(|n| (Family::Ipv4Unicast, *n, u.attrs.next_hop.map(IpAddr::V4)))
+            .collect();
         if let Some(r) = u.attrs.mp_reach.take() {
             let nh = Some(r.next_hop.addr);
             announce.extend(r.nlri.into_iter().map(|n| (r.family, n, nh)));
@@ -45,7 +53,12 @@ impl Router {
             drop_reason = Some("originator_id_loop");
         } else if u.attrs.cluster_list.contains(&cluster_id) {
             drop_reason = Some("cluster_list_loop");
-        } else if ebgp && u.attrs.as_path.as_ref().is_some_and(|a| a.contains(local_as)) {
+        } else if ebgp
+            && u.attrs
+                .as_path
+                .as_ref()
+                .is_some_and(|a| a.contains(local_as))
+        {
             drop_reason = Some("as_path_loop");
         }
         if let Some(r) = drop_reason {
@@ -115,6 +128,9 @@ impl Router {
 
     /// Attributes shared by one peer's paths (memory accounting, tests).
     pub fn adj_rib_in(&self, id: PeerId) -> Vec<(RouteKey, Arc<PathAttributes>)> {
-        self.loc.adj_rib_in(Source::Peer(id)).map(|(k, p)| (*k, Arc::clone(&p.attrs))).collect()
+        self.loc
+            .adj_rib_in(Source::Peer(id))
+            .map(|(k, p)| (*k, Arc::clone(&p.attrs)))
+            .collect()
     }
 }

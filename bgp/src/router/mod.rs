@@ -13,7 +13,9 @@ use crate::config::{LocalRoute, PeerConfig, SpeakerConfig};
 use crate::fsm::{Event, Fsm, FsmConfig, Output, State};
 use crate::rib::{LocRib, Path, RibChange, RouteKey, Source};
 use crate::wire::nlri::RtcNlri;
-use crate::wire::{decode_message, AsPath, DecodeCtx, EncodeCtx, ExtCommunity, Message, Origin, PathAttributes};
+use crate::wire::{
+    decode_message, AsPath, DecodeCtx, EncodeCtx, ExtCommunity, Message, Origin, PathAttributes,
+};
 use status::PeerCounters;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -80,7 +82,8 @@ impl Router {
             .map(|p| {
                 let authorized = p.peer_group.as_ref().and_then(|g| {
                     let g = cfg.peer_groups.iter().find(|pg| &pg.name == g)?;
-                    (!g.route_targets.is_empty()).then(|| g.route_targets.iter().map(|r| r.0).collect())
+                    (!g.route_targets.is_empty())
+                        .then(|| g.route_targets.iter().map(|r| r.0).collect())
                 });
                 Peer {
                     fsm: Fsm::new(FsmConfig {
@@ -104,11 +107,22 @@ impl Router {
                 }
             })
             .collect();
-        let mut r = Router { cluster_id, peers, loc: LocRib::new(), changes_out: Vec::new(), record_changes: true, rtc_changed: Vec::new(), cfg };
+        let mut r = Router {
+            cluster_id,
+            peers,
+            loc: LocRib::new(),
+            changes_out: Vec::new(),
+            record_changes: true,
+            rtc_changed: Vec::new(),
+            cfg,
+        };
         for route in r.cfg.routes.clone() {
             r.insert_local(&route);
         }
-        r.loc.take_changes().into_iter().for_each(|c| r.changes_out.push(c));
+        r.loc
+            .take_changes()
+            .into_iter()
+            .for_each(|c| r.changes_out.push(c));
         Ok(r)
     }
 
@@ -163,7 +177,9 @@ impl Router {
 
     /// One whole message received from peer `id`.
     pub fn received(&mut self, id: PeerId, now: Instant, bytes: &[u8]) -> Vec<IoAction> {
-        let Some(p) = self.peers.get_mut(id) else { return Vec::new() };
+        let Some(p) = self.peers.get_mut(id) else {
+            return Vec::new();
+        };
         p.counters.messages_received += 1;
         let ev = match decode_message(bytes, &p.decode_ctx) {
             Ok(d) => Event::Message(d),
@@ -185,7 +201,10 @@ impl Router {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.peers.iter().filter_map(|p| p.fsm.next_deadline()).min()
+        self.peers
+            .iter()
+            .filter_map(|p| p.fsm.next_deadline())
+            .min()
     }
 
     /// The decode context of a peer (the runtime frames with its max size).
@@ -217,8 +236,9 @@ impl Router {
 
     /// Best paths of the Loc-RIB.
     pub fn snapshot(&self) -> Vec<(RouteKey, Path)> {
-        let mut v: Vec<(RouteKey, Path)> = self.loc.iter_best().map(|(k, p)| (*k, p.clone())).collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut v: Vec<(RouteKey, Path)> =
+            self.loc.iter_best().map(|(k, p)| (*k, p.clone())).collect();
+        v.sort_by_key(|a| a.0);
         v
     }
 
@@ -228,7 +248,10 @@ impl Router {
 
     fn insert_local(&mut self, r: &LocalRoute) {
         let key = match r.rd {
-            Some(rd) => RouteKey::Vpn { rd, prefix: r.prefix },
+            Some(rd) => RouteKey::Vpn {
+                rd,
+                prefix: r.prefix,
+            },
             None => RouteKey::Unicast { prefix: r.prefix },
         };
         let mut ext: Vec<ExtCommunity> = r.route_targets.iter().map(|t| t.0).collect();
@@ -258,7 +281,9 @@ impl Router {
     }
 
     fn fsm_event(&mut self, id: PeerId, now: Instant, ev: Event, acts: &mut Vec<IoAction>) {
-        let Some(p) = self.peers.get_mut(id) else { return };
+        let Some(p) = self.peers.get_mut(id) else {
+            return;
+        };
         let outs = p.fsm.handle(now, ev);
         self.apply_outputs(id, now, outs, acts);
     }
@@ -270,7 +295,13 @@ impl Router {
         acts.push(IoAction::Send(id, bytes));
     }
 
-    fn apply_outputs(&mut self, id: PeerId, now: Instant, outs: Vec<Output>, acts: &mut Vec<IoAction>) {
+    fn apply_outputs(
+        &mut self,
+        id: PeerId,
+        now: Instant,
+        outs: Vec<Output>,
+        acts: &mut Vec<IoAction>,
+    ) {
         for o in outs {
             match o {
                 Output::Connect => acts.push(IoAction::Connect(id)),
@@ -285,7 +316,9 @@ impl Router {
                         ebgp: n.peer_as != local_as,
                         extended_message: false,
                     };
-                    p.encode_ctx = EncodeCtx { four_octet_as: n.four_octet_as };
+                    p.encode_ctx = EncodeCtx {
+                        four_octet_as: n.four_octet_as,
+                    };
                     p.established_at = Some(now);
                     p.counters.established_count += 1;
                     self.initial_advertisement(id, acts);

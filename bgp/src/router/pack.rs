@@ -41,18 +41,28 @@ fn chunks(nlri: Vec<PathNlri>, room: usize) -> Vec<Vec<PathNlri>> {
 
 fn encoded_len(u: &Update) -> usize {
     // Encoding with 4-octet ASNs is never shorter than with 2-octet ones.
-    Message::Update(u.clone()).encode(EncodeCtx { four_octet_as: true }).len()
+    Message::Update(u.clone())
+        .encode(EncodeCtx {
+            four_octet_as: true,
+        })
+        .len()
 }
 
 /// Build the UPDATEs for a batch of announcements and withdrawals.
-pub(super) fn pack_updates(announce: &[(RouteKey, OutRoute)], withdraw: &[RouteKey]) -> Vec<Message> {
+pub(super) fn pack_updates(
+    announce: &[(RouteKey, OutRoute)],
+    withdraw: &[RouteKey],
+) -> Vec<Message> {
     let mut msgs = Vec::new();
 
     // Withdrawals, per family.
     let mut by_family: Vec<(Family, Vec<PathNlri>)> = Vec::new();
     for k in withdraw {
         let f = k.family();
-        let n = PathNlri { path_id: None, nlri: k.to_nlri(None) };
+        let n = PathNlri {
+            path_id: None,
+            nlri: k.to_nlri(None),
+        };
         match by_family.iter_mut().find(|(ff, _)| *ff == f) {
             Some((_, v)) => v.push(n),
             None => by_family.push((f, vec![n])),
@@ -69,7 +79,10 @@ pub(super) fn pack_updates(announce: &[(RouteKey, OutRoute)], withdraw: &[RouteK
             if f == Family::Ipv4Unicast {
                 u.withdrawn = chunk;
             } else {
-                u.attrs.mp_unreach = Some(MpUnreach { family: f, withdrawn: chunk });
+                u.attrs.mp_unreach = Some(MpUnreach {
+                    family: f,
+                    withdrawn: chunk,
+                });
             }
             msgs.push(Message::Update(u));
         }
@@ -79,8 +92,15 @@ pub(super) fn pack_updates(announce: &[(RouteKey, OutRoute)], withdraw: &[RouteK
     let mut order: Vec<(Family, usize, IpAddr)> = Vec::new();
     let mut groups: HashMap<(Family, usize, IpAddr), (OutRoute, Vec<PathNlri>)> = HashMap::new();
     for (k, r) in announce {
-        let g = (k.family(), std::sync::Arc::as_ptr(&r.attrs) as usize, r.next_hop);
-        let n = PathNlri { path_id: None, nlri: k.to_nlri(r.label) };
+        let g = (
+            k.family(),
+            std::sync::Arc::as_ptr(&r.attrs) as usize,
+            r.next_hop,
+        );
+        let n = PathNlri {
+            path_id: None,
+            nlri: k.to_nlri(r.label),
+        };
         groups
             .entry(g)
             .or_insert_with(|| {
@@ -91,9 +111,14 @@ pub(super) fn pack_updates(announce: &[(RouteKey, OutRoute)], withdraw: &[RouteK
             .push(n);
     }
     for g in order {
-        let Some((route, list)) = groups.remove(&g) else { continue };
+        let Some((route, list)) = groups.remove(&g) else {
+            continue;
+        };
         let (family, _, next_hop) = g;
-        let mut template = Update { attrs: (*route.attrs).clone(), ..Default::default() };
+        let mut template = Update {
+            attrs: (*route.attrs).clone(),
+            ..Default::default()
+        };
         if family == Family::Ipv4Unicast {
             template.attrs.next_hop = match next_hop {
                 IpAddr::V4(a) => Some(a),
@@ -102,7 +127,10 @@ pub(super) fn pack_updates(announce: &[(RouteKey, OutRoute)], withdraw: &[RouteK
         } else {
             template.attrs.mp_reach = Some(MpReach {
                 family,
-                next_hop: NextHop { addr: next_hop, link_local: None },
+                next_hop: NextHop {
+                    addr: next_hop,
+                    link_local: None,
+                },
                 nlri: Vec::new(),
             });
         }
@@ -128,26 +156,54 @@ mod tests {
 
     #[test]
     fn many_routes_split_into_messages_within_4096_bytes() {
-        let attrs = Arc::new(PathAttributes { origin: Some(crate::wire::Origin::Igp), ..Default::default() });
+        let attrs = Arc::new(PathAttributes {
+            origin: Some(crate::wire::Origin::Igp),
+            ..Default::default()
+        });
         let routes: Vec<(RouteKey, OutRoute)> = (0..2000u32)
             .map(|i| {
-                let prefix = crate::wire::Prefix::new(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8))), 24).unwrap();
-                let key = RouteKey::Vpn { rd: Rd::new_as2(65000, i % 7), prefix };
-                (key, OutRoute { label: Some(0x641), next_hop: "192.0.2.1".parse().unwrap(), attrs: attrs.clone() })
+                let prefix = crate::wire::Prefix::new(
+                    IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8))),
+                    24,
+                )
+                .unwrap();
+                let key = RouteKey::Vpn {
+                    rd: Rd::new_as2(65000, i % 7),
+                    prefix,
+                };
+                (
+                    key,
+                    OutRoute {
+                        label: Some(0x641),
+                        next_hop: "192.0.2.1".parse().unwrap(),
+                        attrs: attrs.clone(),
+                    },
+                )
             })
             .collect();
         let withdraw: Vec<RouteKey> = routes.iter().take(500).map(|(k, _)| *k).collect();
         let msgs = pack_updates(&routes, &withdraw);
-        let ctx = DecodeCtx { four_octet_as: true, ..Default::default() };
+        let ctx = DecodeCtx {
+            four_octet_as: true,
+            ..Default::default()
+        };
         let (mut ann, mut wd) = (0, 0);
         for m in &msgs {
-            let b = m.encode(EncodeCtx { four_octet_as: true });
+            let b = m.encode(EncodeCtx {
+                four_octet_as: true,
+            });
             assert!(b.len() <= MAX_LEN, "{}", b.len());
-            let Message::Update(u) = decode_message(&b, &ctx).unwrap().message else { panic!() };
+            let Message::Update(u) = decode_message(&b, &ctx).unwrap().message else {
+                panic!()
+            };
             ann += u.attrs.mp_reach.map_or(0, |r| r.nlri.len());
             wd += u.attrs.mp_unreach.map_or(0, |r| r.withdrawn.len());
         }
         assert_eq!((ann, wd), (2000, 500));
-        assert!(msgs.len() < 20, "{} messages: routes must share UPDATEs", msgs.len());
+        assert!(
+            msgs.len() < 20,
+            "{} messages: routes must share UPDATEs",
+            msgs.len()
+        );
     }
 }

@@ -102,7 +102,9 @@ impl Router {
             peer_group: p.cfg.peer_group.clone(),
             state: p.fsm.state(),
             router_id: n.map(|n| n.peer_id),
-            uptime_secs: p.established_at.map(|t| now.saturating_duration_since(t).as_secs()),
+            uptime_secs: p
+                .established_at
+                .map(|t| now.saturating_duration_since(t).as_secs()),
             configured_families: p.cfg.families.clone(),
             negotiated_families: n.map(|n| n.families.clone()).unwrap_or_default(),
             hold_time: n.map(|n| n.hold_time),
@@ -112,7 +114,9 @@ impl Router {
     }
 
     pub fn summaries(&self, now: Instant) -> Vec<PeerSummary> {
-        (0..self.peers.len()).filter_map(|i| self.peer_summary(i, now)).collect()
+        (0..self.peers.len())
+            .filter_map(|i| self.peer_summary(i, now))
+            .collect()
     }
 
     pub fn counters(&self, now: Instant) -> SpeakerCounters {

@@ -73,9 +73,17 @@ impl Net {
             .collect();
         let mut nodes = vec![speaker(RR_ID, rr_peers, groups)];
         for (i, (_, f)) in edge_groups.iter().enumerate() {
-            nodes.push(speaker([10, 0, 0, i as u8 + 1], vec![peer(RR_ID, None, f.clone(), false)], vec![]));
+            nodes.push(speaker(
+                [10, 0, 0, i as u8 + 1],
+                vec![peer(RR_ID, None, f.clone(), false)],
+                vec![],
+            ));
         }
-        let mut net = Net { nodes, queue: VecDeque::new(), now: Instant::now() };
+        let mut net = Net {
+            nodes,
+            queue: VecDeque::new(),
+            now: Instant::now(),
+        };
         for n in 0..net.nodes.len() {
             let acts = net.nodes[n].start(net.now);
             net.queue.extend(acts.into_iter().map(|a| (n, a)));
@@ -104,11 +112,21 @@ impl Net {
                 }
                 IoAction::Send(p, bytes) => {
                     let (fnode, fpeer) = self.far(n, p);
-                    (fnode, fpeer, vec![], self.nodes[fnode].received(fpeer, self.now, &bytes))
+                    (
+                        fnode,
+                        fpeer,
+                        vec![],
+                        self.nodes[fnode].received(fpeer, self.now, &bytes),
+                    )
                 }
                 IoAction::Close(p) => {
                     let (fnode, fpeer) = self.far(n, p);
-                    (fnode, fpeer, vec![], self.nodes[fnode].event(fpeer, self.now, Event::Closed))
+                    (
+                        fnode,
+                        fpeer,
+                        vec![],
+                        self.nodes[fnode].event(fpeer, self.now, Event::Closed),
+                    )
                 }
             };
             let _ = fpeer;
@@ -124,14 +142,24 @@ impl Net {
     }
 
     fn keys(&self, node: usize) -> Vec<String> {
-        self.nodes[node].snapshot().iter().map(|(k, _)| k.to_string()).collect()
+        self.nodes[node]
+            .snapshot()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect()
     }
 }
 
 fn tenants() -> Vec<PeerGroupConfig> {
     vec![
-        PeerGroupConfig { name: "t1".into(), route_targets: vec![rt("65000:1")] },
-        PeerGroupConfig { name: "t2".into(), route_targets: vec![rt("65000:2")] },
+        PeerGroupConfig {
+            name: "t1".into(),
+            route_targets: vec![rt("65000:1")],
+        },
+        PeerGroupConfig {
+            name: "t2".into(),
+            route_targets: vec![rt("65000:2")],
+        },
     ]
 }
 
@@ -150,7 +178,10 @@ fn sessions_establish_in_memory() {
 #[test]
 fn reflects_only_to_authorized_tenants() {
     let mut net = Net::new(&[("t1", vpn()), ("t1", vpn()), ("t2", vpn())], tenants());
-    net.originate(1, vpn_route("10.1.0.0/24", "65000:1", &["65000:1"], Some(7)));
+    net.originate(
+        1,
+        vpn_route("10.1.0.0/24", "65000:1", &["65000:1"], Some(7)),
+    );
     net.originate(3, vpn_route("10.2.0.0/24", "65000:2", &["65000:2"], None));
     net.originate(1, vpn_route("10.9.0.0/24", "65000:9", &[], None));
     // The RR holds all three.
@@ -159,7 +190,10 @@ fn reflects_only_to_authorized_tenants() {
     assert_eq!(net.keys(2), vec!["65000:1:10.1.0.0/24"]);
     // Edge 3 (tenant 2) gets nothing of tenant 1; edge 1 nothing of tenant 2.
     assert_eq!(net.keys(3), vec!["65000:2:10.2.0.0/24"]);
-    assert_eq!(net.keys(1), vec!["65000:1:10.1.0.0/24", "65000:9:10.9.0.0/24"]);
+    assert_eq!(
+        net.keys(1),
+        vec!["65000:1:10.1.0.0/24", "65000:9:10.9.0.0/24"]
+    );
     // Reflection attributes, label, RT and Color arrived intact.
     let (_, p) = &net.nodes[2].snapshot()[0];
     assert_eq!(p.attrs.originator_id, Some(Ipv4Addr::new(10, 0, 0, 1)));
@@ -167,10 +201,31 @@ fn reflects_only_to_authorized_tenants() {
     assert_eq!(p.label.map(|l| l >> 4), Some(100));
     assert_eq!(p.attrs.colors().collect::<Vec<_>>(), vec![7]);
     assert_eq!(p.next_hop, "192.0.2.1".parse::<IpAddr>().unwrap());
-    assert_eq!(net.nodes[0].peer_summary(1, net.now).unwrap().counters.prefixes_advertised, 1);
+    assert_eq!(
+        net.nodes[0]
+            .peer_summary(1, net.now)
+            .unwrap()
+            .counters
+            .prefixes_advertised,
+        1
+    );
     // Edges 1 and 3 only hold their own routes: nothing advertised to them.
-    assert_eq!(net.nodes[0].peer_summary(0, net.now).unwrap().counters.prefixes_advertised, 0);
-    assert_eq!(net.nodes[0].peer_summary(2, net.now).unwrap().counters.prefixes_advertised, 0);
+    assert_eq!(
+        net.nodes[0]
+            .peer_summary(0, net.now)
+            .unwrap()
+            .counters
+            .prefixes_advertised,
+        0
+    );
+    assert_eq!(
+        net.nodes[0]
+            .peer_summary(2, net.now)
+            .unwrap()
+            .counters
+            .prefixes_advertised,
+        0
+    );
 }
 
 #[test]
@@ -192,7 +247,10 @@ fn withdrawals_and_session_loss_propagate_as_events() {
     let ch = net.nodes[2].take_changes();
     assert_eq!(ch.len(), 1);
     assert!(ch[0].best.is_some());
-    let key = RouteKey::Vpn { rd: "65000:1".parse().unwrap(), prefix: r.prefix };
+    let key = RouteKey::Vpn {
+        rd: "65000:1".parse().unwrap(),
+        prefix: r.prefix,
+    };
     let acts = net.nodes[1].withdraw_local(&key);
     net.queue.extend(acts.into_iter().map(|a| (1, a)));
     net.run();
@@ -206,13 +264,26 @@ fn withdrawals_and_session_loss_propagate_as_events() {
     net.queue.extend(acts.into_iter().map(|a| (1, a)));
     net.run();
     assert!(net.keys(2).is_empty());
-    assert_eq!(net.nodes[0].peer_summary(0, net.now).unwrap().counters.last_notification_received, Some((6, 2)));
+    assert_eq!(
+        net.nodes[0]
+            .peer_summary(0, net.now)
+            .unwrap()
+            .counters
+            .last_notification_received,
+        Some((6, 2))
+    );
 }
 
 #[test]
 fn rt_constraint_limits_what_a_peer_receives() {
     let rtc = vec![Family::Vpnv4, Family::RtConstraint];
-    let mut net = Net::new(&[("open", rtc.clone()), ("open", rtc)], vec![PeerGroupConfig { name: "open".into(), route_targets: vec![] }]);
+    let mut net = Net::new(
+        &[("open", rtc.clone()), ("open", rtc)],
+        vec![PeerGroupConfig {
+            name: "open".into(),
+            route_targets: vec![],
+        }],
+    );
     // Both edges (our Routers) send the default RTC route: all routes flow.
     net.originate(1, vpn_route("10.1.0.0/24", "65000:1", &["65000:1"], None));
     assert_eq!(net.keys(2).len(), 1);
@@ -220,9 +291,16 @@ fn rt_constraint_limits_what_a_peer_receives() {
     let mut u = Update::default();
     u.attrs.mp_unreach = Some(crate::wire::MpUnreach {
         family: Family::RtConstraint,
-        withdrawn: vec![crate::wire::PathNlri { path_id: None, nlri: crate::wire::Nlri::Rtc { rtc: RtcNlri::Default } }],
+        withdrawn: vec![crate::wire::PathNlri {
+            path_id: None,
+            nlri: crate::wire::Nlri::Rtc {
+                rtc: RtcNlri::Default,
+            },
+        }],
     });
-    let bytes = Message::Update(u).encode(EncodeCtx { four_octet_as: true });
+    let bytes = Message::Update(u).encode(EncodeCtx {
+        four_octet_as: true,
+    });
     let acts = net.nodes[0].received(1, net.now, &bytes);
     net.queue.extend(acts.into_iter().map(|a| (0, a)));
     net.run();
@@ -234,10 +312,24 @@ fn rt_constraint_limits_what_a_peer_receives() {
     u.attrs.as_path = Some(Default::default());
     u.attrs.mp_reach = Some(crate::wire::MpReach {
         family: Family::RtConstraint,
-        next_hop: crate::wire::NextHop { addr: "10.0.0.2".parse().unwrap(), link_local: None },
-        nlri: vec![crate::wire::PathNlri { path_id: None, nlri: crate::wire::Nlri::Rtc { rtc: RtcNlri::Rt { origin_as: 65000, rt_bits: 64, rt: rtb } } }],
+        next_hop: crate::wire::NextHop {
+            addr: "10.0.0.2".parse().unwrap(),
+            link_local: None,
+        },
+        nlri: vec![crate::wire::PathNlri {
+            path_id: None,
+            nlri: crate::wire::Nlri::Rtc {
+                rtc: RtcNlri::Rt {
+                    origin_as: 65000,
+                    rt_bits: 64,
+                    rt: rtb,
+                },
+            },
+        }],
     });
-    let bytes = Message::Update(u.clone()).encode(EncodeCtx { four_octet_as: true });
+    let bytes = Message::Update(u.clone()).encode(EncodeCtx {
+        four_octet_as: true,
+    });
     let acts = net.nodes[0].received(1, net.now, &bytes);
     net.queue.extend(acts.into_iter().map(|a| (0, a)));
     net.run();
@@ -255,16 +347,29 @@ fn malformed_optional_attribute_keeps_the_session() {
     let mut u = Update::default();
     u.attrs.origin = Some(crate::wire::Origin::Igp);
     u.attrs.as_path = Some(Default::default());
-    u.attrs.unknown.push(crate::wire::attr::RawAttr { flags: 0xc0, code: 8, value: vec![1, 2, 3] });
+    u.attrs.unknown.push(crate::wire::attr::RawAttr {
+        flags: 0xc0,
+        code: 8,
+        value: vec![1, 2, 3],
+    });
     u.attrs.mp_reach = Some(crate::wire::MpReach {
         family: Family::Vpnv4,
-        next_hop: crate::wire::NextHop { addr: "192.0.2.1".parse().unwrap(), link_local: None },
+        next_hop: crate::wire::NextHop {
+            addr: "192.0.2.1".parse().unwrap(),
+            link_local: None,
+        },
         nlri: vec![crate::wire::PathNlri {
             path_id: None,
-            nlri: crate::wire::Nlri::Vpn { label: 0x641, rd: "65000:1".parse::<Rd>().unwrap(), prefix: "10.1.0.0/24".parse::<Prefix>().unwrap() },
+            nlri: crate::wire::Nlri::Vpn {
+                label: 0x641,
+                rd: "65000:1".parse::<Rd>().unwrap(),
+                prefix: "10.1.0.0/24".parse::<Prefix>().unwrap(),
+            },
         }],
     });
-    let bytes = Message::Update(u).encode(EncodeCtx { four_octet_as: true });
+    let bytes = Message::Update(u).encode(EncodeCtx {
+        four_octet_as: true,
+    });
     let acts = net.nodes[0].received(0, net.now, &bytes);
     net.queue.extend(acts.into_iter().map(|a| (0, a)));
     net.run();
@@ -287,20 +392,43 @@ fn loop_checks_drop_own_originator_and_cluster() {
         u.attrs.ext_communities = vec![ExtCommunity::route_target("65000:1").unwrap()];
         u.attrs.mp_reach = Some(crate::wire::MpReach {
             family: Family::Vpnv4,
-            next_hop: crate::wire::NextHop { addr: "192.0.2.1".parse().unwrap(), link_local: None },
+            next_hop: crate::wire::NextHop {
+                addr: "192.0.2.1".parse().unwrap(),
+                link_local: None,
+            },
             nlri: vec![crate::wire::PathNlri {
                 path_id: None,
-                nlri: crate::wire::Nlri::Vpn { label: 0x641, rd: Rd::new_as2(1, 1), prefix: "10.1.0.0/24".parse().unwrap() },
+                nlri: crate::wire::Nlri::Vpn {
+                    label: 0x641,
+                    rd: Rd::new_as2(1, 1),
+                    prefix: "10.1.0.0/24".parse().unwrap(),
+                },
             }],
         });
         f(&mut u);
-        Message::Update(u).encode(EncodeCtx { four_octet_as: true })
+        Message::Update(u).encode(EncodeCtx {
+            four_octet_as: true,
+        })
     };
-    net.nodes[0].received(0, net.now, &mk(&|u| u.attrs.cluster_list = vec![Ipv4Addr::from(RR_ID)]));
-    net.nodes[0].received(0, net.now, &mk(&|u| u.attrs.originator_id = Some(Ipv4Addr::from(RR_ID))));
+    net.nodes[0].received(
+        0,
+        net.now,
+        &mk(&|u| u.attrs.cluster_list = vec![Ipv4Addr::from(RR_ID)]),
+    );
+    net.nodes[0].received(
+        0,
+        net.now,
+        &mk(&|u| u.attrs.originator_id = Some(Ipv4Addr::from(RR_ID))),
+    );
     assert_eq!(net.nodes[0].loc_rib_len(), 0);
     net.nodes[0].received(0, net.now, &mk(&|_| {}));
     assert_eq!(net.nodes[0].loc_rib_len(), 1);
     let c = net.nodes[0].peer_summary(0, net.now).unwrap().counters;
-    assert_eq!((c.drops.get("cluster_list_loop"), c.drops.get("originator_id_loop")), (Some(&1), Some(&1)));
+    assert_eq!(
+        (
+            c.drops.get("cluster_list_loop"),
+            c.drops.get("originator_id_loop")
+        ),
+        (Some(&1), Some(&1))
+    );
 }

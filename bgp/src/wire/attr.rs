@@ -88,7 +88,12 @@ impl AsPath {
         if asns.is_empty() {
             return AsPath::default();
         }
-        AsPath { segments: vec![Segment { kind: SegmentKind::Sequence, asns }] }
+        AsPath {
+            segments: vec![Segment {
+                kind: SegmentKind::Sequence,
+                asns,
+            }],
+        }
     }
 
     /// Path length for the decision process (RFC 4271 §9.1.2.2 a): a set
@@ -120,8 +125,16 @@ impl AsPath {
     /// the first one is not a sequence or already holds 255 ASNs.
     pub fn prepend(&mut self, asn: u32) {
         match self.segments.first_mut() {
-            Some(s) if s.kind == SegmentKind::Sequence && s.asns.len() < 255 => s.asns.insert(0, asn),
-            _ => self.segments.insert(0, Segment { kind: SegmentKind::Sequence, asns: vec![asn] }),
+            Some(s) if s.kind == SegmentKind::Sequence && s.asns.len() < 255 => {
+                s.asns.insert(0, asn)
+            }
+            _ => self.segments.insert(
+                0,
+                Segment {
+                    kind: SegmentKind::Sequence,
+                    asns: vec![asn],
+                },
+            ),
         }
     }
 
@@ -271,7 +284,12 @@ fn put_attr(out: &mut Vec<u8>, flags: u8, code: u8, value: &[u8]) {
 }
 
 fn known(out: &mut Vec<u8>, code: u8, value: &[u8]) {
-    put_attr(out, expected_flags(code).unwrap_or(FLAG_OPTIONAL), code, value);
+    put_attr(
+        out,
+        expected_flags(code).unwrap_or(FLAG_OPTIONAL),
+        code,
+        value,
+    );
 }
 
 fn encode_aggregator(a: &Aggregator, four: bool) -> Vec<u8> {
@@ -315,7 +333,11 @@ impl PathAttributes {
             known(out, AGGREGATOR, &encode_aggregator(a, four));
         }
         if !self.communities.is_empty() {
-            let v: Vec<u8> = self.communities.iter().flat_map(|c| c.to_be_bytes()).collect();
+            let v: Vec<u8> = self
+                .communities
+                .iter()
+                .flat_map(|c| c.to_be_bytes())
+                .collect();
             known(out, COMMUNITIES, &v);
         }
         if let Some(o) = self.originator_id {

@@ -50,7 +50,7 @@ fn action_for(code: u8) -> (Action, Reason) {
         ORIGIN => (TreatAsWithdraw, Reason::InvalidOrigin), // §7.1
         AS_PATH => (TreatAsWithdraw, Reason::MalformedAsPath), // §7.2
         NEXT_HOP => (TreatAsWithdraw, Reason::InvalidNextHop), // §7.3
-        MED => (TreatAsWithdraw, Reason::AttributeLength), // §7.4
+        MED => (TreatAsWithdraw, Reason::AttributeLength),  // §7.4
         LOCAL_PREF => (TreatAsWithdraw, Reason::AttributeLength), // §7.5
         ATOMIC_AGGREGATE => (AttributeDiscard, Reason::AttributeLength), // §7.6
         AGGREGATOR => (AttributeDiscard, Reason::MalformedAggregator), // §7.7
@@ -81,7 +81,11 @@ fn attr_error(code: u8, reason: Reason, action: Action, offset: usize, subcode: 
 
 /// Decode the Path Attributes field of an UPDATE. `base` is the offset of
 /// `buf` inside the message (for error offsets).
-pub fn decode_attributes(buf: &[u8], base: usize, ctx: &DecodeCtx) -> Result<AttrDecode, DecodeError> {
+pub fn decode_attributes(
+    buf: &[u8],
+    base: usize,
+    ctx: &DecodeCtx,
+) -> Result<AttrDecode, DecodeError> {
     let mut out = AttrDecode::default();
     let mut seen = [false; 256];
     let mut c = Cursor::new(buf);
@@ -90,9 +94,8 @@ pub fn decode_attributes(buf: &[u8], base: usize, ctx: &DecodeCtx) -> Result<Att
         // RFC 7606 §4: an attribute header or length that overruns the
         // attribute field leaves the MP_REACH/UNREACH possibly unlocated:
         // the only safe action is a session reset.
-        let overrun = |at: usize| {
-            DecodeError::reset(Reason::AttributeLengthOverrun, at, ncode::UPDATE, 1)
-        };
+        let overrun =
+            |at: usize| DecodeError::reset(Reason::AttributeLengthOverrun, at, ncode::UPDATE, 1);
         let flags = c.u8().map_err(|_| overrun(start))?;
         let code = c.u8().map_err(|_| overrun(start))?;
         let len = if flags & FLAG_EXT_LEN != 0 {
@@ -108,9 +111,21 @@ pub fn decode_attributes(buf: &[u8], base: usize, ctx: &DecodeCtx) -> Result<Att
         let slot = &mut seen[usize::from(code)];
         if *slot {
             if code == code::MP_REACH || code == code::MP_UNREACH {
-                return Err(DecodeError::reset(Reason::DuplicateMpAttribute, start, ncode::UPDATE, 1).with_attr(code));
+                return Err(DecodeError::reset(
+                    Reason::DuplicateMpAttribute,
+                    start,
+                    ncode::UPDATE,
+                    1,
+                )
+                .with_attr(code));
             }
-            out.errors.push(attr_error(code, Reason::DuplicateAttribute, Action::AttributeDiscard, start, 1));
+            out.errors.push(attr_error(
+                code,
+                Reason::DuplicateAttribute,
+                Action::AttributeDiscard,
+                start,
+                1,
+            ));
             continue;
         }
         *slot = true;
@@ -118,9 +133,14 @@ pub fn decode_attributes(buf: &[u8], base: usize, ctx: &DecodeCtx) -> Result<Att
         let Some(expected) = expected_flags(code) else {
             // Unrecognized attribute (RFC 4271 §5, §6.3).
             if flags & FLAG_OPTIONAL == 0 {
-                return Err(DecodeError::reset(Reason::UnrecognizedWellKnown, start, ncode::UPDATE, 2)
-                    .with_attr(code)
-                    .with_data(value));
+                return Err(DecodeError::reset(
+                    Reason::UnrecognizedWellKnown,
+                    start,
+                    ncode::UPDATE,
+                    2,
+                )
+                .with_attr(code)
+                .with_data(value));
             }
             if flags & FLAG_TRANSITIVE != 0 {
                 out.attrs.unknown.push(RawAttr {
@@ -137,28 +157,48 @@ pub fn decode_attributes(buf: &[u8], base: usize, ctx: &DecodeCtx) -> Result<Att
         if flags & (FLAG_OPTIONAL | FLAG_TRANSITIVE) != expected {
             let (action, _) = action_for(code);
             if action == Action::SessionReset {
-                return Err(DecodeError::reset(Reason::AttributeFlags, start, ncode::UPDATE, 4).with_attr(code));
+                return Err(
+                    DecodeError::reset(Reason::AttributeFlags, start, ncode::UPDATE, 4)
+                        .with_attr(code),
+                );
             }
-            out.errors.push(attr_error(code, Reason::AttributeFlags, action, start, 4));
+            out.errors
+                .push(attr_error(code, Reason::AttributeFlags, action, start, 4));
             continue;
         }
 
         if code == code::LOCAL_PREF && ctx.ebgp {
             // RFC 7606 §7.5: ignore LOCAL_PREF from an external peer.
-            out.errors.push(attr_error(code, Reason::LocalPrefFromEbgp, Action::AttributeDiscard, start, 0));
+            out.errors.push(attr_error(
+                code,
+                Reason::LocalPrefFromEbgp,
+                Action::AttributeDiscard,
+                start,
+                0,
+            ));
             continue;
         }
 
         match decode_one(code, value, ctx, &mut out.attrs) {
             Ok(()) => {}
             Err(OneErr::Family) => {
-                out.errors.push(attr_error(code, Reason::UnsupportedFamily, Action::AttributeDiscard, start, 9));
+                out.errors.push(attr_error(
+                    code,
+                    Reason::UnsupportedFamily,
+                    Action::AttributeDiscard,
+                    start,
+                    9,
+                ));
             }
             Err(OneErr::Bad(m)) => {
                 let (action, reason) = action_for(code);
                 let off = vstart + m.at;
                 if action == Action::SessionReset {
-                    let sub = if code == code::MP_REACH || code == code::MP_UNREACH { 9 } else { 1 };
+                    let sub = if code == code::MP_REACH || code == code::MP_UNREACH {
+                        9
+                    } else {
+                        1
+                    };
                     return Err(DecodeError::reset(reason, off, ncode::UPDATE, sub).with_attr(code));
                 }
                 out.errors.push(attr_error(code, reason, action, off, 0));
@@ -219,14 +259,20 @@ fn decode_one(code: u8, v: &[u8], ctx: &DecodeCtx, a: &mut PathAttributes) -> Re
             if v.is_empty() || v.len() % 4 != 0 {
                 return Err(Malformed { at: 0 }.into());
             }
-            a.communities = v.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
+            a.communities = v
+                .chunks_exact(4)
+                .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
         }
         ORIGINATOR_ID => a.originator_id = Some(Ipv4Addr::from(exact::<4>(v)?)),
         CLUSTER_LIST => {
             if v.is_empty() || v.len() % 4 != 0 {
                 return Err(Malformed { at: 0 }.into());
             }
-            a.cluster_list = v.chunks_exact(4).map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3])).collect();
+            a.cluster_list = v
+                .chunks_exact(4)
+                .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
+                .collect();
         }
         MP_REACH => a.mp_reach = Some(decode_mp_reach(v, ctx)?),
         MP_UNREACH => {
@@ -255,7 +301,10 @@ fn decode_one(code: u8, v: &[u8], ctx: &DecodeCtx, a: &mut PathAttributes) -> Re
         AS4_PATH => {
             let p = decode_as_path(v, true)?;
             // RFC 6793 §6: AS4_PATH may not carry confederation segments.
-            if p.segments.iter().any(|s| matches!(s.kind, SegmentKind::ConfedSequence | SegmentKind::ConfedSet)) {
+            if p.segments
+                .iter()
+                .any(|s| matches!(s.kind, SegmentKind::ConfedSequence | SegmentKind::ConfedSet))
+            {
                 return Err(Malformed { at: 0 }.into());
             }
             a.as4_path = Some(p);
@@ -305,7 +354,10 @@ fn decode_as_path(v: &[u8], four: bool) -> VResult<AsPath> {
         // Canonical form: consecutive segments of one kind are merged when
         // the first is not full (the encoder splits at 255).
         match segments.last_mut() {
-            Some(Segment { kind: k, asns: prev }) if *k == kind && prev.len() % 255 == 0 => prev.extend(asns),
+            Some(Segment {
+                kind: k,
+                asns: prev,
+            }) if *k == kind && prev.len() % 255 == 0 => prev.extend(asns),
             _ => segments.push(Segment { kind, asns }),
         }
     }
@@ -341,8 +393,13 @@ fn decode_mp_reach(v: &[u8], ctx: &DecodeCtx) -> Result<MpReach, OneErr> {
     let next_hop = decode_next_hop(nh, family).map_err(|m| Malformed { at: nh_at + m.at })?;
     let _reserved = c.u8()?;
     let at = c.pos();
-    let nlri = decode_nlri_list(c.rest(), family, ctx.add_path(family)).map_err(|m| Malformed { at: at + m.at })?;
-    Ok(MpReach { family, next_hop, nlri })
+    let nlri = decode_nlri_list(c.rest(), family, ctx.add_path(family))
+        .map_err(|m| Malformed { at: at + m.at })?;
+    Ok(MpReach {
+        family,
+        next_hop,
+        nlri,
+    })
 }
 
 fn decode_next_hop(nh: &[u8], family: Family) -> VResult<NextHop> {
@@ -354,15 +411,24 @@ fn decode_next_hop(nh: &[u8], family: Family) -> VResult<NextHop> {
         }
         Ok(())
     };
-    let body = nh.len().checked_sub(if rd { 8 } else { 0 }).ok_or(Malformed { at: 0 })?;
+    let body = nh
+        .len()
+        .checked_sub(if rd { 8 } else { 0 })
+        .ok_or(Malformed { at: 0 })?;
     let next_hop = match body {
         4 => {
             take_rd(&mut c)?;
-            NextHop { addr: IpAddr::V4(Ipv4Addr::from(c.array::<4>()?)), link_local: None }
+            NextHop {
+                addr: IpAddr::V4(Ipv4Addr::from(c.array::<4>()?)),
+                link_local: None,
+            }
         }
         16 => {
             take_rd(&mut c)?;
-            NextHop { addr: IpAddr::V6(Ipv6Addr::from(c.array::<16>()?)), link_local: None }
+            NextHop {
+                addr: IpAddr::V6(Ipv6Addr::from(c.array::<16>()?)),
+                link_local: None,
+            }
         }
         // Global + link-local; VPN: RD + global + RD + link-local (40 = 48-8).
         32 | 40 => {
@@ -372,7 +438,10 @@ fn decode_next_hop(nh: &[u8], family: Family) -> VResult<NextHop> {
             }
             let g = Ipv6Addr::from(c.array::<16>()?);
             take_rd(&mut c)?;
-            NextHop { addr: IpAddr::V6(g), link_local: Some(Ipv6Addr::from(c.array::<16>()?)) }
+            NextHop {
+                addr: IpAddr::V6(g),
+                link_local: Some(Ipv6Addr::from(c.array::<16>()?)),
+            }
         }
         _ => return Err(Malformed { at: 0 }),
     };
@@ -384,7 +453,10 @@ mod tests {
     use super::*;
 
     fn ctx4() -> DecodeCtx {
-        DecodeCtx { four_octet_as: true, ..Default::default() }
+        DecodeCtx {
+            four_octet_as: true,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -416,7 +488,14 @@ mod tests {
         // optional transitive 99: kept with partial bit; optional
         // non-transitive 98: dropped; well-known 97: reset.
         let d = decode_attributes(&[0xc0, 99, 1, 7, 0x80, 98, 0], 0, &ctx4()).unwrap();
-        assert_eq!(d.attrs.unknown, vec![RawAttr { flags: 0xe0, code: 99, value: vec![7] }]);
+        assert_eq!(
+            d.attrs.unknown,
+            vec![RawAttr {
+                flags: 0xe0,
+                code: 99,
+                value: vec![7]
+            }]
+        );
         let e = decode_attributes(&[0x40, 97, 0], 0, &ctx4()).unwrap_err();
         assert_eq!(e.reason, Reason::UnrecognizedWellKnown);
         assert_eq!(e.notify, (3, 2));
@@ -424,7 +503,12 @@ mod tests {
 
     #[test]
     fn as_path_two_and_four_octet() {
-        let d = decode_attributes(&[0x40, 2, 6, 2, 2, 0xfd, 0xe8, 0xfd, 0xe9], 0, &DecodeCtx::default()).unwrap();
+        let d = decode_attributes(
+            &[0x40, 2, 6, 2, 2, 0xfd, 0xe8, 0xfd, 0xe9],
+            0,
+            &DecodeCtx::default(),
+        )
+        .unwrap();
         assert_eq!(d.attrs.as_path, Some(AsPath::sequence(vec![65000, 65001])));
         let d = decode_attributes(&[0x40, 2, 2, 2, 0], 0, &ctx4()).unwrap();
         assert_eq!(d.errors[0].reason, Reason::MalformedAsPath);
@@ -434,7 +518,9 @@ mod tests {
     #[test]
     fn flag_errors_and_duplicates() {
         // ORIGIN marked optional: treat-as-withdraw; duplicate MED discarded.
-        let buf = [0xc0, 1, 1, 0, 0x80, 4, 4, 0, 0, 0, 1, 0x80, 4, 4, 0, 0, 0, 2];
+        let buf = [
+            0xc0, 1, 1, 0, 0x80, 4, 4, 0, 0, 0, 1, 0x80, 4, 4, 0, 0, 0, 2,
+        ];
         let d = decode_attributes(&buf, 0, &ctx4()).unwrap();
         assert_eq!(d.errors[0].reason, Reason::AttributeFlags);
         assert_eq!(d.errors[0].action, Action::TreatAsWithdraw);
@@ -448,9 +534,15 @@ mod tests {
         nh[8] = 0x20;
         let h = decode_next_hop(&nh, Family::Vpnv6).unwrap();
         assert!(h.addr.is_ipv6());
-        assert!(decode_next_hop(&[0u8; 12], Family::Vpnv6).unwrap().addr.is_ipv4());
+        assert!(decode_next_hop(&[0u8; 12], Family::Vpnv6)
+            .unwrap()
+            .addr
+            .is_ipv4());
         assert!(decode_next_hop(&[1u8; 12], Family::Vpnv4).is_err());
-        assert!(decode_next_hop(&[0u8; 48], Family::Vpnv6).unwrap().link_local.is_some());
+        assert!(decode_next_hop(&[0u8; 48], Family::Vpnv6)
+            .unwrap()
+            .link_local
+            .is_some());
         assert!(decode_next_hop(&[0u8; 5], Family::Ipv4Unicast).is_err());
     }
 }

@@ -140,7 +140,14 @@ mod tests {
         let rt = ExtCommunity::route_target("65000:1").unwrap();
         assert_eq!(rt.0, [0, 2, 0xfd, 0xe8, 0, 0, 0, 1]);
         assert!(rt.is_route_target());
-        for s in ["rt:65000:1", "rt:192.0.2.1:5", "rt:4200000000:3", "color:100", "encap:8", "raw:4102030405060708"] {
+        for s in [
+            "rt:65000:1",
+            "rt:192.0.2.1:5",
+            "rt:4200000000:3",
+            "color:100",
+            "encap:8",
+            "raw:4102030405060708",
+        ] {
             assert_eq!(s.parse::<ExtCommunity>().unwrap().to_string(), s);
         }
         assert_eq!(ExtCommunity::color(100).as_color(), Some(100));

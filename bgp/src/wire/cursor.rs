@@ -32,7 +32,10 @@ impl<'a> Cursor<'a> {
 
     pub fn bytes(&mut self, n: usize) -> VResult<&'a [u8]> {
         let end = self.pos.checked_add(n).ok_or(Malformed { at: self.pos })?;
-        let s = self.buf.get(self.pos..end).ok_or(Malformed { at: self.pos })?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(Malformed { at: self.pos })?;
         self.pos = end;
         Ok(s)
     }

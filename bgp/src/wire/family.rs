@@ -169,7 +169,9 @@ pub(crate) fn parse_admin_value(s: &str) -> Result<(u8, [u8; 6]), String> {
         .ok_or_else(|| format!("{s:?}: expected ADMIN:NUMBER"))?;
     let mut v = [0u8; 6];
     if let Ok(ip) = a.parse::<Ipv4Addr>() {
-        let n: u16 = n.parse().map_err(|_| format!("{s:?}: number must fit 16 bits"))?;
+        let n: u16 = n
+            .parse()
+            .map_err(|_| format!("{s:?}: number must fit 16 bits"))?;
         v[..4].copy_from_slice(&ip.octets());
         v[4..].copy_from_slice(&n.to_be_bytes());
         return Ok((1, v));
@@ -181,7 +183,9 @@ pub(crate) fn parse_admin_value(s: &str) -> Result<(u8, [u8; 6]), String> {
         v[2..].copy_from_slice(&n.to_be_bytes());
         Ok((0, v))
     } else {
-        let n: u16 = n.parse().map_err(|_| format!("{s:?}: number must fit 16 bits"))?;
+        let n: u16 = n
+            .parse()
+            .map_err(|_| format!("{s:?}: number must fit 16 bits"))?;
         v[..4].copy_from_slice(&asn.to_be_bytes());
         v[4..].copy_from_slice(&n.to_be_bytes());
         Ok((2, v))

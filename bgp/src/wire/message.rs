@@ -42,7 +42,10 @@ impl Update {
     pub fn end_of_rib(family: Family) -> Update {
         let mut u = Update::default();
         if family != Family::Ipv4Unicast {
-            u.attrs.mp_unreach = Some(super::attr::MpUnreach { family, withdrawn: Vec::new() });
+            u.attrs.mp_unreach = Some(super::attr::MpUnreach {
+                family,
+                withdrawn: Vec::new(),
+            });
         }
         u
     }
@@ -58,7 +61,10 @@ impl Update {
         }
         match &a.mp_unreach {
             Some(u) if u.withdrawn.is_empty() && a.mp_reach.is_none() => {
-                let only = PathAttributes { mp_unreach: a.mp_unreach.clone(), ..Default::default() };
+                let only = PathAttributes {
+                    mp_unreach: a.mp_unreach.clone(),
+                    ..Default::default()
+                };
                 (only == *a).then_some(u.family)
             }
             _ => None,
@@ -67,7 +73,12 @@ impl Update {
 
     /// Does the UPDATE announce anything (IPv4 NLRI or MP_REACH NLRI)?
     pub fn has_reachable(&self) -> bool {
-        !self.nlri.is_empty() || self.attrs.mp_reach.as_ref().is_some_and(|r| !r.nlri.is_empty())
+        !self.nlri.is_empty()
+            || self
+                .attrs
+                .mp_reach
+                .as_ref()
+                .is_some_and(|r| !r.nlri.is_empty())
     }
 }
 
@@ -80,10 +91,18 @@ pub struct Notification {
 
 impl Notification {
     pub fn new(code: u8, subcode: u8) -> Notification {
-        Notification { code, subcode, data: Vec::new() }
+        Notification {
+            code,
+            subcode,
+            data: Vec::new(),
+        }
     }
     pub fn from_error(e: &DecodeError) -> Notification {
-        Notification { code: e.notify.0, subcode: e.notify.1, data: e.data.clone() }
+        Notification {
+            code: e.notify.0,
+            subcode: e.notify.1,
+            data: e.data.clone(),
+        }
     }
     /// Cease (6) subcodes from RFC 4486 used here.
     pub const CEASE_ADMIN_SHUTDOWN: u8 = 2;
@@ -101,6 +120,9 @@ pub struct RouteRefresh {
     pub safi: u8,
 }
 
+// An UPDATE is the common case; boxing it would add an allocation per
+// message for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Message {
@@ -136,22 +158,34 @@ pub fn frame_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, DecodeErro
     }
     let len = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
     if !(HEADER_LEN..=max_len).contains(&len) {
-        return Err(DecodeError::reset(Reason::BadMessageLength, 16, code::HEADER, 2).with_data(&buf[16..18]));
+        return Err(
+            DecodeError::reset(Reason::BadMessageLength, 16, code::HEADER, 2)
+                .with_data(&buf[16..18]),
+        );
     }
     Ok(Some(len))
 }
 
 /// Decode exactly one whole message (header included).
 pub fn decode_message(buf: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeError> {
-    let max = if ctx.extended_message { MAX_EXT_LEN } else { MAX_LEN };
+    let max = if ctx.extended_message {
+        MAX_EXT_LEN
+    } else {
+        MAX_LEN
+    };
     let len = frame_len(buf, max)?
         .ok_or_else(|| DecodeError::reset(Reason::Truncated, buf.len(), code::HEADER, 2))?;
     if len != buf.len() {
-        return Err(DecodeError::reset(Reason::BadMessageLength, 16, code::HEADER, 2).with_data(&buf[16..18]));
+        return Err(
+            DecodeError::reset(Reason::BadMessageLength, 16, code::HEADER, 2)
+                .with_data(&buf[16..18]),
+        );
     }
     let ty = buf[18];
     let body = &buf[HEADER_LEN..];
-    let bad_len = || DecodeError::reset(Reason::BadMessageLength, 16, code::HEADER, 2).with_data(&buf[16..18]);
+    let bad_len = || {
+        DecodeError::reset(Reason::BadMessageLength, 16, code::HEADER, 2).with_data(&buf[16..18])
+    };
     let message = match ty {
         TYPE_OPEN => {
             if body.len() < 10 {
@@ -164,13 +198,20 @@ pub fn decode_message(buf: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeErro
                 return Err(bad_len());
             }
             let (update, errors) = decode_update(body, ctx)?;
-            return Ok(Decoded { message: Message::Update(update), errors });
+            return Ok(Decoded {
+                message: Message::Update(update),
+                errors,
+            });
         }
         TYPE_NOTIFICATION => {
             if body.len() < 2 {
                 return Err(bad_len());
             }
-            Message::Notification(Notification { code: body[0], subcode: body[1], data: body[2..].to_vec() })
+            Message::Notification(Notification {
+                code: body[0],
+                subcode: body[1],
+                data: body[2..].to_vec(),
+            })
         }
         TYPE_KEEPALIVE => {
             if !body.is_empty() {
@@ -181,8 +222,13 @@ pub fn decode_message(buf: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeErro
         TYPE_ROUTE_REFRESH => {
             if body.len() != 4 {
                 // RFC 7313 §5: invalid length -> ROUTE-REFRESH error 7/1.
-                return Err(DecodeError::reset(Reason::MalformedRouteRefresh, 16, code::ROUTE_REFRESH, 1)
-                    .with_data(body));
+                return Err(DecodeError::reset(
+                    Reason::MalformedRouteRefresh,
+                    16,
+                    code::ROUTE_REFRESH,
+                    1,
+                )
+                .with_data(body));
             }
             Message::RouteRefresh(RouteRefresh {
                 afi: u16::from_be_bytes([body[0], body[1]]),
@@ -190,15 +236,23 @@ pub fn decode_message(buf: &[u8], ctx: &DecodeCtx) -> Result<Decoded, DecodeErro
                 safi: body[3],
             })
         }
-        _ => return Err(DecodeError::reset(Reason::BadMessageType, 18, code::HEADER, 3).with_data(&[ty])),
+        _ => {
+            return Err(
+                DecodeError::reset(Reason::BadMessageType, 18, code::HEADER, 3).with_data(&[ty]),
+            )
+        }
     };
-    Ok(Decoded { message, errors: Vec::new() })
+    Ok(Decoded {
+        message,
+        errors: Vec::new(),
+    })
 }
 
 /// UPDATE body (RFC 4271 §4.3, §6.3; RFC 7606 §5).
 fn decode_update(body: &[u8], ctx: &DecodeCtx) -> Result<(Update, Vec<DecodeError>), DecodeError> {
     let base = HEADER_LEN;
-    let malformed = |at: usize| DecodeError::reset(Reason::MalformedAttributeList, base + at, code::UPDATE, 1);
+    let malformed =
+        |at: usize| DecodeError::reset(Reason::MalformedAttributeList, base + at, code::UPDATE, 1);
     let mut c = Cursor::new(body);
     let wlen = usize::from(c.u16().map_err(|_| malformed(0))?);
     let w_at = c.pos();
@@ -210,11 +264,18 @@ fn decode_update(body: &[u8], ctx: &DecodeCtx) -> Result<(Update, Vec<DecodeErro
     let n_at = c.pos();
     let nbuf = c.rest();
     let v4_add_path = ctx.add_path(Family::Ipv4Unicast);
-    let bad_nlri = |at: usize| DecodeError::reset(Reason::MalformedNlri, base + at, code::UPDATE, 10);
-    let withdrawn = decode_nlri_list(wbuf, Family::Ipv4Unicast, v4_add_path).map_err(|m| bad_nlri(w_at + m.at))?;
-    let nlri = decode_nlri_list(nbuf, Family::Ipv4Unicast, v4_add_path).map_err(|m| bad_nlri(n_at + m.at))?;
+    let bad_nlri =
+        |at: usize| DecodeError::reset(Reason::MalformedNlri, base + at, code::UPDATE, 10);
+    let withdrawn = decode_nlri_list(wbuf, Family::Ipv4Unicast, v4_add_path)
+        .map_err(|m| bad_nlri(w_at + m.at))?;
+    let nlri = decode_nlri_list(nbuf, Family::Ipv4Unicast, v4_add_path)
+        .map_err(|m| bad_nlri(n_at + m.at))?;
     let mut ad = decode_attributes(abuf, base + a_at, ctx)?;
-    let update_tmp = Update { withdrawn, attrs: std::mem::take(&mut ad.attrs), nlri };
+    let update_tmp = Update {
+        withdrawn,
+        attrs: std::mem::take(&mut ad.attrs),
+        nlri,
+    };
     // RFC 7606 §3 d: a missing well-known mandatory attribute on an UPDATE
     // that announces routes is treat-as-withdraw. An attribute already
     // reported malformed is not reported again as missing.
@@ -310,14 +371,20 @@ mod tests {
     use super::*;
 
     fn ctx() -> DecodeCtx {
-        DecodeCtx { four_octet_as: true, ..Default::default() }
+        DecodeCtx {
+            four_octet_as: true,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn keepalive_and_header_errors() {
         let k = Message::Keepalive.encode(EncodeCtx::default());
         assert_eq!(k.len(), 19);
-        assert_eq!(decode_message(&k, &ctx()).unwrap().message, Message::Keepalive);
+        assert_eq!(
+            decode_message(&k, &ctx()).unwrap().message,
+            Message::Keepalive
+        );
         let mut bad = k.clone();
         bad[3] = 0;
         assert_eq!(decode_message(&bad, &ctx()).unwrap_err().notify, (1, 1));
@@ -332,7 +399,12 @@ mod tests {
     #[test]
     fn update_missing_well_known_is_treat_as_withdraw() {
         let u = Update {
-            nlri: vec![PathNlri { path_id: None, nlri: super::super::nlri::Nlri::Unicast { prefix: "10.0.0.0/8".parse().unwrap() } }],
+            nlri: vec![PathNlri {
+                path_id: None,
+                nlri: super::super::nlri::Nlri::Unicast {
+                    prefix: "10.0.0.0/8".parse().unwrap(),
+                },
+            }],
             ..Default::default()
         };
         let b = Message::Update(u).encode(EncodeCtx::default());
@@ -347,14 +419,21 @@ mod tests {
         for f in [Family::Ipv4Unicast, Family::Vpnv4] {
             let b = Message::Update(Update::end_of_rib(f)).encode(EncodeCtx::default());
             let d = decode_message(&b, &ctx()).unwrap();
-            let Message::Update(u) = d.message else { panic!() };
+            let Message::Update(u) = d.message else {
+                panic!()
+            };
             assert_eq!(u.is_end_of_rib(), Some(f));
         }
     }
 
     #[test]
     fn route_refresh_bad_length() {
-        let mut b = Message::RouteRefresh(RouteRefresh { afi: 1, subtype: 0, safi: 128 }).encode(EncodeCtx::default());
+        let mut b = Message::RouteRefresh(RouteRefresh {
+            afi: 1,
+            subtype: 0,
+            safi: 128,
+        })
+        .encode(EncodeCtx::default());
         assert!(decode_message(&b, &ctx()).is_ok());
         b.push(0);
         b[17] += 1;

@@ -18,7 +18,9 @@ pub use attr_decode::DecodeCtx;
 pub use community::{ExtCommunity, LargeCommunity};
 pub use error::{Action, DecodeError, Reason};
 pub use family::{Family, Rd};
-pub use message::{decode_message, frame_len, Decoded, Message, Notification, RouteRefresh, Update};
+pub use message::{
+    decode_message, frame_len, Decoded, Message, Notification, RouteRefresh, Update,
+};
 pub use nlri::{Nlri, PathNlri, Prefix, RtcNlri, SdwanNlri};
 pub use open::{Capability, Open};
 pub use tunnel::{SubTlv, Tunnel, TunnelEncap};

@@ -30,7 +30,11 @@ impl Prefix {
                 IpAddr::V4(Ipv4Addr::from(u32::from(a) & m))
             }
             IpAddr::V6(a) => {
-                let m = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+                let m = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - len)
+                };
                 IpAddr::V6(Ipv6Addr::from(u128::from(a) & m))
             }
         };
@@ -85,7 +89,9 @@ impl fmt::Display for Prefix {
 impl std::str::FromStr for Prefix {
     type Err = String;
     fn from_str(s: &str) -> Result<Prefix, String> {
-        let (a, l) = s.split_once('/').ok_or_else(|| format!("{s:?}: expected ADDR/LEN"))?;
+        let (a, l) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?}: expected ADDR/LEN"))?;
         let addr: IpAddr = a.parse().map_err(|_| format!("{s:?}: bad address"))?;
         let len: u8 = l.parse().map_err(|_| format!("{s:?}: bad length"))?;
         Prefix::new(addr, len).ok_or_else(|| format!("{s:?}: length too long"))
@@ -131,7 +137,11 @@ impl RtcNlri {
             RtcNlri::Rt { rt_bits, rt: p, .. } => {
                 let a = u64::from_be_bytes(*p);
                 let b = u64::from_be_bytes(*rt);
-                let m = if *rt_bits == 0 { 0 } else { u64::MAX << (64 - rt_bits) };
+                let m = if *rt_bits == 0 {
+                    0
+                } else {
+                    u64::MAX << (64 - rt_bits)
+                };
                 a & m == b & m
             }
         }
@@ -229,7 +239,9 @@ fn decode_one(c: &mut Cursor, family: Family) -> VResult<Nlri> {
             let start = c.pos();
             let bits = c.u8()?;
             if bits == 0 {
-                return Ok(Nlri::Rtc { rtc: RtcNlri::Default });
+                return Ok(Nlri::Rtc {
+                    rtc: RtcNlri::Default,
+                });
             }
             if !(32..=96).contains(&bits) {
                 return Err(Malformed { at: start });
@@ -239,10 +251,18 @@ fn decode_one(c: &mut Cursor, family: Family) -> VResult<Nlri> {
             let n = usize::from(rt_bits).div_ceil(8);
             let mut rt = [0u8; 8];
             rt[..n].copy_from_slice(c.bytes(n)?);
-            let m = if rt_bits == 0 { 0 } else { u64::MAX << (64 - rt_bits) };
+            let m = if rt_bits == 0 {
+                0
+            } else {
+                u64::MAX << (64 - rt_bits)
+            };
             let rt = (u64::from_be_bytes(rt) & m).to_be_bytes();
             Ok(Nlri::Rtc {
-                rtc: RtcNlri::Rt { origin_as, rt_bits, rt },
+                rtc: RtcNlri::Rt {
+                    origin_as,
+                    rt_bits,
+                    rt,
+                },
             })
         }
         Family::SdwanV4 | Family::SdwanV6 => {
@@ -261,7 +281,12 @@ fn decode_one(c: &mut Cursor, family: Family) -> VResult<Nlri> {
                 IpAddr::V4(Ipv4Addr::from(c.array::<4>()?))
             };
             Ok(Nlri::Sdwan {
-                sdwan: SdwanNlri { route_type, port_local_id, color, node_id },
+                sdwan: SdwanNlri {
+                    route_type,
+                    port_local_id,
+                    color,
+                    node_id,
+                },
             })
         }
     }
@@ -272,8 +297,12 @@ pub fn nlri_fits(nlri: &Nlri, family: Family) -> bool {
     match (nlri, family) {
         (Nlri::Unicast { prefix }, Family::Ipv4Unicast) => prefix.addr().is_ipv4(),
         (Nlri::Unicast { prefix }, Family::Ipv6Unicast) => prefix.addr().is_ipv6(),
-        (Nlri::Vpn { prefix, label, .. }, Family::Vpnv4) => prefix.addr().is_ipv4() && *label < 1 << 24,
-        (Nlri::Vpn { prefix, label, .. }, Family::Vpnv6) => prefix.addr().is_ipv6() && *label < 1 << 24,
+        (Nlri::Vpn { prefix, label, .. }, Family::Vpnv4) => {
+            prefix.addr().is_ipv4() && *label < 1 << 24
+        }
+        (Nlri::Vpn { prefix, label, .. }, Family::Vpnv6) => {
+            prefix.addr().is_ipv6() && *label < 1 << 24
+        }
         (Nlri::Rtc { rtc }, Family::RtConstraint) => match rtc {
             RtcNlri::Default => true,
             RtcNlri::Rt { rt_bits, .. } => *rt_bits <= 64,
@@ -303,7 +332,11 @@ pub fn encode_nlri(p: &PathNlri, out: &mut Vec<u8>) {
         }
         Nlri::Rtc { rtc } => match rtc {
             RtcNlri::Default => out.put_u8(0),
-            RtcNlri::Rt { origin_as, rt_bits, rt } => {
+            RtcNlri::Rt {
+                origin_as,
+                rt_bits,
+                rt,
+            } => {
                 out.put_u8(rt_bits.saturating_add(32));
                 out.put_u32(*origin_as);
                 out.extend_from_slice(&rt[..usize::from(*rt_bits).div_ceil(8)]);
@@ -360,11 +393,18 @@ mod tests {
     #[test]
     fn host_bits_are_cleared_and_rtc_matches() {
         let v = decode_nlri_list(&[8, 0xff], Family::Ipv4Unicast, false).unwrap();
-        assert_eq!(v[0].nlri, Nlri::Unicast { prefix: "255.0.0.0/8".parse().unwrap() });
+        assert_eq!(
+            v[0].nlri,
+            Nlri::Unicast {
+                prefix: "255.0.0.0/8".parse().unwrap()
+            }
+        );
         let rt = [0, 2, 0xfd, 0xe8, 0, 0, 0, 7];
         let buf = [96, 0, 0, 0xfd, 0xe8, 0, 2, 0xfd, 0xe8, 0, 0, 0, 7];
         let v = decode_nlri_list(&buf, Family::RtConstraint, false).unwrap();
-        let Nlri::Rtc { rtc } = v[0].nlri else { panic!() };
+        let Nlri::Rtc { rtc } = v[0].nlri else {
+            panic!()
+        };
         assert!(rtc.matches(&rt));
         assert!(!rtc.matches(&[0, 2, 0xfd, 0xe8, 0, 0, 0, 8]));
         assert!(RtcNlri::Default.matches(&rt));

@@ -39,19 +39,33 @@ pub struct GrFamily {
 #[serde(tag = "capability", rename_all = "kebab-case")]
 pub enum Capability {
     /// 1: `| AFI (2 B) | reserved (1 B) | SAFI (1 B) |`
-    Multiprotocol { afi: u16, safi: u8 },
+    Multiprotocol {
+        afi: u16,
+        safi: u8,
+    },
     /// 2
     RouteRefresh,
     /// 6
     ExtendedMessage,
     /// 64: `| R (1 bit) B (1 bit) reserved (2 bits) | restart time (12 bits) |`
     /// then `| AFI (2 B) | SAFI (1 B) | flags (1 B) |` per family.
-    GracefulRestart { flags: u8, restart_time: u16, families: Vec<GrFamily> },
+    GracefulRestart {
+        flags: u8,
+        restart_time: u16,
+        families: Vec<GrFamily>,
+    },
     /// 65: `| ASN (4 B) |`
-    FourOctetAs { asn: u32 },
+    FourOctetAs {
+        asn: u32,
+    },
     /// 69: `| AFI (2 B) | SAFI (1 B) | send/receive (1 B) |` per family.
-    AddPath { families: Vec<AddPathFamily> },
-    Unknown { code: u8, value: Vec<u8> },
+    AddPath {
+        families: Vec<AddPathFamily>,
+    },
+    Unknown {
+        code: u8,
+        value: Vec<u8>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -99,23 +113,37 @@ impl Open {
         let mut c = Cursor::new(body);
         let version = c.u8().map_err(|m| trunc(m.at))?;
         if version != BGP_VERSION {
-            return Err(DecodeError::reset(Reason::UnsupportedVersion, base, code::OPEN, 1)
-                .with_data(&u16::from(BGP_VERSION).to_be_bytes()));
+            return Err(
+                DecodeError::reset(Reason::UnsupportedVersion, base, code::OPEN, 1)
+                    .with_data(&u16::from(BGP_VERSION).to_be_bytes()),
+            );
         }
         let my_as = c.u16().map_err(|m| trunc(m.at))?;
         let hold_at = c.pos();
         let hold_time = c.u16().map_err(|m| trunc(m.at))?;
         if hold_time == 1 || hold_time == 2 {
-            return Err(DecodeError::reset(Reason::UnacceptableHoldTime, base + hold_at, code::OPEN, 6));
+            return Err(DecodeError::reset(
+                Reason::UnacceptableHoldTime,
+                base + hold_at,
+                code::OPEN,
+                6,
+            ));
         }
         let id_at = c.pos();
         let bgp_id = Ipv4Addr::from(c.array::<4>().map_err(|m| trunc(m.at))?);
         if bgp_id.is_unspecified() {
-            return Err(DecodeError::reset(Reason::BadBgpIdentifier, base + id_at, code::OPEN, 3));
+            return Err(DecodeError::reset(
+                Reason::BadBgpIdentifier,
+                base + id_at,
+                code::OPEN,
+                3,
+            ));
         }
         let opt_at = c.pos();
         let opt_len = c.u8().map_err(|m| trunc(m.at))?;
-        let bad_param = |at: usize| DecodeError::reset(Reason::MalformedOptionalParameter, base + at, code::OPEN, 0);
+        let bad_param = |at: usize| {
+            DecodeError::reset(Reason::MalformedOptionalParameter, base + at, code::OPEN, 0)
+        };
         // RFC 9072: non-ext length 255 and type 255 mark 2-byte lengths.
         let extended = opt_len == 255 && c.rest().first() == Some(&255);
         let params_len = if extended {
@@ -134,16 +162,31 @@ impl Open {
         while !p.is_empty() {
             let at = params_at + p.pos();
             let ptype = p.u8().map_err(|_| bad_param(at))?;
-            let plen = if extended { usize::from(p.u16().map_err(|_| bad_param(at))?) } else { usize::from(p.u8().map_err(|_| bad_param(at))?) };
+            let plen = if extended {
+                usize::from(p.u16().map_err(|_| bad_param(at))?)
+            } else {
+                usize::from(p.u8().map_err(|_| bad_param(at))?)
+            };
             let vat = params_at + p.pos();
             let value = p.bytes(plen).map_err(|_| bad_param(at))?;
             if ptype != 2 {
-                return Err(DecodeError::reset(Reason::UnsupportedOptionalParameter, base + at, code::OPEN, 4));
+                return Err(DecodeError::reset(
+                    Reason::UnsupportedOptionalParameter,
+                    base + at,
+                    code::OPEN,
+                    4,
+                ));
             }
-            decode_capabilities(value, &mut capabilities)
-                .map_err(|m| DecodeError::reset(Reason::MalformedCapability, base + vat + m, code::OPEN, 0))?;
+            decode_capabilities(value, &mut capabilities).map_err(|m| {
+                DecodeError::reset(Reason::MalformedCapability, base + vat + m, code::OPEN, 0)
+            })?;
         }
-        Ok(Open { my_as, hold_time, bgp_id, capabilities })
+        Ok(Open {
+            my_as,
+            hold_time,
+            bgp_id,
+            capabilities,
+        })
     }
 
     pub fn encode_body(&self, out: &mut Vec<u8>) {
@@ -187,7 +230,10 @@ fn decode_capabilities(buf: &[u8], out: &mut Vec<Capability>) -> Result<(), usiz
             1 if len == 4 => {
                 let afi = vc.u16().map_err(|_| at)?;
                 let _ = vc.u8();
-                Capability::Multiprotocol { afi, safi: vc.u8().map_err(|_| at)? }
+                Capability::Multiprotocol {
+                    afi,
+                    safi: vc.u8().map_err(|_| at)?,
+                }
             }
             2 if len == 0 => Capability::RouteRefresh,
             6 if len == 0 => Capability::ExtendedMessage,
@@ -201,9 +247,15 @@ fn decode_capabilities(buf: &[u8], out: &mut Vec<Capability>) -> Result<(), usiz
                         flags: vc.u8().map_err(|_| at)?,
                     });
                 }
-                Capability::GracefulRestart { flags: (w >> 12) as u8, restart_time: w & 0x0fff, families }
+                Capability::GracefulRestart {
+                    flags: (w >> 12) as u8,
+                    restart_time: w & 0x0fff,
+                    families,
+                }
             }
-            65 if len == 4 => Capability::FourOctetAs { asn: vc.u32().map_err(|_| at)? },
+            65 if len == 4 => Capability::FourOctetAs {
+                asn: vc.u32().map_err(|_| at)?,
+            },
             69 if len % 4 == 0 => {
                 let mut families = Vec::new();
                 while !vc.is_empty() {
@@ -220,7 +272,10 @@ fn decode_capabilities(buf: &[u8], out: &mut Vec<Capability>) -> Result<(), usiz
                 Capability::AddPath { families }
             }
             1 | 2 | 6 | 64 | 65 | 69 => return Err(at),
-            code => Capability::Unknown { code, value: v.to_vec() },
+            code => Capability::Unknown {
+                code,
+                value: v.to_vec(),
+            },
         };
         out.push(cap);
     }
@@ -238,7 +293,11 @@ fn encode_capability(c: &Capability, out: &mut Vec<u8>) {
         }
         Capability::RouteRefresh => 2,
         Capability::ExtendedMessage => 6,
-        Capability::GracefulRestart { flags, restart_time, families } => {
+        Capability::GracefulRestart {
+            flags,
+            restart_time,
+            families,
+        } => {
             v.put_u16((u16::from(*flags & 0x0f) << 12) | (restart_time & 0x0fff));
             for f in families {
                 v.put_u16(f.afi);
@@ -283,10 +342,27 @@ mod tests {
                 Capability::Multiprotocol { afi: 1, safi: 128 },
                 Capability::RouteRefresh,
                 Capability::FourOctetAs { asn: 65000 },
-                Capability::GracefulRestart { flags: 8, restart_time: 120, families: vec![GrFamily { afi: 1, safi: 128, flags: 0x80 }] },
-                Capability::AddPath { families: vec![AddPathFamily { afi: 1, safi: 1, mode: 3 }] },
+                Capability::GracefulRestart {
+                    flags: 8,
+                    restart_time: 120,
+                    families: vec![GrFamily {
+                        afi: 1,
+                        safi: 128,
+                        flags: 0x80,
+                    }],
+                },
+                Capability::AddPath {
+                    families: vec![AddPathFamily {
+                        afi: 1,
+                        safi: 1,
+                        mode: 3,
+                    }],
+                },
                 Capability::ExtendedMessage,
-                Capability::Unknown { code: 73, value: vec![1, 2] },
+                Capability::Unknown {
+                    code: 73,
+                    value: vec![1, 2],
+                },
             ],
         };
         let mut b = Vec::new();

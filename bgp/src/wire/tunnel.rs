@@ -43,7 +43,10 @@ pub enum Encapsulation {
     /// | MAC Address (6 B) | Reserved (2 B) |
     /// ```
     /// `vn_id` is present iff V is set, `mac` iff M is set.
-    VnId { vn_id: Option<u32>, mac: Option<[u8; 6]> },
+    VnId {
+        vn_id: Option<u32>,
+        mac: Option<[u8; 6]>,
+    },
     /// GRE / MPLS-in-GRE (§3.2.3, §3.2.6): 4-byte key.
     GreKey { key: u32 },
     /// Any other tunnel type: bytes kept as received.
@@ -127,8 +130,12 @@ impl TunnelEncap {
             let len = usize::from(c.u16()?);
             let base = c.pos();
             let body = c.bytes(len)?;
-            let sub_tlvs = decode_sub_tlvs(body, tunnel_type).map_err(|m| Malformed { at: base + m.at })?;
-            tunnels.push(Tunnel { tunnel_type, sub_tlvs });
+            let sub_tlvs =
+                decode_sub_tlvs(body, tunnel_type).map_err(|m| Malformed { at: base + m.at })?;
+            tunnels.push(Tunnel {
+                tunnel_type,
+                sub_tlvs,
+            });
         }
         if tunnels.is_empty() {
             return c.err();
@@ -163,7 +170,11 @@ fn decode_sub_tlvs(buf: &[u8], tunnel_type: u16) -> VResult<Vec<SubTlv>> {
     let mut out = Vec::new();
     while !c.is_empty() {
         let code = c.u8()?;
-        let len = if code < 128 { usize::from(c.u8()?) } else { usize::from(c.u16()?) };
+        let len = if code < 128 {
+            usize::from(c.u8()?)
+        } else {
+            usize::from(c.u16()?)
+        };
         let at = c.pos();
         let v = c.bytes(len)?;
         let s = decode_sub_tlv(code, v, tunnel_type).map_err(|m| Malformed { at: at + m.at })?;
@@ -176,14 +187,21 @@ fn decode_sub_tlv(code: u8, v: &[u8], tunnel_type: u16) -> VResult<SubTlv> {
     let mut c = Cursor::new(v);
     let bad = Err(Malformed { at: 0 });
     let s = match code {
-        1 => SubTlv::Encapsulation { encap: decode_encapsulation(v, tunnel_type)? },
-        2 => SubTlv::ProtocolType { ethertype: c.u16()? },
+        1 => SubTlv::Encapsulation {
+            encap: decode_encapsulation(v, tunnel_type)?,
+        },
+        2 => SubTlv::ProtocolType {
+            ethertype: c.u16()?,
+        },
         4 => {
             let t = c.array::<2>()?;
             if t != [0x03, 0x0b] {
                 return bad;
             }
-            SubTlv::Color { flags: c.u16()?, color: c.u32()? }
+            SubTlv::Color {
+                flags: c.u16()?,
+                color: c.u32()?,
+            }
         }
         6 => {
             let _reserved = c.u32()?;
@@ -225,9 +243,15 @@ fn decode_sub_tlv(code: u8, v: &[u8], tunnel_type: u16) -> VResult<SubTlv> {
         68 => SubTlv::PublicKey { value: v.to_vec() },
         69 => SubTlv::Proposal { value: v.to_vec() },
         70 => SubTlv::SimplifiedIpsecSa { value: v.to_vec() },
-        code => SubTlv::Unknown { code, value: v.to_vec() },
+        code => SubTlv::Unknown {
+            code,
+            value: v.to_vec(),
+        },
     };
-    if !c.is_empty() && !matches!(code, 1 | 11 | 65 | 67 | 68 | 69 | 70) && KNOWN_SUB_TLVS.contains(&code) {
+    if !c.is_empty()
+        && !matches!(code, 1 | 11 | 65 | 67 | 68 | 69 | 70)
+        && KNOWN_SUB_TLVS.contains(&code)
+    {
         // Fixed-size sub-TLVs must be exactly their size.
         return Err(Malformed { at: c.pos() });
     }
@@ -244,12 +268,15 @@ fn decode_encapsulation(v: &[u8], tunnel_type: u16) -> VResult<Encapsulation> {
             let flags = c.u8()?;
             let vni = c.array::<3>()?;
             let mac = c.array::<6>()?;
-            let vn_id = (flags & 0x80 != 0).then(|| u32::from_be_bytes([0, vni[0], vni[1], vni[2]]));
+            let vn_id =
+                (flags & 0x80 != 0).then(|| u32::from_be_bytes([0, vni[0], vni[1], vni[2]]));
             let mac = (flags & 0x40 != 0).then_some(mac);
             // RFC 9012 §3.2.1: fields whose flag is clear are ignored.
             Ok(Encapsulation::VnId { vn_id, mac })
         }
-        TUNNEL_GRE | TUNNEL_MPLS_IN_GRE if v.len() == 4 => Ok(Encapsulation::GreKey { key: c.u32()? }),
+        TUNNEL_GRE | TUNNEL_MPLS_IN_GRE if v.len() == 4 => {
+            Ok(Encapsulation::GreKey { key: c.u32()? })
+        }
         _ => Ok(Encapsulation::Raw { value: v.to_vec() }),
     }
 }
@@ -257,7 +284,8 @@ fn decode_encapsulation(v: &[u8], tunnel_type: u16) -> VResult<Encapsulation> {
 fn encode_encapsulation(e: &Encapsulation, out: &mut Vec<u8>) {
     match e {
         Encapsulation::VnId { vn_id, mac } => {
-            let flags = if vn_id.is_some() { 0x80 } else { 0 } | if mac.is_some() { 0x40 } else { 0 };
+            let flags =
+                if vn_id.is_some() { 0x80 } else { 0 } | if mac.is_some() { 0x40 } else { 0 };
             out.put_u8(flags);
             out.extend_from_slice(&vn_id.unwrap_or(0).to_be_bytes()[1..]);
             out.extend_from_slice(&mac.unwrap_or([0; 6]));
@@ -335,7 +363,12 @@ mod tests {
         assert_eq!(t.tunnels.len(), 2);
         assert_eq!(
             t.tunnels[0].sub_tlvs[0],
-            SubTlv::Encapsulation { encap: Encapsulation::VnId { vn_id: Some(10), mac: None } }
+            SubTlv::Encapsulation {
+                encap: Encapsulation::VnId {
+                    vn_id: Some(10),
+                    mac: None
+                }
+            }
         );
         assert_eq!(t.colors().collect::<Vec<_>>(), vec![100]);
         assert_eq!(t.tunnels[1].sub_tlvs[0], SubTlv::IpsecSaId { ids: vec![7] });
@@ -352,7 +385,13 @@ mod tests {
         assert!(TunnelEncap::decode(&buf).is_err());
         let buf = [0, 77, 0, 8, 200, 0, 2, 0xaa, 0xbb, 99, 1, 0xcc];
         let t = TunnelEncap::decode(&buf).unwrap();
-        assert_eq!(t.tunnels[0].sub_tlvs[0], SubTlv::Unknown { code: 200, value: vec![0xaa, 0xbb] });
+        assert_eq!(
+            t.tunnels[0].sub_tlvs[0],
+            SubTlv::Unknown {
+                code: 200,
+                value: vec![0xaa, 0xbb]
+            }
+        );
         let mut out = Vec::new();
         t.encode(&mut out);
         assert_eq!(out, buf);

@@ -43,7 +43,11 @@ impl Daemon {
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        Daemon { name: name.into(), child, dir }
+        Daemon {
+            name: name.into(),
+            child,
+            dir,
+        }
     }
 
     pub fn path(&self, f: &str) -> PathBuf {
@@ -57,7 +61,11 @@ impl Daemon {
             for e in rd.flatten() {
                 let p = e.path();
                 if p.extension().is_some_and(|x| x == "out" || x == "log") {
-                    s += &format!("--- {}\n{}", p.display(), std::fs::read_to_string(&p).unwrap_or_default());
+                    s += &format!(
+                        "--- {}\n{}",
+                        p.display(),
+                        std::fs::read_to_string(&p).unwrap_or_default()
+                    );
                 }
             }
         }
@@ -99,11 +107,18 @@ pub fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) -> bool {
 
 /// A port free on `ip` right now.
 pub fn free_port(ip: &str) -> u16 {
-    std::net::TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn run(cmd: &str, args: &[&str]) -> String {
-    let o = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let o = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
     String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
 }
 
@@ -111,7 +126,12 @@ pub fn rt(s: &str) -> RouteTarget {
     RouteTarget(ExtCommunity::route_target(s).unwrap())
 }
 
-pub fn our_config(router_id: &str, listen: &str, port: u16, peers: Vec<PeerConfig>) -> SpeakerConfig {
+pub fn our_config(
+    router_id: &str,
+    listen: &str,
+    port: u16,
+    peers: Vec<PeerConfig>,
+) -> SpeakerConfig {
     SpeakerConfig {
         router_id: router_id.parse().unwrap(),
         asn: 65000,
@@ -126,7 +146,13 @@ pub fn our_config(router_id: &str, listen: &str, port: u16, peers: Vec<PeerConfi
     }
 }
 
-pub fn peer(addr: &str, port: u16, passive: bool, local: &str, families: Vec<Family>) -> PeerConfig {
+pub fn peer(
+    addr: &str,
+    port: u16,
+    passive: bool,
+    local: &str,
+    families: Vec<Family>,
+) -> PeerConfig {
     PeerConfig {
         address: addr.parse().unwrap(),
         port,
@@ -140,7 +166,14 @@ pub fn peer(addr: &str, port: u16, passive: bool, local: &str, families: Vec<Fam
     }
 }
 
-pub fn vpn_route(prefix: &str, rd: &str, label: u32, next_hop: &str, rts: &[&str], color: Option<u32>) -> LocalRoute {
+pub fn vpn_route(
+    prefix: &str,
+    rd: &str,
+    label: u32,
+    next_hop: &str,
+    rts: &[&str],
+    color: Option<u32>,
+) -> LocalRoute {
     LocalRoute {
         prefix: prefix.parse().unwrap(),
         rd: Some(rd.parse().unwrap()),
