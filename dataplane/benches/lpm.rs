@@ -314,7 +314,7 @@ fn v6_bench(report: &Report, rng: &mut SmallRng) {
     });
     let (bytes, nodes) = lpm.memory_bytes();
     println!(
-        "  {} distinct routes, our trie {nodes} nodes, {:.1} MiB",
+        "  {} distinct routes, our table {nodes} groups, {:.1} MiB",
         lpm.len(),
         bytes as f64 / (1 << 20) as f64
     );

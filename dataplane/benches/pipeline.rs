@@ -9,7 +9,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use sdwan_dataplane::fib::{fib_channel, NextHop, RouteChange};
 use sdwan_dataplane::neighbor::{ControlEvent, LearnKind, NeighborConfig, NeighborManager};
 use sdwan_dataplane::pipeline::{
-    process, Context, IcmpRateLimit, PortConfig, Verdict, WorkerState,
+    process, Context, IcmpRateLimit, LocalAddrs, PortConfig, Verdict, WorkerState,
 };
 use sdwan_packet::ethernet::{ethertype, EthernetRepr};
 use sdwan_packet::ipv4::{protocol, Ipv4Repr};
@@ -116,10 +116,12 @@ fn bench(c: &mut Criterion) {
         );
     }
     let neighbors = mgr.take_snapshot().unwrap();
+    let local = LocalAddrs::new(&ports);
     let ctx = Context {
         ports: &ports,
         fib: &fib,
         neighbors: &neighbors,
+        local: &local,
     };
     let mut worker = WorkerState::new(ports.len(), IcmpRateLimit::default());
     let original = frame_bytes(&ports);
@@ -140,6 +142,27 @@ fn bench(c: &mut Criterion) {
             process(&mut f, 0, &ctx, &mut worker, &mut events),
             Verdict::Forward { port: 1 }
         );
+    }
+
+    // Instruction counting (callgrind): `PIPELINE_LOOP=v4|v6|copy` with
+    // `PIPELINE_ITERS=N` runs N iterations of one loop below and exits, so
+    // (Ir at N) - (Ir at 0), divided by N, is instructions per packet.
+    if let Ok(mode) = std::env::var("PIPELINE_LOOP") {
+        let n: u64 = std::env::var("PIPELINE_ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let src = if mode == "v6" { &original6 } else { &original };
+        for _ in 0..n {
+            buf[HEADROOM..HEADROOM + 64].copy_from_slice(&src[HEADROOM..HEADROOM + 64]);
+            let mut f = Frame::new(&mut buf, HEADROOM, 64).unwrap();
+            if mode == "copy" {
+                black_box(&mut f);
+            } else {
+                black_box(process(&mut f, 0, &ctx, &mut worker, &mut events));
+            }
+        }
+        std::process::exit(0);
     }
 
     let mut g = c.benchmark_group("pipeline_ipv4_64B");

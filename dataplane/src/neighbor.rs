@@ -93,51 +93,6 @@ impl Hasher for KeyHasher {
 
 type KeyMap<V> = HashMap<(u16, IpAddr), V, BuildHasherDefault<KeyHasher>>;
 
-/// Snapshot key: hashes as one word for IPv4 (two for IPv6), which is what
-/// the per-packet lookup pays for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key {
-    port: u16,
-    ip: IpAddr,
-}
-
-impl std::hash::Hash for Key {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        let port = u64::from(self.port);
-        match self.ip {
-            IpAddr::V4(a) => h.write_u64(u64::from(u32::from(a)) | (port << 32)),
-            IpAddr::V6(a) => {
-                let b = u128::from(a);
-                h.write_u64((b as u64) ^ (port << 48) ^ (1 << 47));
-                h.write_u64((b >> 64) as u64);
-            }
-        }
-    }
-}
-
-/// Immutable snapshot read by workers. Keyed by (port, address): the same
-/// link-local address may live on several ports.
-#[derive(Debug, Clone, Default)]
-pub struct NeighborTable {
-    entries: HashMap<Key, NeighborEntry, BuildHasherDefault<KeyHasher>>,
-}
-
-impl NeighborTable {
-    pub fn lookup(&self, port: u16, ip: IpAddr) -> Option<&NeighborEntry> {
-        self.entries.get(&Key { port, ip })
-    }
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-    /// All entries (for `show neighbors`), unordered.
-    pub fn iter(&self) -> impl Iterator<Item = ((u16, IpAddr), &NeighborEntry)> {
-        self.entries.iter().map(|(k, v)| ((k.port, k.ip), v))
-    }
-}
-
 /// The published snapshot: workers `load()` once per burst.
 pub type SharedNeighbors = Arc<arc_swap::ArcSwap<NeighborTable>>;
 
@@ -489,17 +444,17 @@ impl NeighborManager {
         if !std::mem::take(&mut self.changed) {
             return None;
         }
-        let mut entries = HashMap::with_capacity_and_hasher(self.entries.len(), Default::default());
-        for (&(port, ip), e) in &self.entries {
-            entries.insert(
-                Key { port, ip },
-                NeighborEntry {
-                    mac: e.mac,
-                    state: e.state,
-                },
-            );
-        }
-        Some(NeighborTable { entries })
+        Some(NeighborTable::from_entries(self.entries.iter().map(
+            |(&k, e)| {
+                (
+                    k,
+                    NeighborEntry {
+                        mac: e.mac,
+                        state: e.state,
+                    },
+                )
+            },
+        )))
     }
 
     /// Publishes a new snapshot to the workers if anything changed.
@@ -532,5 +487,8 @@ impl NeighborManager {
     }
 }
 
+mod table;
 #[cfg(test)]
 mod tests;
+
+pub use table::NeighborTable;

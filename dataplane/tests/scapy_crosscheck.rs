@@ -8,7 +8,7 @@
 use sdwan_dataplane::fib::{fib_channel, NextHop, RouteChange};
 use sdwan_dataplane::neighbor::{ControlEvent, LearnKind, NeighborConfig, NeighborManager};
 use sdwan_dataplane::pipeline::{
-    process, Context, IcmpRateLimit, PortConfig, Verdict, WorkerState,
+    process, Context, IcmpRateLimit, LocalAddrs, PortConfig, Verdict, WorkerState,
 };
 use sdwan_packet::{Frame, MacAddr};
 use std::collections::BTreeMap;
@@ -104,10 +104,12 @@ fn scapy_frames_in_scapy_verified_answers_out() {
         );
     }
     let neighbors = mgr.take_snapshot().unwrap();
+    let local = LocalAddrs::new(&ports);
     let ctx = Context {
         ports: &ports,
         fib: &fib,
         neighbors: &neighbors,
+        local: &local,
     };
     let mut worker = WorkerState::new(2, IcmpRateLimit::default());
 

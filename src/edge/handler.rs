@@ -6,7 +6,9 @@ use arc_swap::Cache;
 use sdwan_dataplane::drop_reason::DropReason;
 use sdwan_dataplane::fib::{Fib, FibCache};
 use sdwan_dataplane::neighbor::{EventQueue, NeighborTable};
-use sdwan_dataplane::pipeline::{self, Context, IcmpRateLimit, Verdict, WorkerState};
+use sdwan_dataplane::pipeline::{
+    self, Context, IcmpRateLimit, LocalAddrs, PortConfig, Verdict, WorkerState,
+};
 use sdwan_dataplane::worker::PacketHandler;
 use sdwan_packet::Frame;
 use std::sync::Arc;
@@ -17,6 +19,10 @@ type NeighborCache = Cache<Arc<arc_swap::ArcSwap<NeighborTable>>, Arc<NeighborTa
 pub struct WorkerHandler {
     id: usize,
     state: Arc<EdgeState>,
+    /// The ports (fixed for the process lifetime) and our addresses on
+    /// them, flattened once for the per-packet check.
+    ports: Arc<[PortConfig]>,
+    local: LocalAddrs,
     fib_cache: FibCache,
     neighbor_cache: NeighborCache,
     fib: Arc<Fib>,
@@ -38,6 +44,8 @@ impl WorkerHandler {
             neighbor_cache,
             fib,
             neighbors,
+            ports: state.pipeline_ports.clone(),
+            local: LocalAddrs::new(&state.pipeline_ports),
             worker: WorkerState::new(state.cfg.ports.len(), IcmpRateLimit::default()),
             events: state.events[id].clone(),
             epoch: Instant::now(),
@@ -63,9 +71,10 @@ impl PacketHandler for WorkerHandler {
     #[inline]
     fn handle(&mut self, frame: &mut Frame<'_>, in_port: u16) -> Option<u16> {
         let ctx = Context {
-            ports: &self.state.pipeline_ports,
+            ports: &self.ports,
             fib: &self.fib,
             neighbors: &self.neighbors,
+            local: &self.local,
         };
         let events = &self.events;
         let verdict = pipeline::process(frame, in_port, &ctx, &mut self.worker, &mut |e| {

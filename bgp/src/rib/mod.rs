@@ -3,18 +3,21 @@
 //!
 //! Storage: every path a peer sent lives once, as a candidate in the
 //! Loc-RIB entry of its key; a peer's Adj-RIB-In is the set of candidates
-//! whose source is that peer ([`LocRib::adj_rib_in`]). Attributes are shared
-//! (`Arc`) between all routes of one UPDATE.
+//! whose source is that peer ([`LocRib::adj_rib_in`]). What a path shares
+//! with the rest of its UPDATE (attributes, next hop, peer) is stored once
+//! per UPDATE; see `store` for the per-route layout.
 
 pub mod decision;
+mod store;
 
 use crate::wire::nlri::{RtcNlri, SdwanNlri};
 use crate::wire::{Family, Nlri, PathAttributes, Prefix, Rd};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::hash_map;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+use store::{Cands, Interner, Sharded, Stored};
 
 /// What identifies a route in a RIB: the NLRI without label or path id.
 /// VPN keys include the RD, so equal prefixes of different RDs are distinct
@@ -139,15 +142,46 @@ pub struct RibChange {
     pub best: Option<Path>,
 }
 
-#[derive(Clone, Debug, Default)]
-struct Entry {
-    paths: Vec<Path>,
-    best: Option<usize>,
+/// A VPNv4 key packed into 13 bytes (alignment 1): the bulk of a
+/// route reflector's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Vpn4Key {
+    rd: [u8; 8],
+    addr: [u8; 4],
+    len: u8,
 }
 
+impl Vpn4Key {
+    fn of(k: &RouteKey) -> Option<Vpn4Key> {
+        match k {
+            RouteKey::Vpn { rd, prefix } => match prefix.addr() {
+                IpAddr::V4(a) => Some(Vpn4Key {
+                    rd: rd.0,
+                    addr: a.octets(),
+                    len: prefix.len(),
+                }),
+                IpAddr::V6(_) => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn key(&self) -> Option<RouteKey> {
+        Some(RouteKey::Vpn {
+            rd: Rd(self.rd),
+            prefix: Prefix::new(IpAddr::V4(Ipv4Addr::from(self.addr)), self.len)?,
+        })
+    }
+}
+
+/// The Loc-RIB: every key's candidates ([`store`] for the layout) and the
+/// changes of its best paths not yet taken.
 #[derive(Debug, Default)]
 pub struct LocRib {
-    entries: HashMap<RouteKey, Entry>,
+    vpn4: Sharded<Vpn4Key>,
+    other: Sharded<RouteKey>,
+    len: usize,
+    interner: Interner,
     changes: Vec<RibChange>,
 }
 
@@ -157,117 +191,168 @@ impl LocRib {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
+    }
+
+    fn get(&self, key: &RouteKey) -> Option<&Cands> {
+        match Vpn4Key::of(key) {
+            Some(k) => self.vpn4.get(&k),
+            None => self.other.get(key),
+        }
     }
 
     /// Add or replace the path of (`source`, `path_id`) for `key`; true
     /// if the path is new (not a replacement).
     pub fn upsert(&mut self, key: RouteKey, path: Path) -> bool {
-        let e = self.entries.entry(key).or_default();
-        let old = e.best.and_then(|i| e.paths.get(i)).cloned();
-        if let Some(p) = e
-            .paths
-            .iter_mut()
-            .find(|p| p.source == path.source && p.path_id == path.path_id)
-        {
-            if *p == path {
-                return false;
-            }
-            *p = path;
-            self.reselect(key, old);
-            return false;
+        let s = self.interner.store(path);
+        let (new, old, best) = match Vpn4Key::of(&key) {
+            Some(k) => upsert_in(self.vpn4.entry(k), s),
+            None => upsert_in(self.other.entry(key), s),
+        };
+        self.len += usize::from(old.is_none());
+        if old.as_ref() != best.as_ref() {
+            self.changes.push(RibChange {
+                family: key.family(),
+                key,
+                best: best.as_ref().map(Stored::to_path),
+            });
         }
-        e.paths.push(path);
-        self.reselect(key, old);
-        true
+        new
     }
 
     /// Remove the path of (`source`, `path_id`); true if one was there.
     pub fn remove(&mut self, key: &RouteKey, source: Source, path_id: Option<u32>) -> bool {
-        let Some(e) = self.entries.get_mut(key) else {
+        let keep = |p: &Stored| !(p.source() == source && p.path_id() == path_id);
+        let r = match Vpn4Key::of(key) {
+            Some(k) => remove_in(self.vpn4.entry(k), keep),
+            None => remove_in(self.other.entry(*key), keep),
+        };
+        let Some((old, best)) = r else {
             return false;
         };
-        let old = e.best.and_then(|i| e.paths.get(i)).cloned();
-        let before = e.paths.len();
-        e.paths
-            .retain(|p| !(p.source == source && p.path_id == path_id));
-        if e.paths.len() == before {
-            return false;
+        self.len -= usize::from(best.is_none());
+        if Some(&old) != best.as_ref() {
+            self.changes.push(RibChange {
+                family: key.family(),
+                key: *key,
+                best: best.as_ref().map(Stored::to_path),
+            });
         }
-        self.reselect(*key, old);
         true
     }
 
     /// Remove every path of `source` (session down); returns how many.
     pub fn remove_source(&mut self, source: Source) -> usize {
-        let keys: Vec<RouteKey> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| e.paths.iter().any(|p| p.source == source))
-            .map(|(k, _)| *k)
-            .collect();
         let mut n = 0;
-        for k in keys {
-            let Some(e) = self.entries.get_mut(&k) else {
-                continue;
-            };
-            let old = e.best.and_then(|i| e.paths.get(i)).cloned();
-            let before = e.paths.len();
-            e.paths.retain(|p| p.source != source);
-            n += before - e.paths.len();
-            self.reselect(k, old);
-        }
+        let mut emptied = 0;
+        let changes = &mut self.changes;
+        let mut visit = |key: RouteKey, c: &mut Cands| -> bool {
+            let old = c.best().clone();
+            let (left, gone) = c.retain(|p| p.source() != source);
+            if gone == 0 {
+                return true;
+            }
+            n += gone;
+            let best = left.then(|| c.best().clone());
+            emptied += usize::from(!left);
+            if Some(&old) != best.as_ref() {
+                changes.push(RibChange {
+                    family: key.family(),
+                    key,
+                    best: best.as_ref().map(Stored::to_path),
+                });
+            }
+            left
+        };
+        self.vpn4
+            .retain(|k, c| k.key().map_or(true, |key| visit(key, c)));
+        self.other.retain(|k, c| visit(*k, c));
+        self.len -= emptied;
         n
     }
 
-    /// Re-run the decision for `key`; `old` is the best before the change.
-    fn reselect(&mut self, key: RouteKey, old: Option<Path>) {
-        let Some(e) = self.entries.get_mut(&key) else {
-            return;
-        };
-        e.best = decision::select_best(&e.paths);
-        let new = e.best.and_then(|i| e.paths.get(i)).cloned();
-        if e.paths.is_empty() {
-            self.entries.remove(&key);
-        }
-        if old != new {
-            self.changes.push(RibChange {
-                family: key.family(),
-                key,
-                best: new,
-            });
-        }
+    pub fn best(&self, key: &RouteKey) -> Option<Path> {
+        self.get(key).map(|c| c.best().to_path())
     }
 
-    pub fn best(&self, key: &RouteKey) -> Option<&Path> {
-        let e = self.entries.get(key)?;
-        e.best.and_then(|i| e.paths.get(i))
+    /// Every key with its candidates.
+    fn iter(&self) -> impl Iterator<Item = (RouteKey, &Cands)> {
+        self.vpn4
+            .iter()
+            .filter_map(|(k, c)| Some((k.key()?, c)))
+            .chain(self.other.iter().map(|(k, c)| (*k, c)))
     }
 
     /// All best paths (a snapshot's content).
-    pub fn iter_best(&self) -> impl Iterator<Item = (&RouteKey, &Path)> {
-        self.entries
-            .iter()
-            .filter_map(|(k, e)| e.best.and_then(|i| e.paths.get(i)).map(|p| (k, p)))
+    pub fn iter_best(&self) -> impl Iterator<Item = (RouteKey, Path)> + '_ {
+        self.iter().map(|(k, c)| (k, c.best().to_path()))
+    }
+
+    /// Keys with a route, without building their paths.
+    pub fn keys(&self) -> impl Iterator<Item = RouteKey> + '_ {
+        self.iter().map(|(k, _)| k)
     }
 
     /// Adj-RIB-In of `source`: its paths, best or not.
-    pub fn adj_rib_in(&self, source: Source) -> impl Iterator<Item = (&RouteKey, &Path)> {
-        self.entries.iter().flat_map(move |(k, e)| {
-            e.paths
+    pub fn adj_rib_in(&self, source: Source) -> impl Iterator<Item = (RouteKey, Path)> + '_ {
+        self.iter().flat_map(move |(k, c)| {
+            c.all()
                 .iter()
-                .filter(move |p| p.source == source)
-                .map(move |p| (k, p))
+                .filter(move |p| p.source() == source)
+                .map(move |p| (k, p.to_path()))
         })
     }
 
     pub fn take_changes(&mut self) -> Vec<RibChange> {
         std::mem::take(&mut self.changes)
     }
+}
+
+/// Upsert into one map slot: (path is new, best before, best after).
+fn upsert_in<K>(
+    e: hash_map::Entry<'_, K, Cands>,
+    s: Stored,
+) -> (bool, Option<Stored>, Option<Stored>) {
+    match e {
+        hash_map::Entry::Vacant(v) => {
+            let best = s.clone();
+            v.insert(Cands::One(s));
+            (true, None, Some(best))
+        }
+        hash_map::Entry::Occupied(mut o) => {
+            let c = o.get_mut();
+            let old = c.best().clone();
+            let (new, _) = c.upsert(s);
+            let best = c.best().clone();
+            (new, Some(old), Some(best))
+        }
+    }
+}
+
+/// Remove matching candidates from one slot: `None` if none matched, else
+/// (best before, best after).
+fn remove_in<K>(
+    e: hash_map::Entry<'_, K, Cands>,
+    keep: impl Fn(&Stored) -> bool,
+) -> Option<(Stored, Option<Stored>)> {
+    let hash_map::Entry::Occupied(mut o) = e else {
+        return None;
+    };
+    let c = o.get_mut();
+    let old = c.best().clone();
+    let (left, gone) = c.retain(keep);
+    if gone == 0 {
+        return None;
+    }
+    if !left {
+        o.remove();
+        return Some((old, None));
+    }
+    Some((old, Some(o.get().best().clone())))
 }
 
 #[cfg(test)]

@@ -113,3 +113,48 @@ fn loc_rib_events_and_rd_aware_keys() {
     assert_eq!(ch.last().unwrap().best, None);
     assert_eq!(rib.len(), 1);
 }
+
+#[test]
+fn stored_paths_round_trip_and_share_their_head() {
+    let mut rib = LocRib::new();
+    let first = path(1, |_| {});
+    let keys: Vec<RouteKey> = (0..3u8)
+        .map(|i| RouteKey::Vpn {
+            rd: Rd([0, 0, 0, 1, 0, 0, 0, i]),
+            prefix: Prefix::new(IpAddr::V4(Ipv4Addr::new(10, i, 0, 0)), 16).unwrap(),
+        })
+        .chain([RouteKey::Unicast {
+            prefix: Prefix::new("2001:db8::".parse().unwrap(), 32).unwrap(),
+        }])
+        .collect();
+    for (i, k) in keys.iter().enumerate() {
+        let mut p = first.clone();
+        p.path_id = (i == 1).then_some(7);
+        p.label = (i != 2).then_some(p.label.unwrap_or(0));
+        assert!(rib.upsert(*k, p.clone()));
+        assert_eq!(rib.best(k), Some(p), "{k} reads back as written");
+    }
+    assert_eq!(rib.len(), keys.len());
+    // One Arc<PathAttributes> for all routes of the "UPDATE".
+    let attrs: Vec<Arc<PathAttributes>> = rib
+        .adj_rib_in(Source::Peer(1))
+        .map(|(_, p)| p.attrs)
+        .collect();
+    assert_eq!(attrs.len(), keys.len());
+    assert!(attrs.iter().all(|a| Arc::ptr_eq(a, &first.attrs)));
+    // Removing the only path of a key drops the key.
+    assert!(rib.remove(&keys[1], Source::Peer(1), Some(7)));
+    assert!(!rib.remove(&keys[1], Source::Peer(1), Some(7)));
+    assert_eq!(rib.best(&keys[1]), None);
+    assert_eq!(rib.remove_source(Source::Peer(1)), keys.len() - 1);
+    assert!(rib.is_empty());
+    assert_eq!(rib.iter_best().count(), 0);
+}
+
+#[test]
+fn route_storage_stays_compact() {
+    // What the memory budget (bytes per route) rests on.
+    assert_eq!(std::mem::size_of::<store::Stored>(), 16);
+    assert_eq!(std::mem::size_of::<store::Cands>(), 16);
+    assert_eq!(std::mem::size_of::<Vpn4Key>(), 13);
+}

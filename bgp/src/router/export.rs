@@ -113,7 +113,7 @@ impl Router {
                 let mut d: Vec<(RouteKey, Option<OutRoute>)> = self
                     .loc
                     .iter_best()
-                    .map(|(k, b)| (*k, self.export(id, k, b, &mut memo)))
+                    .map(|(k, b)| (k, self.export(id, &k, &b, &mut memo)))
                     .collect();
                 let present: std::collections::HashSet<RouteKey> =
                     d.iter().map(|(k, _)| *k).collect();
@@ -207,7 +207,7 @@ impl Router {
         let desired: Vec<(RouteKey, Option<OutRoute>)> = self
             .loc
             .iter_best()
-            .map(|(k, b)| (*k, self.export(id, k, b, &mut memo)))
+            .map(|(k, b)| (k, self.export(id, &k, &b, &mut memo)))
             .collect();
         self.apply_desired(id, desired, acts);
         for f in neg.families {

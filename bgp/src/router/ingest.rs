@@ -130,7 +130,7 @@ impl Router {
     pub fn adj_rib_in(&self, id: PeerId) -> Vec<(RouteKey, Arc<PathAttributes>)> {
         self.loc
             .adj_rib_in(Source::Peer(id))
-            .map(|(k, p)| (*k, Arc::clone(&p.attrs)))
+            .map(|(k, p)| (k, p.attrs))
             .collect()
     }
 }

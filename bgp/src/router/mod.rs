@@ -236,8 +236,7 @@ impl Router {
 
     /// Best paths of the Loc-RIB.
     pub fn snapshot(&self) -> Vec<(RouteKey, Path)> {
-        let mut v: Vec<(RouteKey, Path)> =
-            self.loc.iter_best().map(|(k, p)| (*k, p.clone())).collect();
+        let mut v: Vec<(RouteKey, Path)> = self.loc.iter_best().collect();
         v.sort_by_key(|a| a.0);
         v
     }

@@ -121,7 +121,7 @@ impl Router {
 
     pub fn counters(&self, now: Instant) -> SpeakerCounters {
         let mut by_family = BTreeMap::new();
-        for (k, _) in self.loc.iter_best() {
+        for k in self.loc.keys() {
             *by_family.entry(k.family()).or_default() += 1;
         }
         SpeakerCounters {

@@ -369,3 +369,30 @@ fn removing_last_route_shares_empty_chunk_again() {
     assert_eq!(t.remove(Ipv4Addr::new(10, 1, 2, 128), 25), Some(7));
     assert_eq!(t.memory_bytes(), empty_bytes);
 }
+
+#[test]
+fn lpm6_groups_are_freed_and_reused() {
+    let mut t = Lpm6::new();
+    let (_, empty_groups) = t.memory_bytes();
+    let deep: Ipv6Addr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+    let cover: Ipv6Addr = "2001:db8::".parse().unwrap();
+    t.insert(cover, 32, 1).unwrap();
+    t.insert(deep, 128, 2).unwrap();
+    let snapshot = t.clone();
+    let (full_bytes, full_groups) = t.memory_bytes();
+    // /32 ends in the byte-3 group; /128 adds groups for bytes 4..=15.
+    assert_eq!(full_groups, empty_groups + 14);
+    assert_eq!(t.remove(deep, 128), Some(2));
+    assert_eq!(t.memory_bytes().1, empty_groups + 2);
+    assert_eq!(t.lookup(deep), Some(1));
+    assert_eq!(t.remove(cover, 32), Some(1));
+    assert_eq!(t.memory_bytes().1, empty_groups);
+    assert_eq!(t.lookup(deep), None);
+    // The snapshot taken before still sees both routes.
+    assert_eq!(snapshot.lookup(deep), Some(2));
+    assert_eq!(snapshot.get(cover, 32), Some(1));
+    // Freed groups are reused: the arena does not grow.
+    t.insert(cover, 32, 1).unwrap();
+    t.insert(deep, 128, 2).unwrap();
+    assert_eq!(t.memory_bytes(), (full_bytes, full_groups));
+}

@@ -8,6 +8,8 @@ use crate::neighbor::ControlEvent;
 use sdwan_packet::ethernet::{ethertype, EthernetFrame, HEADER_LEN};
 use sdwan_packet::{Error, Frame};
 
+// Per-frame path: inlined so no call frame or argument passing is paid.
+#[inline(always)]
 pub(super) fn input(
     frame: &mut Frame<'_>,
     port: &PortConfig,

@@ -14,19 +14,6 @@ use sdwan_packet::ipv4::{protocol, Ipv4Packet};
 use sdwan_packet::{Error, Frame};
 use std::net::{IpAddr, Ipv4Addr};
 
-/// (source is ours, destination is ours) among the addresses of every port
-/// in `vrf`, in one pass.
-fn ours(ctx: &Context<'_>, vrf: u16, src: Ipv4Addr, dst: Ipv4Addr) -> (bool, bool) {
-    let (mut s, mut d) = (false, false);
-    for p in ctx.ports.iter().filter(|p| p.vrf == vrf) {
-        for (a, _) in &p.ipv4 {
-            s |= *a == src;
-            d |= *a == dst;
-        }
-    }
-    (s, d)
-}
-
 fn martian_source(a: Ipv4Addr) -> bool {
     a.octets()[0] == 0
         || a.is_loopback()
@@ -39,6 +26,8 @@ fn martian_destination(a: Ipv4Addr) -> bool {
     a.octets()[0] == 0 || a.is_loopback() || (a.octets()[0] >= 240 && !a.is_broadcast())
 }
 
+// Per-frame path: inlined so no call frame or argument passing is paid.
+#[inline(always)]
 pub(super) fn input(
     frame: &mut Frame<'_>,
     l2: usize,
@@ -62,7 +51,7 @@ pub(super) fn input(
     if frame.set_len(l2 + total).is_err() {
         return Verdict::Drop(DropReason::Truncated);
     }
-    let (src_ours, dst_ours) = ours(ctx, port.vrf, src, dst);
+    let (src_ours, dst_ours) = ctx.local.ours_v4(port.vrf, src, dst);
     if martian_source(src) || src_ours {
         return Verdict::Drop(DropReason::MartianSource);
     }
@@ -116,12 +105,28 @@ pub(super) fn input(
         Ok(m) => m,
         Err(r) => return Verdict::Drop(r),
     };
-    let mut ip = Ipv4Packet::new_unchecked(&mut frame.data_mut()[l2..]);
-    if ip.decrement_ttl().is_none() {
-        return Verdict::Drop(DropReason::TtlExpired);
-    }
+    decrement_ttl(frame, l2, ttl);
     next_hop::rewrite_l2(frame, out, mac);
     Verdict::Forward { port: out.id }
+}
+
+/// TTL `ttl` (> 1, read at parse) minus one with the RFC 1624 incremental
+/// checksum update, on the header validated at `l2`: one bounds check
+/// instead of one per field.
+fn decrement_ttl(frame: &mut Frame<'_>, l2: usize, ttl: u8) {
+    let Some(h) = frame
+        .data_mut()
+        .get_mut(l2 + 8..l2 + 12)
+        .and_then(|s| <&mut [u8; 4]>::try_from(s).ok())
+    else {
+        return;
+    };
+    let ttl = ttl.saturating_sub(1);
+    let old = u16::from_be_bytes([h[0], h[1]]);
+    let new = u16::from_be_bytes([ttl, h[1]]);
+    let c = checksum::update16(u16::from_be_bytes([h[2], h[3]]), old, new);
+    h[0] = ttl;
+    h[2..4].copy_from_slice(&c.to_be_bytes());
 }
 
 /// Addressed to us: echo requests are answered, the rest goes to the glue.

@@ -15,19 +15,8 @@ use sdwan_packet::ipv6::{is_link_local, next_header, Ipv6Packet, HEADER_LEN};
 use sdwan_packet::{Error, Frame};
 use std::net::{IpAddr, Ipv6Addr};
 
-/// (source is ours, destination is ours) among the addresses of every port
-/// in `vrf`, in one pass.
-fn ours(ctx: &Context<'_>, vrf: u16, src: &Ipv6Addr, dst: &Ipv6Addr) -> (bool, bool) {
-    let (mut s, mut d) = (false, false);
-    for p in ctx.ports.iter().filter(|p| p.vrf == vrf) {
-        for (a, _) in &p.ipv6 {
-            s |= a == src;
-            d |= a == dst;
-        }
-    }
-    (s, d)
-}
-
+// Per-frame path: inlined so no call frame or argument passing is paid.
+#[inline(always)]
 pub(super) fn input(
     frame: &mut Frame<'_>,
     l2: usize,
@@ -55,7 +44,7 @@ pub(super) fn input(
         return Verdict::Drop(DropReason::NotForUs);
     }
     // An unspecified source is only valid for DAD, which is multicast.
-    let (src_ours, dst_ours) = ours(ctx, port.vrf, &src, &dst);
+    let (src_ours, dst_ours) = ctx.local.ours_v6(port.vrf, &src, &dst);
     if src.is_unspecified() || src.is_loopback() || src_ours {
         return Verdict::Drop(DropReason::MartianSource);
     }

@@ -11,7 +11,8 @@
 //! glue loads the FIB and neighbor snapshots into a [`Context`] and calls
 //! [`WorkerState::set_now`].
 //!
-//! Files: `port` (our addresses), `ethernet` (L2 accept/demux), `arp`,
+//! Files: `port` (our addresses), `local_addrs` (the same, flattened per
+//! VRF for the per-packet check), `ethernet` (L2 accept/demux), `arp`,
 //! `ipv4`, `ipv6`, `ndp`, `icmp_error` (in-place ICMP errors), `next_hop`
 //! (FIB result → neighbor → L2 rewrite), `solicit` (ARP request / NS
 //! builders for the control thread), `rate_limit`.
@@ -21,6 +22,7 @@ mod ethernet;
 mod icmp_error;
 mod ipv4;
 mod ipv6;
+mod local_addrs;
 mod ndp;
 mod next_hop;
 mod port;
@@ -29,6 +31,7 @@ mod solicit;
 #[cfg(test)]
 mod tests;
 
+pub use local_addrs::LocalAddrs;
 pub use port::PortConfig;
 pub use rate_limit::TokenBucket;
 pub use solicit::{build_arp_request, build_neighbor_solicitation, SolicitError};
@@ -75,6 +78,9 @@ pub struct Context<'a> {
     pub ports: &'a [PortConfig],
     pub fib: &'a Fib,
     pub neighbors: &'a NeighborTable,
+    /// Our addresses per VRF: `LocalAddrs::new(ports)`, rebuilt whenever
+    /// `ports` changes.
+    pub local: &'a LocalAddrs,
 }
 
 impl<'a> Context<'a> {

@@ -13,6 +13,8 @@ use std::net::IpAddr;
 /// thread to resolve it (only when the snapshot has no entry at all: an
 /// INCOMPLETE entry means a request is already out). A STALE entry is used
 /// and a probe requested (RFC 4861 §7.3.3).
+// Per-frame path: inlined so no call frame or argument passing is paid.
+#[inline(always)]
 pub(super) fn resolve(
     neighbors: &NeighborTable,
     out: &PortConfig,
@@ -38,6 +40,8 @@ pub(super) fn resolve(
 }
 
 /// New L2 header toward the next hop: dst `mac`, src the egress port.
+// Per-frame path: inlined so no call frame or argument passing is paid.
+#[inline(always)]
 pub(super) fn rewrite_l2(frame: &mut Frame<'_>, out: &PortConfig, mac: MacAddr) {
     let mut eth = EthernetFrame::new_unchecked(frame.data_mut());
     eth.set_dst(mac);

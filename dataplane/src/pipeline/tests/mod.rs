@@ -138,10 +138,12 @@ impl Router {
         let mut buf = vec![0u8; head + bytes.len() + tail];
         buf[head..head + bytes.len()].copy_from_slice(bytes);
         let mut f = Frame::new(&mut buf, head, bytes.len()).unwrap();
+        let local = LocalAddrs::new(&self.ports);
         let ctx = Context {
             ports: &self.ports,
             fib: &self.fib,
             neighbors: &self.neighbors,
+            local: &local,
         };
         let events = &mut self.events;
         let v = process(&mut f, in_port, &ctx, &mut self.worker, &mut |e| {
