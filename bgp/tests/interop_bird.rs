@@ -30,24 +30,7 @@ fn bird_vpnv4_vpnv6_both_directions() {
         vec![peer(THEIRS, their_port, true, OURS, vpn)],
     ))
     .unwrap();
-    us.originate(vpn_route(
-        "10.20.0.0/24",
-        "65000:20",
-        300,
-        "192.0.2.20",
-        &["65000:1"],
-        Some(200),
-    ))
-    .unwrap();
-    us.originate(vpn_route(
-        "2001:db8:20::/48",
-        "65000:20",
-        301,
-        "2001:db8::20",
-        &["65000:1"],
-        Some(201),
-    ))
-    .unwrap();
+    originate_test_routes(&us, Some(201));
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();

@@ -39,24 +39,7 @@ fn frr_vpnv4_session_stays_up() {
         )],
     ))
     .unwrap();
-    us.originate(vpn_route(
-        "10.20.0.0/24",
-        "65000:20",
-        300,
-        "192.0.2.20",
-        &["65000:1"],
-        Some(200),
-    ))
-    .unwrap();
-    us.originate(vpn_route(
-        "2001:db8:20::/48",
-        "65000:20",
-        301,
-        "2001:db8::20",
-        &["65000:1"],
-        None,
-    ))
-    .unwrap();
+    originate_test_routes(&us, None);
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();

@@ -197,24 +197,7 @@ fn gobgp_vpnv4_vpnv6_both_directions() {
     assert!(v6.attrs.colors().any(|c| c == 101));
 
     // Ours -> theirs.
-    us.originate(vpn_route(
-        "10.20.0.0/24",
-        "65000:20",
-        300,
-        "192.0.2.20",
-        &["65000:1"],
-        Some(200),
-    ))
-    .unwrap();
-    us.originate(vpn_route(
-        "2001:db8:20::/48",
-        "65000:20",
-        301,
-        "2001:db8::20",
-        &["65000:1"],
-        Some(201),
-    ))
-    .unwrap();
+    originate_test_routes(&us, Some(201));
     let mut r4 = None;
     let mut r6 = None;
     wait_until("our routes in GoBGP", 20, || {

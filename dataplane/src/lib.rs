@@ -3,7 +3,7 @@
 //! lock-free snapshots (FIB, neighbor table), per-worker counters and named
 //! drop reasons; and (feature `dpdk`, on by default) the poll-mode worker
 //! loop that drives the pipeline from DPDK rx/tx bursts through the safe
-//! wrappers of `ffi/`. Nothing here is unsafe.
+//! wrappers of `ffi/`. All of it is safe Rust.
 #![forbid(unsafe_code)]
 
 pub mod counters;

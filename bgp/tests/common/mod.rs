@@ -186,3 +186,27 @@ pub fn vpn_route(
         tunnel_encap: None,
     }
 }
+
+/// Originates the two VPN routes every interop test expects from us:
+/// 10.20.0.0/24 (label 300, Color 200) and 2001:db8:20::/48 (label 301,
+/// Color `v6_color`), RD 65000:20, RT 65000:1.
+pub fn originate_test_routes(us: &sdwan_bgp::speaker::Speaker, v6_color: Option<u32>) {
+    us.originate(vpn_route(
+        "10.20.0.0/24",
+        "65000:20",
+        300,
+        "192.0.2.20",
+        &["65000:1"],
+        Some(200),
+    ))
+    .unwrap();
+    us.originate(vpn_route(
+        "2001:db8:20::/48",
+        "65000:20",
+        301,
+        "2001:db8::20",
+        &["65000:1"],
+        v6_color,
+    ))
+    .unwrap();
+}

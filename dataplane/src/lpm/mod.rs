@@ -38,7 +38,7 @@
 //! (fixed-size arrays indexed by masked bits) and the fallback is chosen
 //! without a branch. [`Lpm4::lookup_bulk`] takes groups of 16 in three
 //! passes (directory, tbl24, tbl8/fallback) so the tbl24 misses overlap (no
-//! software prefetch: that intrinsic needs `unsafe`).
+//! software prefetch: that intrinsic may only be called from `ffi/`).
 //!
 //! Update cost (one route, after a publish): the 256 mid pointers of `top`
 //! (`Arc` bumps of warm lines), one mid (256 B, 16 chunk `Arc` bumps), one
