@@ -44,6 +44,7 @@ pub mod sadb;
 
 pub use drop_reason::{DropCounters, DropReason};
 pub use esp::{
-    Cipher, InboundSa, InboundSet, KeyMaterial, NextHeader, OutboundSa, Received, SaParams,
+    Cipher, InboundSa, InboundSet, KeyMaterial, NextHeader, OutboundSa, OuterConfig, Received,
+    SaParams, SharedOutboundSa,
 };
 pub use lifetime::Lifetime;

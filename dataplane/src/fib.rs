@@ -44,6 +44,10 @@ pub enum NextHop {
     Gateway { port: u16, via: IpAddr },
     /// Drop.
     Blackhole,
+    /// A remote client prefix reached through the overlay: index into
+    /// [`crate::overlay::OverlayTable::paths`] of the current overlay
+    /// snapshot.
+    Overlay { path: u32 },
 }
 
 /// One route as listed by [`Fib::routes`].

@@ -11,6 +11,7 @@ pub mod drop_reason;
 pub mod fib;
 pub mod lpm;
 pub mod neighbor;
+pub mod overlay;
 pub mod pipeline;
 #[cfg(feature = "dpdk")]
 pub mod worker;

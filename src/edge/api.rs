@@ -132,6 +132,7 @@ fn next_hop_text(state: &EdgeState, nh: &NextHop) -> String {
         NextHop::Connected { port } => format!("connected {}", port_name(*port)),
         NextHop::Gateway { port, via } => format!("via {via} dev {}", port_name(*port)),
         NextHop::Blackhole => "blackhole".into(),
+        NextHop::Overlay { path } => format!("overlay path {path}"),
     }
 }
 

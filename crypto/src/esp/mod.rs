@@ -29,10 +29,12 @@
 mod inbound;
 mod keys;
 mod outbound;
+mod shared;
 
 pub use inbound::{InboundError, InboundSa, InboundSet, Received, SpiHasher};
 pub use keys::{BadKeyMaterial, Cipher, KeyMaterial};
 pub use outbound::{OutboundError, OutboundSa, OuterConfig};
+pub use shared::SharedOutboundSa;
 
 use crate::lifetime::Lifetime;
 

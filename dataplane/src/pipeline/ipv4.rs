@@ -72,6 +72,7 @@ pub(super) fn input(
         }
         Some(NextHop::Local) => return local(frame, l2, port, worker),
         Some(NextHop::Blackhole) => return Verdict::Drop(DropReason::Blackhole),
+        Some(NextHop::Overlay { .. }) => return Verdict::Drop(DropReason::NoRoute),
         Some(NextHop::Connected { port }) => (*port, IpAddr::V4(dst)),
         Some(NextHop::Gateway { port, via }) => (*port, *via),
     };

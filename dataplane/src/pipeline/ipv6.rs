@@ -64,6 +64,7 @@ pub(super) fn input(
         }
         Some(NextHop::Local) => return local(frame, l2, port, worker, events),
         Some(NextHop::Blackhole) => return Verdict::Drop(DropReason::Blackhole),
+        Some(NextHop::Overlay { .. }) => return Verdict::Drop(DropReason::NoRoute),
         Some(NextHop::Connected { port }) => (*port, IpAddr::V6(dst)),
         Some(NextHop::Gateway { port, via }) => (*port, *via),
     };

@@ -1,0 +1,340 @@
+//! An outbound SA that several dataplane workers encrypt with at once.
+//!
+//! Why: client packets toward one remote WAN port arrive on every LAN rx
+//! queue, so every worker needs the tunnel's SA. Handing packets to an
+//! owner worker (VPP's handoff) costs a ring hop per packet; deriving one SA
+//! per worker needs the peer to know our worker count. Instead the only
+//! state that must be unique per packet, the sequence number, is an
+//! [`AtomicU64`] on its own cache line: each packet takes the next number
+//! with one `fetch_add` (no lock, no retry loop). Everything else is
+//! read-only after construction (key schedule, outer header template), and
+//! traffic counters are per worker ([`SaCounters`] passed in by the caller,
+//! summed by the management side).
+//!
+//! Sequence numbers therefore stay unique under the key (the GCM nonce is
+//! the sequence number, RFC 4106 §3.1) and never wrap: a number past the
+//! last usable one is refused with [`DropReason::SeqExhausted`]. They can
+//! reach the wire slightly out of order across workers, which the peer's
+//! anti-replay window (64..4096) absorbs.
+//!
+//! The hard packet lifetime is enforced from the sequence number; byte
+//! lifetimes and soft limits are the control plane's job (it sums the
+//! workers' counters and rekeys, see `keyex`).
+
+use super::{aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN};
+use super::{OutboundError, OuterConfig, IV_LEN, TRAILER_LEN};
+use crate::aead::AeadEngine;
+use crate::outer::{OuterTemplate, UDP_HEADER_LEN};
+use crate::DropReason;
+use sdwan_packet::Frame;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The sequence counter alone on a cache line, so workers bumping it do not
+/// also invalidate the read-only fields next to it.
+#[repr(align(64))]
+#[derive(Debug)]
+struct SeqCounter(AtomicU64);
+
+pub struct SharedOutboundSa<E: AeadEngine> {
+    next_seq: SeqCounter,
+    spi: u32,
+    esn: bool,
+    /// Last usable sequence number: 2^32-1, 2^64-1 with ESN, or lower when
+    /// the hard packet lifetime says so.
+    last_seq: u64,
+    salt: [u8; 4],
+    engine: E,
+    outer: OuterTemplate,
+    outer_cfg: OuterConfig,
+    params: SaParams,
+}
+
+impl<E: AeadEngine> core::fmt::Debug for SharedOutboundSa<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SharedOutboundSa")
+            .field("spi", &format_args!("{:#010x}", self.spi))
+            .field("engine", &E::NAME)
+            .field("next_seq", &self.next_seq())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: AeadEngine> SharedOutboundSa<E> {
+    pub fn new(
+        params: SaParams,
+        keys: &KeyMaterial,
+        outer: OuterConfig,
+    ) -> Result<Self, OutboundError> {
+        if params.spi < super::MIN_SPI {
+            return Err(OutboundError::ReservedSpi(params.spi));
+        }
+        let template = OuterTemplate::new(
+            outer.src, outer.dst, outer.natt, outer.ttl, outer.dscp, outer.df, params.spi,
+        )
+        .map_err(OutboundError::BadOuter)?;
+        let space = if params.esn {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        // Sequence numbers start at 1, so the n-th packet carries n.
+        let last_seq = space.min(params.lifetime.hard_packets);
+        Ok(Self {
+            next_seq: SeqCounter(AtomicU64::new(1)),
+            spi: params.spi,
+            esn: params.esn,
+            last_seq,
+            salt: keys.salt(),
+            engine: E::new(keys.key())?,
+            outer: template,
+            outer_cfg: outer,
+            params,
+        })
+    }
+
+    pub fn spi(&self) -> u32 {
+        self.spi
+    }
+    pub fn params(&self) -> &SaParams {
+        &self.params
+    }
+    /// Where the outer headers go (local WAN address, remote endpoint, NAT-T).
+    pub fn outer(&self) -> &OuterConfig {
+        &self.outer_cfg
+    }
+    /// The sequence number the next packet will take (a hint under load).
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq.0.load(Ordering::Relaxed)
+    }
+
+    /// Half the sequence space, or the soft packet lifetime, is used: the
+    /// control plane should rekey.
+    pub fn needs_rekey(&self) -> bool {
+        let next = self.next_seq();
+        next == 0 || next > self.last_seq / 2 || next > self.params.lifetime.soft_packets
+    }
+
+    /// Bytes this SA adds in front of an inner packet.
+    pub fn headroom_needed(&self) -> usize {
+        self.outer.len() + ESP_HEADER_LEN + IV_LEN
+    }
+
+    /// Most bytes this SA adds after an inner packet.
+    pub fn tailroom_needed(&self) -> usize {
+        3 + TRAILER_LEN + ICV_LEN
+    }
+
+    /// Total bytes encapsulation adds to an inner packet of `inner_len`
+    /// bytes (outer headers, ESP header, IV, padding, trailer, ICV): what a
+    /// tunnel MTU check subtracts.
+    pub fn overhead(&self, inner_len: usize) -> usize {
+        let pad = (4 - (inner_len + TRAILER_LEN) % 4) % 4;
+        self.headroom_needed() + pad + TRAILER_LEN + ICV_LEN
+    }
+
+    /// Encrypts the inner packet in `frame` into an ESP tunnel packet with
+    /// outer headers, in place; counts into the caller's (per-worker)
+    /// `counters`. On error the frame is unchanged, nothing is consumed
+    /// from the sequence space except on `SeqExhausted`, and the reason is
+    /// counted.
+    #[inline]
+    pub fn encap(
+        &self,
+        frame: &mut Frame<'_>,
+        next_header: NextHeader,
+        counters: &mut SaCounters,
+    ) -> Result<(), DropReason> {
+        match self.encap_inner(frame, next_header, counters) {
+            Ok(()) => Ok(()),
+            Err(r) => {
+                counters.drops.count(r);
+                Err(r)
+            }
+        }
+    }
+
+    #[inline]
+    fn encap_inner(
+        &self,
+        frame: &mut Frame<'_>,
+        nh: NextHeader,
+        counters: &mut SaCounters,
+    ) -> Result<(), DropReason> {
+        let inner_len = frame.len();
+        let ip_kind = match nh {
+            NextHeader::Ipv4 => Some(4),
+            NextHeader::Ipv6 => Some(6),
+            _ => None,
+        };
+        let (tos, df) = self
+            .outer
+            .tos_df(ip_kind, frame.data())
+            .ok_or(DropReason::BadInner)?;
+        let pad = (4 - (inner_len + TRAILER_LEN) % 4) % 4;
+        let tail = pad + TRAILER_LEN + ICV_LEN;
+        let esp_len = ESP_HEADER_LEN + IV_LEN + inner_len + tail;
+        let udp = if self.outer.has_udp() {
+            UDP_HEADER_LEN
+        } else {
+            0
+        };
+        if esp_len + udp > self.outer.max_payload() {
+            return Err(DropReason::TooBig);
+        }
+        if frame.headroom() < self.headroom_needed() || frame.tailroom() < tail {
+            return Err(DropReason::NoRoom);
+        }
+        // Every check that can fail without consuming a number is done:
+        // take the sequence number now.
+        let seq = self.next_seq.0.fetch_add(1, Ordering::Relaxed);
+        if seq > self.last_seq || seq == 0 {
+            // Keep the counter parked past the end (it cannot come back
+            // into range: fetch_add only grows it until u64 wrap, which
+            // needs 2^64 packets).
+            return Err(DropReason::SeqExhausted);
+        }
+
+        let t = frame.append(tail).map_err(|_| DropReason::NoRoom)?;
+        for (i, b) in t[..pad].iter_mut().enumerate() {
+            *b = i as u8 + 1;
+        }
+        t[pad] = pad as u8;
+        t[pad + 1] = nh as u8;
+
+        let h = frame
+            .prepend(ESP_HEADER_LEN + IV_LEN)
+            .map_err(|_| DropReason::NoRoom)?;
+        h[..4].copy_from_slice(&self.spi.to_be_bytes());
+        h[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
+        h[8..16].copy_from_slice(&seq.to_be_bytes());
+
+        let nonce = super::nonce(self.salt, seq.to_be_bytes());
+        let mut aad_buf = [0u8; 12];
+        let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
+        self.engine.seal(
+            &nonce,
+            &aad_buf[..aad_len],
+            &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..],
+        );
+
+        let outer_len = self.outer.len();
+        frame.prepend(outer_len).map_err(|_| DropReason::NoRoom)?;
+        let (hdr, esp) = frame.data_mut().split_at_mut(outer_len);
+        // The IPv4 ID only has to be unique among fragments in flight; the
+        // low bits of the sequence number are, per SA.
+        self.outer.write(hdr, esp, tos, df, seq as u16);
+
+        counters.packets += 1;
+        counters.bytes += inner_len as u64;
+        Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "aws-lc"))]
+mod tests {
+    use super::*;
+    use crate::aead::DefaultEngine;
+    use crate::esp::{Cipher, InboundSa, InboundSet, Received};
+    use crate::outer::{DfPolicy, DscpPolicy, NattPorts};
+    use std::sync::Arc;
+
+    fn keys() -> KeyMaterial {
+        KeyMaterial::from_rfc4106(Cipher::AesGcm128, &[7u8; 20]).unwrap()
+    }
+
+    fn outer() -> OuterConfig {
+        OuterConfig {
+            src: "192.0.2.1".parse().unwrap(),
+            dst: "198.51.100.2".parse().unwrap(),
+            natt: Some(NattPorts {
+                src: 4500,
+                dst: 4500,
+            }),
+            ttl: 64,
+            dscp: DscpPolicy::Copy,
+            df: DfPolicy::Clear,
+        }
+    }
+
+    fn inner_v4(buf: &mut [u8], id: u8) -> usize {
+        let len = 40;
+        let p = &mut buf[..len];
+        p.fill(0);
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        p[8] = 64;
+        p[9] = 17;
+        p[12..16].copy_from_slice(&[10, 1, 0, 2]);
+        p[16..20].copy_from_slice(&[10, 2, 0, 2]);
+        p[39] = id;
+        let c = crate::outer::ipv4_checksum(&p[..20]);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+        len
+    }
+
+    #[test]
+    fn threads_share_one_sa_and_every_packet_decrypts_once() {
+        let sa = Arc::new(
+            SharedOutboundSa::<DefaultEngine>::new(SaParams::new(0x1234), &keys(), outer())
+                .unwrap(),
+        );
+        let per_thread = 200;
+        let packets: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4u8)
+                .map(|t| {
+                    let sa = sa.clone();
+                    s.spawn(move || {
+                        let mut counters = SaCounters::default();
+                        let mut out = Vec::new();
+                        for i in 0..per_thread {
+                            let mut buf = vec![0u8; 256];
+                            let n = inner_v4(&mut buf[128..], t.wrapping_mul(50) ^ i as u8);
+                            let mut f = Frame::new(&mut buf, 128, n).unwrap();
+                            sa.encap(&mut f, NextHeader::Ipv4, &mut counters).unwrap();
+                            out.push(f.data().to_vec());
+                        }
+                        assert_eq!(counters.packets, per_thread as u64);
+                        out
+                    })
+                })
+                .collect();
+            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(sa.next_seq(), 4 * per_thread as u64 + 1);
+        let mut params = SaParams::new(0x1234);
+        params.replay_window = 4096;
+        let mut inb = InboundSet::<DefaultEngine>::new(4500);
+        inb.insert(InboundSa::new(params, &keys()).unwrap());
+        let mut ok = 0;
+        for mut p in packets {
+            let n = p.len();
+            let mut f = Frame::new(&mut p, 0, n).unwrap();
+            if let Ok(Received::Inner { .. }) = inb.decap(&mut f) {
+                ok += 1;
+            }
+        }
+        // Unique sequence numbers: none is refused as a replay.
+        assert_eq!(ok, 4 * per_thread);
+    }
+
+    #[test]
+    fn hard_packet_lifetime_exhausts_the_sequence_space() {
+        let mut params = SaParams::new(0x999);
+        params.lifetime.hard_packets = 2;
+        let sa = SharedOutboundSa::<DefaultEngine>::new(params, &keys(), outer()).unwrap();
+        let mut c = SaCounters::default();
+        for i in 0..3 {
+            let mut buf = vec![0u8; 256];
+            let n = inner_v4(&mut buf[128..], i);
+            let mut f = Frame::new(&mut buf, 128, n).unwrap();
+            let r = sa.encap(&mut f, NextHeader::Ipv4, &mut c);
+            if i < 2 {
+                r.unwrap();
+            } else {
+                assert_eq!(r, Err(DropReason::SeqExhausted));
+                assert_eq!(f.len(), n, "frame unchanged on error");
+            }
+        }
+        assert_eq!(c.drops.get(DropReason::SeqExhausted), 1);
+    }
+}

@@ -1,0 +1,166 @@
+//! Overlay forwarding tables (draft §4.1.1, §6; RFC 9012 §6 recursive
+//! resolution): what the workers need to carry a client packet of a VRF to
+//! a remote edge's WAN port inside ESP-in-UDP, and back.
+//!
+//! The control plane (the edge's resolver) builds an [`OverlayTable`] and
+//! publishes it as one immutable snapshot per change through
+//! [`overlay_channel`] (arc-swap, like the FIB); workers load it once per
+//! burst and never wait for the writer.
+//!
+//! - A remote client prefix is a FIB route of its VRF with
+//!   [`NextHop::Overlay`](crate::fib::NextHop::Overlay)`{ path }`: an index
+//!   into [`OverlayTable::paths`].
+//! - An [`OverlayPath`] is the inner encapsulation the remote VRF expects
+//!   (its MPLS label, GRE key or VXLAN VNI) and the usable tunnels toward
+//!   the remote node (Color-matched WAN-port pairs); flows are hashed over
+//!   them and stay on their tunnel while the set is unchanged.
+//! - A [`Tunnel`] is one (local WAN port, remote WAN endpoint) pair with its
+//!   outbound SA. The SA is shared by all workers (atomic sequence number,
+//!   see `sdwan_crypto::esp::SharedOutboundSa`); its outer header goes from
+//!   the local WAN address to the remote endpoint over NAT-T UDP 4500. The
+//!   underlay next hop is found by looking `remote` up in the FIB of the
+//!   local WAN port's VRF.
+//! - Received ESP-in-UDP to one of our WAN addresses is decrypted with the
+//!   worker's own `InboundSet`, built from [`OverlayTable::inbound`] (RSS on
+//!   the outer 5-tuple pins one SA to one rx queue, hence one worker: the
+//!   per-worker anti-replay state is exact), and its inner label/key/VNI
+//!   chooses the VRF through [`OverlayTable::decap`].
+
+use arc_swap::{ArcSwap, Cache};
+use sdwan_crypto::aead::DefaultEngine;
+use sdwan_crypto::{KeyMaterial, SaParams, SharedOutboundSa};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Index into [`OverlayTable::tunnels`].
+pub type TunnelId = u32;
+/// Index into [`OverlayTable::paths`] (the value of `NextHop::Overlay`).
+pub type PathId = u32;
+
+/// The VPN encapsulation inside ESP (draft §4.1.1: the client packet keeps
+/// its VRF identity across the WAN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InnerEncap {
+    /// One MPLS label stack entry (S=1), ESP next header 137 (RFC 4023).
+    Mpls { label: u32 },
+    /// GRE with this key (RFC 2890), ESP next header 47.
+    Gre { key: u32 },
+    /// VXLAN with this VNI over UDP 4789 inside ESP (next header 4 or 41
+    /// with an inner IP/UDP header), or Ethernet-in-ESP: the dataplane
+    /// documents the exact layout.
+    Vxlan { vni: u32 },
+}
+
+/// One tunnel: a local WAN port toward a remote WAN endpoint.
+#[derive(Debug, Clone)]
+pub struct Tunnel {
+    /// Our port index of the local WAN port.
+    pub local_port: u16,
+    /// The remote WAN endpoint (outer destination).
+    pub remote: IpAddr,
+    /// Outbound SA: key, SPI, outer header template (source = our WAN
+    /// address, destination = `remote`, NAT-T ports).
+    pub sa: Arc<SharedOutboundSa<DefaultEngine>>,
+}
+
+/// How to reach one remote VRF at one remote node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverlayPath {
+    pub inner: InnerEncap,
+    /// Usable tunnels (non-empty); a flow hash picks one.
+    pub tunnels: Vec<TunnelId>,
+}
+
+/// After decapsulation: this label / key / VNI belongs to this VRF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecapEntry {
+    pub key: InnerEncap,
+    pub vrf: u16,
+}
+
+/// An inbound SA every worker installs in its own `InboundSet`.
+#[derive(Debug, Clone)]
+pub struct InboundSaSpec {
+    pub spi: u32,
+    pub params: SaParams,
+    pub keys: KeyMaterial,
+    /// Our WAN port the SA's packets arrive on.
+    pub local_port: u16,
+    /// The peer's WAN address, when known: packets from elsewhere are
+    /// dropped.
+    pub peer: Option<IpAddr>,
+}
+
+/// One published overlay state.
+#[derive(Debug, Clone, Default)]
+pub struct OverlayTable {
+    /// Bumped by the writer on every publish.
+    pub generation: u64,
+    pub tunnels: Vec<Tunnel>,
+    pub paths: Vec<OverlayPath>,
+    pub decap: Vec<DecapEntry>,
+    pub inbound: Vec<InboundSaSpec>,
+    /// Clamp the TCP MSS of SYNs entering from LAN ports to this value
+    /// (none: no clamping).
+    pub mss_clamp: Option<u16>,
+}
+
+/// Control side of the overlay snapshot.
+pub struct OverlayWriter {
+    shared: Arc<ArcSwap<OverlayTable>>,
+    generation: u64,
+}
+
+/// Worker side: cheap to clone, never blocks.
+#[derive(Clone)]
+pub struct OverlayReader {
+    shared: Arc<ArcSwap<OverlayTable>>,
+}
+
+/// A worker's cached handle: a pointer compare while unchanged.
+pub struct OverlayCache(Cache<Arc<ArcSwap<OverlayTable>>, Arc<OverlayTable>>);
+
+/// A writer and a reader over an empty table (generation 0).
+pub fn overlay_channel() -> (OverlayWriter, OverlayReader) {
+    let shared = Arc::new(ArcSwap::from_pointee(OverlayTable::default()));
+    (
+        OverlayWriter {
+            shared: Arc::clone(&shared),
+            generation: 0,
+        },
+        OverlayReader { shared },
+    )
+}
+
+impl OverlayWriter {
+    /// Publishes `table` as the new snapshot (its generation is set here)
+    /// and returns the generation.
+    pub fn publish(&mut self, mut table: OverlayTable) -> u64 {
+        self.generation += 1;
+        table.generation = self.generation;
+        self.shared.store(Arc::new(table));
+        self.generation
+    }
+
+    /// The snapshot the workers see now.
+    pub fn current(&self) -> Arc<OverlayTable> {
+        self.shared.load_full()
+    }
+}
+
+impl OverlayReader {
+    pub fn load_full(&self) -> Arc<OverlayTable> {
+        self.shared.load_full()
+    }
+
+    pub fn cache(&self) -> OverlayCache {
+        OverlayCache(Cache::new(Arc::clone(&self.shared)))
+    }
+}
+
+impl OverlayCache {
+    #[inline]
+    pub fn load(&mut self) -> &Arc<OverlayTable> {
+        self.0.load()
+    }
+}
