@@ -8,6 +8,16 @@ fn main() {
     println!("cargo:rerun-if-changed=shim/shim.c");
     println!("cargo:rerun-if-changed=shim/shim.h");
     println!("cargo:rerun-if-changed=shim/wrapper.h");
+    println!("cargo:rerun-if-changed=shim/ipsec_mb_shim.c");
+    if env::var_os("CARGO_FEATURE_IPSEC_MB").is_some() {
+        // intel-ipsec-mb's burst API is reached through function pointers
+        // in IMB_MGR: a small C loop (shim/ipsec_mb_shim.c) drives it.
+        cc::Build::new()
+            .file("shim/ipsec_mb_shim.c")
+            .opt_level(3)
+            .compile("sdwan_ipsec_mb_shim");
+        println!("cargo:rustc-link-lib=IPSec_MB");
+    }
     if env::var_os("CARGO_FEATURE_DPDK").is_none() {
         return;
     }

@@ -16,25 +16,59 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the edge forwarder.
-    Edge {
-        #[arg(long, short)]
-        config: PathBuf,
-    },
+    /// Run the edge forwarder: from a config file, or zero-touch from a
+    /// controller (`--bootstrap URL --ca FILE --serial S --hardware FILE`).
+    Edge(EdgeArgs),
     /// Validate an edge configuration file without running anything.
     CheckConfig { file: PathBuf },
     /// Inspect a running edge over its management API.
     Show(ShowArgs),
     /// Change routes of a running edge over its management API.
     Route(RouteArgs),
-    /// Run the controller: the BGP route reflector.
-    Controller {
-        #[arg(long, short)]
-        config: PathBuf,
-    },
+    /// Run the controller (BGP route reflector, zero-touch provisioning),
+    /// or manage a running one (`device`, `tenant`, `show`, `ca-cert`).
+    Controller(crate::controller::ControllerArgs),
     /// BGP tools.
     #[command(subcommand)]
     Bgp(BgpCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct EdgeArgs {
+    /// Edge config file.
+    #[arg(
+        long,
+        short,
+        required_unless_present = "bootstrap",
+        conflicts_with = "bootstrap"
+    )]
+    pub config: Option<PathBuf>,
+    /// Enroll with the controller at this URL (`https://HOST:PORT`), then
+    /// run with the config it returns merged with `--hardware`.
+    #[arg(long, requires_all = ["ca", "serial", "hardware"])]
+    pub bootstrap: Option<String>,
+    /// The controller's CA certificate (PEM).
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// This box's serial number, as registered on the controller.
+    #[arg(long)]
+    pub serial: Option<String>,
+    /// Box-local sections: [eal], [dataplane], [[port]], [management].
+    #[arg(long)]
+    pub hardware: Option<PathBuf>,
+    /// Where the key, certificates and generated configs are kept.
+    #[arg(long, default_value = "/var/lib/sdwan")]
+    pub state_dir: PathBuf,
+    /// Source address of our BGP sessions (default: the node id).
+    #[arg(long)]
+    pub bgp_source: Option<std::net::IpAddr>,
+    /// Enroll, write the config, exit (no dataplane).
+    #[arg(long)]
+    pub enroll_only: bool,
+    /// Enroll, then follow config pushes: write each version and print a
+    /// JSON line, without starting the dataplane.
+    #[arg(long, conflicts_with = "enroll_only")]
+    pub follow_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,15 +116,25 @@ pub struct ShowArgs {
 pub enum ShowWhat {
     /// Ports: state, addresses, packet counters.
     Interfaces,
-    /// The FIB currently used by the workers.
-    Routes,
+    /// The FIB currently used by the workers (overlay routes show the
+    /// remote node, RD, label and tunnel count).
+    Routes {
+        /// Only this VRF (by name).
+        #[arg(long)]
+        vrf: Option<String>,
+    },
+    /// Overlay tunnels: (local WAN port, remote WAN port), state, SPIs,
+    /// packets / bytes / drops sent.
+    Tunnels,
+    /// IPsec SAs in both directions with their counters.
+    Sa,
     /// ARP / NDP neighbor table.
     Neighbors,
     /// Drops by reason.
     Drops,
     /// Worker threads: core, queues, busy ratio.
     Workers,
-    /// BGP (on the controller): summary, neighbors, routes.
+    /// BGP (controller, or an edge's own speaker): summary, neighbors, routes.
     Bgp {
         #[command(subcommand)]
         what: BgpShow,
@@ -118,7 +162,10 @@ impl ShowWhat {
     pub fn path(&self) -> String {
         match self {
             ShowWhat::Interfaces => "/api/interfaces".into(),
-            ShowWhat::Routes => "/api/routes".into(),
+            ShowWhat::Routes { vrf: None } => "/api/routes".into(),
+            ShowWhat::Routes { vrf: Some(v) } => format!("/api/routes?vrf={v}"),
+            ShowWhat::Tunnels => "/api/tunnels".into(),
+            ShowWhat::Sa => "/api/sa".into(),
             ShowWhat::Neighbors => "/api/neighbors".into(),
             ShowWhat::Drops => "/api/drops".into(),
             ShowWhat::Workers => "/api/workers".into(),

@@ -7,6 +7,9 @@ mod cli;
 mod config;
 mod controller;
 mod edge;
+// Zero-touch enrollment of an edge; lives with the edge code.
+#[path = "edge/bootstrap.rs"]
+mod edge_bootstrap;
 mod metrics;
 mod mgmt;
 
@@ -30,7 +33,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log.as_deref());
     let result = match cli.command {
-        Command::Edge { config } => edge::run(&config),
+        Command::Edge(args) => match &args.config {
+            Some(config) => edge::run(config),
+            None => edge_bootstrap::run(&args),
+        },
         Command::CheckConfig { file } => match config::load(&file) {
             Ok(c) => {
                 println!(
@@ -47,7 +53,7 @@ fn main() -> ExitCode {
         },
         Command::Show(args) => mgmt::show::run(&args),
         Command::Route(args) => mgmt::route_cmd::run(&args),
-        Command::Controller { config } => controller::run(&config),
+        Command::Controller(args) => controller::run_command(&args),
         Command::Bgp(cmd) => bgp_cmd::run(cmd),
     };
     match result {

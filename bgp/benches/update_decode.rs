@@ -34,7 +34,9 @@ fn vpn_update(n: u32, tunnel: bool) -> Vec<u8> {
                     },
                     SubTlv::UdpDestPort { port: 4500 },
                     SubTlv::IpsecSaId { ids: vec![1, 2] },
-                    SubTlv::PublicKey { value: vec![7; 32] },
+                    SubTlv::PublicKey {
+                        key: sdwan_bgp::wire::sdwan_subtlv::PublicKey { x25519: [7; 32] },
+                    },
                 ],
             }],
         });

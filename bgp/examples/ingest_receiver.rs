@@ -40,6 +40,10 @@ fn main() {
         }],
         peer_groups: vec![],
         routes: vec![],
+        add_path: vec![],
+        restart_time: Some(120),
+        stale_routes_secs: 360,
+        extended_message: true,
     };
     let speaker = Speaker::start(cfg).unwrap_or_else(|e| panic!("start: {e}"));
     let dir = env("RUN_DIR");

@@ -3,7 +3,7 @@
 //! Targets (tenants / SD-WAN VPNs) each may receive (draft §3.1.5), and
 //! locally originated routes.
 
-use crate::wire::{ExtCommunity, Family, Prefix, Rd, TunnelEncap};
+use crate::wire::{ExtCommunity, Family, Prefix, Rd, SdwanNlri, TunnelEncap};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -39,6 +39,12 @@ fn default_retry() -> u64 {
 fn default_families() -> Vec<Family> {
     vec![Family::Vpnv4, Family::Vpnv6]
 }
+fn default_restart() -> Option<u16> {
+    Some(120)
+}
+fn default_stale() -> u64 {
+    360
+}
 fn yes() -> bool {
     true
 }
@@ -66,6 +72,21 @@ pub struct SpeakerConfig {
     pub peer_groups: Vec<PeerGroupConfig>,
     #[serde(default)]
     pub routes: Vec<LocalRoute>,
+    /// Families for which ADD-PATH (RFC 7911) send + receive is offered to
+    /// every peer that has the family configured.
+    #[serde(default)]
+    pub add_path: Vec<Family>,
+    /// Graceful Restart (RFC 4724) restart time advertised, seconds
+    /// (at most 4095); `None`: no capability.
+    #[serde(default = "default_restart")]
+    pub restart_time: Option<u16>,
+    /// How long a restarted peer's stale routes are kept waiting for its
+    /// End-of-RIB (RFC 4724 §4.2 selection deferral / stale timer).
+    #[serde(default = "default_stale")]
+    pub stale_routes_secs: u64,
+    /// Offer Extended Message (RFC 8654).
+    #[serde(default = "yes")]
+    pub extended_message: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -128,6 +149,39 @@ pub struct LocalRoute {
     /// Tunnel Encapsulation attribute to attach (API only).
     #[serde(skip)]
     pub tunnel_encap: Option<TunnelEncap>,
+    /// Do not advertise this route to a peer that negotiated this family.
+    /// The fallback form of the draft §6 dual UPDATE: the edge's loopback
+    /// route with the Tunnel Encapsulation attribute goes only to route
+    /// reflectors that do not speak SAFI 74 (`sdwan-v4`).
+    #[serde(default)]
+    pub unless_peer_has: Option<Family>,
+}
+
+/// A locally originated SD-WAN edge discovery route (SAFI 74,
+/// draft-ietf-idr-sdwan-edge-discovery; draft-ietf-bess-bgp-sdwan-usage
+/// §6): the NLRI names the edge's WAN port, the Tunnel Encapsulation
+/// attribute carries its SD-WAN-Hybrid tunnel (egress endpoint, IPsec
+/// parameters). Sent only to peers that negotiated SdwanV4 / SdwanV6 (by
+/// the node id's address family). Withdraw with
+/// `Speaker::withdraw(RouteKey::Sdwan { .. })`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SdwanLocalRoute {
+    pub nlri: SdwanNlri,
+    pub next_hop: IpAddr,
+    pub route_targets: Vec<RouteTarget>,
+    pub tunnel_encap: TunnelEncap,
+}
+
+impl SdwanLocalRoute {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.tunnel_encap.tunnels.is_empty() {
+            return Err(format!(
+                "SD-WAN route {}/{}: the Tunnel Encapsulation attribute needs a tunnel",
+                self.nlri.node_id, self.nlri.port_local_id
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl SpeakerConfig {

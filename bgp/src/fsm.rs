@@ -9,7 +9,7 @@
 //! idle-hold time (§8.1.1 AutomaticStart with a fixed IdleHoldTimer).
 
 use crate::wire::error::code;
-use crate::wire::open::{Capability, Open};
+use crate::wire::open::{AddPathFamily, Capability, GrFamily, Open};
 use crate::wire::{Action, DecodeError, Decoded, Family, Message, Notification, Update};
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -38,6 +38,24 @@ pub struct FsmConfig {
     pub connect_retry: Duration,
     /// Delay before an automatic restart after an error.
     pub idle_hold: Duration,
+    /// Families for which ADD-PATH (RFC 7911) send and receive are offered.
+    pub add_path: Vec<Family>,
+    /// Graceful Restart (RFC 4724) restart time to advertise; `None`: the
+    /// capability is not sent.
+    pub restart_time: Option<u16>,
+    /// Offer the Extended Message capability (RFC 8654).
+    pub extended_message: bool,
+}
+
+/// The peer's Graceful Restart capability (RFC 4724 §3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PeerGr {
+    /// R bit: the peer has just restarted.
+    pub restarting: bool,
+    pub restart_time: u16,
+    /// Families (of ours) the peer lists, with its F bit (forwarding state
+    /// preserved).
+    pub families: Vec<(Family, bool)>,
 }
 
 /// What both sides agreed on in the OPEN exchange.
@@ -52,7 +70,16 @@ pub struct Negotiated {
     pub families: Vec<Family>,
     pub four_octet_as: bool,
     pub route_refresh: bool,
+    /// Both sides sent Extended Message (RFC 8654 §3): 65535-byte messages.
     pub extended_message: bool,
+    /// Families where the peer sends us path identifiers (RFC 7911 §4:
+    /// we offered receive, it offered send).
+    pub add_path_rx: Vec<Family>,
+    /// Families where we send path identifiers (we offered send, it
+    /// offered receive).
+    pub add_path_tx: Vec<Family>,
+    /// The peer's Graceful Restart capability, if sent.
+    pub graceful_restart: Option<PeerGr>,
 }
 
 // Messages dominate the event stream (see `Message`).
@@ -98,6 +125,9 @@ pub struct Fsm {
     idle_hold_at: Option<Instant>,
     negotiated: Option<Negotiated>,
     stopped: bool,
+    /// The last session end was a TCP failure without NOTIFICATION (the
+    /// RFC 4724 §4.2 trigger for keeping the peer's routes).
+    down_by_tcp_loss: bool,
 }
 
 /// RFC 4271 §8.2.2: hold time used while waiting for the OPEN.
@@ -114,6 +144,7 @@ impl Fsm {
             idle_hold_at: None,
             negotiated: None,
             stopped: true,
+            down_by_tcp_loss: false,
         }
     }
 
@@ -123,6 +154,11 @@ impl Fsm {
 
     pub fn negotiated(&self) -> Option<&Negotiated> {
         self.negotiated.as_ref()
+    }
+
+    /// Did the session last end by TCP failure, without NOTIFICATION?
+    pub fn down_by_tcp_loss(&self) -> bool {
+        self.down_by_tcp_loss
     }
 
     pub fn config(&self) -> &FsmConfig {
@@ -157,6 +193,44 @@ impl Fsm {
         capabilities.push(Capability::FourOctetAs {
             asn: self.cfg.local_as,
         });
+        if self.cfg.extended_message {
+            capabilities.push(Capability::ExtendedMessage);
+        }
+        if let Some(restart_time) = self.cfg.restart_time {
+            // We do not preserve forwarding state across our own restart
+            // (F = 0): peers keep our routes as stale while we are away
+            // and flush them when we are back (§4.2).
+            capabilities.push(Capability::GracefulRestart {
+                flags: 0,
+                restart_time: restart_time.min(0x0fff),
+                families: self
+                    .cfg
+                    .families
+                    .iter()
+                    .map(|f| {
+                        let (afi, safi) = f.afi_safi();
+                        GrFamily {
+                            afi,
+                            safi,
+                            flags: 0,
+                        }
+                    })
+                    .collect(),
+            });
+        }
+        let add_path: Vec<AddPathFamily> = self
+            .cfg
+            .add_path
+            .iter()
+            .filter(|f| self.cfg.families.contains(f))
+            .map(|f| {
+                let (afi, safi) = f.afi_safi();
+                AddPathFamily { afi, safi, mode: 3 }
+            })
+            .collect();
+        if !add_path.is_empty() {
+            capabilities.push(Capability::AddPath { families: add_path });
+        }
         Open {
             my_as: u16::try_from(self.cfg.local_as).unwrap_or(crate::wire::attr::AS_TRANS),
             hold_time: self.cfg.hold_time,
@@ -214,7 +288,8 @@ impl Fsm {
                 self.state = State::Active;
             }
             (_, Event::Closed | Event::ConnectFailed) => {
-                self.go_idle(now, &mut out, "connection closed", true)
+                self.go_idle(now, &mut out, "connection closed", true);
+                self.down_by_tcp_loss = true;
             }
             (_, Event::DecodeFailed(e)) => {
                 out.push(Output::Send(Message::Notification(
@@ -285,6 +360,7 @@ impl Fsm {
     }
 
     fn go_idle(&mut self, now: Instant, out: &mut Vec<Output>, why: &str, restart: bool) {
+        self.down_by_tcp_loss = false;
         if self.state != State::Idle {
             out.push(Output::Disconnect);
             out.push(Output::Down(why.to_string()));
@@ -395,15 +471,62 @@ impl Fsm {
             .copied()
             .filter(|f| peer_families.contains(f))
             .collect();
+        // RFC 7911 §4: mode bits 1 receive, 2 send.
+        let peer_add_path = |f: Family, bit: u8| {
+            let (afi, safi) = f.afi_safi();
+            o.capabilities.iter().any(|c| match c {
+                Capability::AddPath { families } => families
+                    .iter()
+                    .any(|a| a.afi == afi && a.safi == safi && a.mode & bit != 0),
+                _ => false,
+            })
+        };
+        let ours: Vec<Family> = families
+            .iter()
+            .copied()
+            .filter(|f| self.cfg.add_path.contains(f))
+            .collect();
+        let add_path_rx = ours
+            .iter()
+            .copied()
+            .filter(|f| peer_add_path(*f, 2))
+            .collect();
+        let add_path_tx = ours
+            .iter()
+            .copied()
+            .filter(|f| peer_add_path(*f, 1))
+            .collect();
+        let graceful_restart = o.capabilities.iter().find_map(|c| match c {
+            Capability::GracefulRestart {
+                flags,
+                restart_time,
+                families: gf,
+            } => Some(PeerGr {
+                restarting: flags & 0x8 != 0,
+                restart_time: *restart_time,
+                families: gf
+                    .iter()
+                    .filter_map(|g| {
+                        let f = Family::from_afi_safi(g.afi, g.safi)?;
+                        families.contains(&f).then_some((f, g.flags & 0x80 != 0))
+                    })
+                    .collect(),
+            }),
+            _ => None,
+        });
         let n = Negotiated {
             peer_as,
             peer_id: o.bgp_id,
             hold_time,
             keepalive: hold_time / 3,
-            families,
             four_octet_as: o.has(|c| matches!(c, Capability::FourOctetAs { .. })),
             route_refresh: o.has(|c| matches!(c, Capability::RouteRefresh)),
-            extended_message: false,
+            extended_message: self.cfg.extended_message
+                && o.has(|c| matches!(c, Capability::ExtendedMessage)),
+            add_path_rx,
+            add_path_tx,
+            graceful_restart,
+            families,
         };
         self.negotiated = Some(n);
         out.push(Output::Send(Message::Keepalive));

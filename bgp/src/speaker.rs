@@ -5,13 +5,15 @@
 //! changes (a crossbeam channel, usable from any thread), read a snapshot,
 //! peer summaries and counters, shut down.
 
-use crate::config::{LocalRoute, SpeakerConfig};
+use crate::config::{LocalRoute, SdwanLocalRoute, SpeakerConfig};
 use crate::fsm::{collision_keep_existing, Event, State};
 use crate::rib::{Path, RibChange, RouteKey};
 use crate::router::status::{PeerSummary, SpeakerCounters};
 use crate::router::{IoAction, PeerId, Router};
-use crate::wire::message::MAX_LEN;
-use crate::wire::{frame_len, EncodeCtx, Message, Notification};
+use crate::wire::message::MAX_EXT_LEN;
+use crate::wire::{
+    decode_message, frame_len, DecodeCtx, Decoded, EncodeCtx, Message, Notification,
+};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -23,6 +25,7 @@ type Reply<T> = crossbeam_channel::Sender<T>;
 
 enum Command {
     Originate(LocalRoute, Reply<Result<(), String>>),
+    OriginateSdwan(SdwanLocalRoute, Reply<Result<(), String>>),
     Withdraw(RouteKey, Reply<()>),
     Snapshot(Reply<Vec<(RouteKey, Path)>>),
     Peers(Reply<Vec<PeerSummary>>),
@@ -101,6 +104,14 @@ impl Speaker {
             .unwrap_or_else(|| Err("speaker stopped".into()))
     }
 
+    /// Originate (or replace) an SD-WAN edge discovery route (SAFI 74); it
+    /// goes only to peers that negotiated SdwanV4 / SdwanV6.
+    pub fn originate_sdwan(&self, route: SdwanLocalRoute) -> Result<(), String> {
+        self.ask(|r| Command::OriginateSdwan(route, r))
+            .unwrap_or_else(|| Err("speaker stopped".into()))
+    }
+
+    /// Withdraw a local route (any family, e.g. `RouteKey::Sdwan`).
     pub fn withdraw(&self, key: RouteKey) -> Result<(), String> {
         self.ask(|r| Command::Withdraw(key, r))
             .ok_or_else(|| "speaker stopped".to_string())
@@ -205,7 +216,9 @@ async fn read_loop(
     let mut chunk = vec![0u8; 1 << 16];
     loop {
         loop {
-            match frame_len(&buf, MAX_LEN) {
+            // Frame up to the RFC 8654 size; the decoder holds each message
+            // to what the session negotiated (4096 without it).
+            match frame_len(&buf, MAX_EXT_LEN) {
                 Ok(Some(n)) if buf.len() >= n => {
                     let msg: Vec<u8> = buf.drain(..n).collect();
                     if net.send(Net::Message(peer, conn, msg)).is_err() {
@@ -244,6 +257,9 @@ async fn write_loop(
 struct Runtime {
     router: Router,
     conns: Vec<Option<Conn>>,
+    /// A second connection per peer waiting for its OPEN so that the
+    /// collision (RFC 4271 §6.8) can be decided on the BGP identifiers.
+    pending: Vec<Option<Conn>>,
     next_conn: u64,
     net_tx: mpsc::UnboundedSender<Net>,
     subscribers: Vec<crossbeam_channel::Sender<RibChange>>,
@@ -259,6 +275,7 @@ async fn run(
     let mut rt = Runtime {
         router,
         conns: (0..n).map(|_| None).collect(),
+        pending: (0..n).map(|_| None).collect(),
         next_conn: 0,
         net_tx,
         subscribers: Vec::new(),
@@ -322,6 +339,13 @@ impl Runtime {
                 let res = self.router.originate(&r).map(|acts| self.execute(acts));
                 let _ = reply.send(res);
             }
+            Command::OriginateSdwan(r, reply) => {
+                let res = self
+                    .router
+                    .originate_sdwan(&r)
+                    .map(|acts| self.execute(acts));
+                let _ = reply.send(res);
+            }
             Command::Withdraw(k, reply) => {
                 let acts = self.router.withdraw_local(&k);
                 self.execute(acts);
@@ -358,18 +382,74 @@ impl Runtime {
     }
 
     fn attach(&mut self, p: PeerId, stream: TcpStream, outgoing: bool) {
+        let c = self.spawn_conn(p, stream, outgoing);
+        self.conns[p] = Some(c);
+    }
+
+    fn spawn_conn(&mut self, p: PeerId, stream: TcpStream, outgoing: bool) -> Conn {
         let id = self.next_conn;
         self.next_conn += 1;
         let (rd, wr) = stream.into_split();
         let (wtx, wrx) = mpsc::unbounded_channel();
         tokio::spawn(write_loop(wr, wrx));
         let reader = tokio::spawn(read_loop(rd, p, id, self.net_tx.clone())).abort_handle();
-        self.conns[p] = Some(Conn {
+        Conn {
             id,
             outgoing,
             writer: wtx,
             reader,
-        });
+        }
+    }
+
+    /// Send Cease / connection collision on `c` and close it.
+    fn cease_collision(c: Conn) {
+        let b = Message::Notification(Notification::new(6, Notification::CEASE_COLLISION))
+            .encode(EncodeCtx::default());
+        let _ = c.writer.send(b);
+        c.reader.abort();
+    }
+
+    /// The pending connection of `p` sent `bytes`: if an OPEN, resolve the
+    /// collision (RFC 4271 §6.8) with the identifier it carries.
+    fn pending_message(&mut self, p: PeerId, now: Instant, bytes: Vec<u8>) {
+        let Some(pend) = self.pending[p].take() else {
+            return;
+        };
+        let remote_id = match decode_message(&bytes, &DecodeCtx::default()) {
+            Ok(Decoded {
+                message: Message::Open(o),
+                ..
+            }) => o.bgp_id,
+            _ => {
+                // Anything but an OPEN first: not a BGP peer we can pair.
+                pend.reader.abort();
+                return;
+            }
+        };
+        let state = self.router.peer_state(p);
+        let new_wins = match (&self.conns[p], state) {
+            (_, Some(State::Established)) => false,
+            (None, Some(State::Connect | State::Active)) => true,
+            (None, _) => false,
+            (Some(c), _) => {
+                !collision_keep_existing(self.router.config().router_id, remote_id, c.outgoing)
+            }
+        };
+        if !new_wins {
+            Self::cease_collision(pend);
+            return;
+        }
+        if let Some(old) = self.conns[p].take() {
+            Self::cease_collision(old);
+            let mut acts = self.router.event(p, now, Event::Closed);
+            acts.extend(self.router.event(p, now, Event::Start));
+            acts.retain(|a| !matches!(a, IoAction::Connect(_) | IoAction::Close(_)));
+            self.execute(acts);
+        }
+        self.conns[p] = Some(pend);
+        let mut acts = self.router.event(p, now, Event::Connected);
+        acts.extend(self.router.received(p, now, &bytes));
+        self.execute(acts);
     }
 
     fn close(&mut self, p: PeerId) {
@@ -405,33 +485,40 @@ impl Runtime {
                     }
                     return;
                 }
-                // Collision: decidable once the peer's identifier is known.
+                // Collision (RFC 4271 §6.8). With an Established session
+                // the new connection goes; in OpenConfirm the peer's
+                // identifier is known and decides now; otherwise the new
+                // connection waits for its OPEN (`pending_message`).
                 let existing_out = self.conns[p].as_ref().is_some_and(|c| c.outgoing);
-                let keep = match (state, self.router.peer_router_id(p)) {
+                match (state, self.router.peer_router_id(p)) {
+                    (Some(State::Established), _) => Self::reject(stream),
                     (Some(State::OpenConfirm), Some(rid)) => {
-                        collision_keep_existing(self.router.config().router_id, rid, existing_out)
+                        if collision_keep_existing(
+                            self.router.config().router_id,
+                            rid,
+                            existing_out,
+                        ) {
+                            Self::reject(stream);
+                        } else {
+                            if let Some(old) = self.conns[p].take() {
+                                Self::cease_collision(old);
+                            }
+                            let mut acts = self.router.event(p, now, Event::Closed);
+                            acts.extend(self.router.event(p, now, Event::Start));
+                            acts.retain(|a| {
+                                !matches!(a, IoAction::Connect(_) | IoAction::Close(_))
+                            });
+                            self.execute(acts);
+                            self.attach(p, stream, outgoing);
+                            let acts = self.router.event(p, now, Event::Connected);
+                            self.execute(acts);
+                        }
                     }
-                    _ => true,
-                };
-                if keep {
-                    Self::reject(stream);
-                } else {
-                    if let Some(c) = &self.conns[p] {
-                        let b = Message::Notification(Notification::new(
-                            6,
-                            Notification::CEASE_COLLISION,
-                        ))
-                        .encode(EncodeCtx::default());
-                        let _ = c.writer.send(b);
+                    _ if self.pending[p].is_none() => {
+                        let c = self.spawn_conn(p, stream, outgoing);
+                        self.pending[p] = Some(c);
                     }
-                    self.close(p);
-                    let mut acts = self.router.event(p, now, Event::Closed);
-                    acts.extend(self.router.event(p, now, Event::Start));
-                    acts.retain(|a| !matches!(a, IoAction::Connect(_) | IoAction::Close(_)));
-                    self.execute(acts);
-                    self.attach(p, stream, outgoing);
-                    let acts = self.router.event(p, now, Event::Connected);
-                    self.execute(acts);
+                    _ => Self::reject(stream),
                 }
             }
             Net::ConnectFailed(p) => {
@@ -441,13 +528,24 @@ impl Runtime {
                 }
             }
             Net::Message(p, conn, bytes) => {
-                if self.conns[p].as_ref().is_some_and(|c| c.id == conn) {
+                if self.pending[p].as_ref().is_some_and(|c| c.id == conn) {
+                    self.pending_message(p, now, bytes);
+                } else if self.conns[p].as_ref().is_some_and(|c| c.id == conn) {
                     let acts = self.router.received(p, now, &bytes);
                     self.execute(acts);
+                    // §6.8: once Established, a waiting second connection
+                    // is closed.
+                    if self.router.peer_state(p) == Some(State::Established) {
+                        if let Some(c) = self.pending[p].take() {
+                            Self::cease_collision(c);
+                        }
+                    }
                 }
             }
             Net::Closed(p, conn) => {
-                if self.conns[p].as_ref().is_some_and(|c| c.id == conn) {
+                if self.pending[p].as_ref().is_some_and(|c| c.id == conn) {
+                    self.pending[p] = None;
+                } else if self.conns[p].as_ref().is_some_and(|c| c.id == conn) {
                     self.close(p);
                     let acts = self.router.event(p, now, Event::Closed);
                     self.execute(acts);

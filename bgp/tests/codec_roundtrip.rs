@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use sdwan_bgp::wire::attr::{Aggregator, RawAttr, Segment, SegmentKind};
 use sdwan_bgp::wire::nlri::decode_nlri_list;
 use sdwan_bgp::wire::open::{AddPathFamily, GrFamily};
+use sdwan_bgp::wire::sdwan_subtlv::*;
 use sdwan_bgp::wire::tunnel::{Encapsulation, KNOWN_SUB_TLVS};
 use sdwan_bgp::wire::*;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -18,6 +19,65 @@ fn v4() -> impl Strategy<Value = Ipv4Addr> {
 fn v6() -> impl Strategy<Value = Ipv6Addr> {
     any::<u128>().prop_map(Ipv6Addr::from)
 }
+/// Extended Port values within the 255-byte sub-TLV length.
+fn extended_port() -> impl Strategy<Value = ExtendedPort> {
+    let nat = prop_oneof![
+        Just(NatType::NoNat),
+        Just(NatType::FullCone),
+        Just(NatType::RestrictedCone),
+        Just(NatType::PortRestrictedCone),
+        Just(NatType::Symmetric),
+        Just(NatType::Unknown),
+    ];
+    let addrs = prop_oneof![
+        (v4(), v4()).prop_map(|(a, b)| (IpAddr::V4(a), IpAddr::V4(b))),
+        (v6(), v6()).prop_map(|(a, b)| (IpAddr::V6(a), IpAddr::V6(b))),
+    ];
+    let sub = prop_oneof![
+        (any::<u8>(), any::<u8>(), any::<u32>()).prop_map(|(c, p, s)| PortSubTlv::Underlay {
+            connection_type: c,
+            port_type: p,
+            speed_mbps: s
+        }),
+        (2u8.., vec(any::<u8>(), 0..20))
+            .prop_map(|(code, value)| PortSubTlv::Unknown { code, value }),
+    ];
+    (
+        nat,
+        any::<[u8; 3]>(),
+        addrs,
+        any::<[u16; 2]>(),
+        vec(sub, 0..4),
+    )
+        .prop_map(|(nat_type, b, (l, p), ports, sub_tlvs)| ExtendedPort {
+            nat_type,
+            encap_type: b[0],
+            transport_network_id: b[1],
+            rd_id: b[2],
+            local_addr: l,
+            local_port: ports[0],
+            public_addr: p,
+            public_port: ports[1],
+            sub_tlvs,
+        })
+}
+
+fn sa_proposal() -> impl Strategy<Value = SaProposal> {
+    let t = (1u8..=5, any::<u16>(), any::<u16>()).prop_map(|(transform_type, id, key_bits)| {
+        Transform {
+            transform_type,
+            id,
+            key_bits,
+        }
+    });
+    vec(
+        (any::<u8>(), vec(t, 1..6))
+            .prop_map(|(number, transforms)| Proposal { number, transforms }),
+        1..5,
+    )
+    .prop_map(|proposals| SaProposal { proposals })
+}
+
 fn unicast_v4() -> impl Strategy<Value = Ipv4Addr> {
     (1u32..0xe000_0000).prop_map(Ipv4Addr::from)
 }
@@ -154,11 +214,45 @@ fn sub_tlv(tunnel_type: u16) -> BoxedStrategy<SubTlv> {
         vec(any::<u32>(), 0..5).prop_map(|entries| SubTlv::MplsLabelStack { entries }),
         bytes(30).prop_map(|value| SubTlv::PrefixSid { value }),
         vec(any::<u32>(), 1..5).prop_map(|ids| SubTlv::IpsecSaId { ids }),
-        bytes(40).prop_map(|value| SubTlv::ExtendedPort { value }),
-        bytes(40).prop_map(|value| SubTlv::RekeyCounter { value }),
-        bytes(64).prop_map(|value| SubTlv::PublicKey { value }),
-        bytes(40).prop_map(|value| SubTlv::Proposal { value }),
-        bytes(40).prop_map(|value| SubTlv::SimplifiedIpsecSa { value }),
+        extended_port().prop_map(|port| SubTlv::ExtendedPort { port }),
+        (any::<u32>(), vec(any::<u8>(), 16..=32)).prop_map(|(rekey_counter, nonce)| {
+            SubTlv::RekeyCounter {
+                nonce: SaNonce {
+                    rekey_counter,
+                    nonce,
+                },
+            }
+        }),
+        any::<[u8; 32]>()
+            .prop_filter("non-zero key", |k| *k != [0; 32])
+            .prop_map(|x25519| SubTlv::PublicKey {
+                key: PublicKey { x25519 }
+            }),
+        sa_proposal().prop_map(|proposal| SubTlv::Proposal { proposal }),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            64u16..=4096,
+            any::<u32>(),
+            any::<u32>()
+        )
+            .prop_map(|(big, esn, natt, replay_window, lifetime_secs, spi_base)| {
+                SubTlv::SimplifiedIpsecSa {
+                    sa: SimplifiedSa {
+                        transform: if big {
+                            SaTransform::AesGcm256
+                        } else {
+                            SaTransform::AesGcm128
+                        },
+                        esn,
+                        natt,
+                        replay_window,
+                        lifetime_secs,
+                        spi_base,
+                    },
+                }
+            }),
         (
             any::<u8>().prop_filter("unknown code", |c| !KNOWN_SUB_TLVS.contains(c)),
             bytes(300)

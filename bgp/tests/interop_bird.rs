@@ -10,7 +10,6 @@ use common::*;
 use sdwan_bgp::fsm::State;
 use sdwan_bgp::speaker::Speaker;
 use sdwan_bgp::wire::Family;
-use std::process::Command;
 
 const OURS: &str = "127.0.0.61";
 const THEIRS: &str = "127.0.0.62";
@@ -32,11 +31,8 @@ fn bird_vpnv4_vpnv6_both_directions() {
     .unwrap();
     originate_test_routes(&us, Some(201));
 
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display().to_string();
     let conf = format!(
-        r#"log "{d}/bird.log" all;
-router id 10.0.0.62;
+        r#"router id 10.0.0.62;
 protocol device {{ }}
 vpn4 table vpntab4;
 vpn6 table vpntab6;
@@ -61,26 +57,8 @@ protocol bgp ours {{
 }}
 "#
     );
-    std::fs::write(dir.path().join("bird.conf"), conf).unwrap();
-    let sock = format!("{d}/bird.ctl");
-    let bird = Daemon::spawn(
-        "bird",
-        dir,
-        Command::new("bird").args([
-            "-f",
-            "-c",
-            &format!("{d}/bird.conf"),
-            "-s",
-            &sock,
-            "-P",
-            &format!("{d}/bird.pid"),
-        ]),
-    );
-    let birdc = |args: &[&str]| {
-        let mut a = vec!["-s", sock.as_str()];
-        a.extend_from_slice(args);
-        run("birdc", &a)
-    };
+    let bird = start_bird(&conf);
+    let birdc = |args: &[&str]| bird.cli(args);
 
     let up = wait_until("BIRD session", 30, || {
         us.peers()[0].state == State::Established
@@ -90,7 +68,7 @@ protocol bgp ours {{
         "{:?}\n{}\n{}",
         us.peers(),
         birdc(&["show", "protocols", "all", "ours"]),
-        bird.output()
+        bird.daemon.output()
     );
 
     // Theirs -> ours.
@@ -98,7 +76,7 @@ protocol bgp ours {{
         us.snapshot().len() >= 4
     });
     let snap = us.snapshot();
-    assert!(got, "{snap:?}\n{}", bird.output());
+    assert!(got, "{snap:?}\n{}", bird.daemon.output());
     let find = |k: &str| {
         snap.iter()
             .find(|(key, _)| key.to_string() == k)

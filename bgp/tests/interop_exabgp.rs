@@ -16,6 +16,14 @@ const OURS: &str = "127.0.0.81";
 const THEIRS: &str = "127.0.0.82";
 
 fn tunnels() -> TunnelEncap {
+    let mut t = tunnels_rfc9012();
+    // 65, 67, 68, 69, 70 with typed values, before the unknown ones.
+    let at = t.tunnels[0].sub_tlvs.len() - 2;
+    t.tunnels[0].sub_tlvs.splice(at..at, sdwan_sub_tlvs());
+    t
+}
+
+fn tunnels_rfc9012() -> TunnelEncap {
     TunnelEncap {
         tunnels: vec![
             Tunnel {
@@ -46,21 +54,7 @@ fn tunnels() -> TunnelEncap {
                     SubTlv::IpsecSaId {
                         ids: vec![1001, 1002],
                     },
-                    SubTlv::ExtendedPort {
-                        value: vec![0, 0, 0, 1, 1, 2, 0, 4, 198, 51, 100, 7],
-                    },
-                    SubTlv::RekeyCounter {
-                        value: vec![0, 0, 0, 3, 0xaa, 0xbb, 0xcc, 0xdd],
-                    },
-                    SubTlv::PublicKey {
-                        value: (0u8..32).collect(),
-                    },
-                    SubTlv::Proposal {
-                        value: vec![0, 19, 0, 20, 0, 16],
-                    },
-                    SubTlv::SimplifiedIpsecSa {
-                        value: vec![1, 2, 3, 4, 5, 6],
-                    },
+                    // 65, 67, 68, 69, 70 with typed values.
                     SubTlv::Unknown {
                         code: 99,
                         value: vec![9, 9],

@@ -15,24 +15,6 @@ use std::process::Command;
 const OURS: &str = "127.0.0.51";
 const THEIRS: &str = "127.0.0.52";
 
-fn gobgp_rib(api: &str, family: &str) -> Value {
-    let out = run(
-        "gobgp",
-        &[
-            "-u",
-            "127.0.0.1",
-            "-p",
-            api,
-            "global",
-            "rib",
-            "-a",
-            family,
-            "-j",
-        ],
-    );
-    serde_json::from_str(&out).unwrap_or(Value::Null)
-}
-
 /// (labels, rd "admin:assigned", extcomms, nexthop) of `key` in GoBGP's RIB.
 fn gobgp_route(rib: &Value, key: &str) -> Option<(Vec<u64>, String, Vec<Value>, String)> {
     let path = rib.get(key)?.get(0)?;
@@ -65,47 +47,18 @@ fn gobgp_vpnv4_vpnv6_both_directions() {
     }
     let their_port = free_port(THEIRS);
     let our_port = free_port(OURS);
-    let api = free_port("127.0.0.1").to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("gobgpd.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"[global.config]
-  as = 65000
-  router-id = "10.0.0.52"
-  port = {their_port}
-  local-address-list = ["{THEIRS}"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "{OURS}"
-    peer-as = 65000
-  [neighbors.transport.config]
-    passive-mode = true
-    local-address = "{THEIRS}"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "l3vpn-ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "l3vpn-ipv6-unicast"
-"#
-        ),
-    )
-    .unwrap();
-    let mut gobgpd = Daemon::spawn(
-        "gobgpd",
-        dir,
-        Command::new("gobgpd").args([
-            "-f",
-            conf.to_str().unwrap(),
-            "--api-hosts",
-            &format!("127.0.0.1:{api}"),
-            "--pprof-disable",
-            "-l",
-            "info",
-        ]),
+    let gobgpd = start_gobgpd(
+        "10.0.0.52",
+        THEIRS,
+        their_port,
+        &[gobgp_neighbor(
+            OURS,
+            THEIRS,
+            &["l3vpn-ipv4-unicast", "l3vpn-ipv6-unicast"],
+            None,
+        )],
     );
+    let api = gobgpd.api.clone();
     let vpn = vec![Family::Vpnv4, Family::Vpnv6];
     let us = Speaker::start(our_config(
         "10.0.0.51",
@@ -122,7 +75,7 @@ fn gobgp_vpnv4_vpnv6_both_directions() {
         up,
         "session not established: {:?}\n{}",
         us.peers(),
-        gobgpd.output()
+        gobgpd.daemon.output()
     );
 
     // Theirs -> ours.
@@ -201,12 +154,12 @@ fn gobgp_vpnv4_vpnv6_both_directions() {
     let mut r4 = None;
     let mut r6 = None;
     wait_until("our routes in GoBGP", 20, || {
-        r4 = gobgp_route(&gobgp_rib(&api, "vpnv4"), "65000:20:10.20.0.0/24");
-        r6 = gobgp_route(&gobgp_rib(&api, "vpnv6"), "65000:20:2001:db8:20::/48");
+        r4 = gobgp_route(&gobgpd.rib("vpnv4"), "65000:20:10.20.0.0/24");
+        r6 = gobgp_route(&gobgpd.rib("vpnv6"), "65000:20:2001:db8:20::/48");
         r4.is_some() && r6.is_some()
     });
     let (labels, rd, ext, nh) =
-        r4.unwrap_or_else(|| panic!("vpnv4 missing in GoBGP: {}", gobgp_rib(&api, "vpnv4")));
+        r4.unwrap_or_else(|| panic!("vpnv4 missing in GoBGP: {}", gobgpd.rib("vpnv4")));
     assert_eq!(
         (labels, rd.as_str(), nh.as_str()),
         (vec![300], "65000:20", "192.0.2.20")
@@ -232,6 +185,7 @@ fn gobgp_vpnv4_vpnv6_both_directions() {
 
     let c = &us.peers()[0].counters;
     assert!(c.errors.is_empty(), "{c:?}");
-    assert!(gobgpd.alive());
+    let mut gobgpd = gobgpd;
+    assert!(gobgpd.daemon.alive());
     us.shutdown();
 }

@@ -55,6 +55,10 @@ fn rr(edge_key: &str) -> Speaker {
             route_targets: vec![rt("65000:1")],
         }],
         routes: vec![],
+        add_path: vec![],
+        restart_time: Some(120),
+        stale_routes_secs: 360,
+        extended_message: true,
     })
     .unwrap()
 }
@@ -71,6 +75,10 @@ fn edge(rr_port: u16, key: &str) -> Speaker {
         peers: vec![peer("127.0.0.41", rr_port, key, false, None)],
         peer_groups: vec![],
         routes: vec![],
+        add_path: vec![],
+        restart_time: Some(120),
+        stale_routes_secs: 360,
+        extended_message: true,
     })
     .unwrap()
 }
@@ -96,6 +104,7 @@ fn md5_session_carries_routes_and_events() {
         local_pref: None,
         med: None,
         tunnel_encap: None,
+        unless_peer_has: None,
     };
     edge.originate(route.clone()).unwrap();
     let ch = events
@@ -142,4 +151,143 @@ fn wrong_md5_key_never_establishes() {
     assert_ne!(edge.peers()[0].state, State::Established);
     drop(edge);
     drop(rr);
+}
+
+fn free_port(ip: &str) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Both speakers dial each other at once (RFC 4271 §6.8): one connection
+/// survives, chosen by the higher BGP identifier, and the session stays up.
+#[test]
+fn simultaneous_open_resolves_the_collision() {
+    let (a_ip, b_ip) = ("127.0.0.43", "127.0.0.44");
+    let (a_port, b_port) = (free_port(a_ip), free_port(b_ip));
+    let mk = |id: &str, me: &str, port: u16, other: &str, other_port: u16| {
+        Speaker::start(SpeakerConfig {
+            router_id: id.parse().unwrap(),
+            asn: 65000,
+            listen_address: Some(me.parse().unwrap()),
+            listen_port: port,
+            cluster_id: None,
+            hold_time: 30,
+            connect_retry_secs: 1,
+            peers: vec![PeerConfig {
+                address: other.parse().unwrap(),
+                port: other_port,
+                remote_as: 65000,
+                md5_key: None,
+                peer_group: None,
+                families: vec![Family::Vpnv4],
+                passive: false,
+                rr_client: true,
+                local_address: Some(me.parse().unwrap()),
+            }],
+            peer_groups: vec![],
+            routes: vec![],
+            add_path: vec![],
+            restart_time: Some(120),
+            stale_routes_secs: 360,
+            extended_message: true,
+        })
+        .unwrap()
+    };
+    let a = mk("10.0.0.43", a_ip, a_port, b_ip, b_port);
+    let b = mk("10.0.0.44", b_ip, b_port, a_ip, a_port);
+    let up = |s: &Speaker| s.peers()[0].state == State::Established;
+    wait_until("both Established", 20, || up(&a) && up(&b));
+    // Stable: no flap for two seconds, one session each side.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(up(&a) && up(&b));
+    assert_eq!(a.peers()[0].counters.established_count, 1);
+    assert_eq!(b.peers()[0].counters.established_count, 1);
+    a.shutdown();
+    b.shutdown();
+}
+
+/// `Speaker::originate_sdwan` end to end: a SAFI 74 route with its
+/// SD-WAN-Hybrid tunnel reaches a peer that negotiated SdwanV4, and the
+/// summary lists the negotiated families; `withdraw` removes it.
+#[test]
+fn sdwan_route_through_the_handle_api() {
+    use sdwan_bgp::config::SdwanLocalRoute;
+    use sdwan_bgp::wire::tunnel::TUNNEL_SDWAN_HYBRID;
+    use sdwan_bgp::wire::{SdwanNlri, SubTlv, Tunnel, TunnelEncap};
+    let (a_ip, b_ip) = ("127.0.0.45", "127.0.0.46");
+    let b_port = free_port(b_ip);
+    let mk = |id: &str, me: &str, port: Option<u16>, other: &str, other_port: u16| {
+        Speaker::start(SpeakerConfig {
+            router_id: id.parse().unwrap(),
+            asn: 65000,
+            listen_address: port.map(|_| me.parse().unwrap()),
+            listen_port: port.unwrap_or(179),
+            cluster_id: None,
+            hold_time: 30,
+            connect_retry_secs: 1,
+            peers: vec![PeerConfig {
+                address: other.parse().unwrap(),
+                port: other_port,
+                remote_as: 65000,
+                md5_key: None,
+                peer_group: None,
+                families: vec![Family::Vpnv4, Family::SdwanV4],
+                passive: port.is_some(),
+                rr_client: true,
+                local_address: Some(me.parse().unwrap()),
+            }],
+            peer_groups: vec![],
+            routes: vec![],
+            add_path: vec![],
+            restart_time: Some(120),
+            stale_routes_secs: 360,
+            extended_message: true,
+        })
+        .unwrap()
+    };
+    let b = mk("10.0.0.46", b_ip, Some(b_port), a_ip, 179);
+    let a = mk("10.0.0.45", a_ip, None, b_ip, b_port);
+    let up = |s: &Speaker| s.peers()[0].state == State::Established;
+    wait_until("session up", 20, || up(&a) && up(&b));
+    assert_eq!(
+        a.peers()[0].negotiated_families,
+        vec![Family::Vpnv4, Family::SdwanV4]
+    );
+    let nlri = SdwanNlri {
+        route_type: 1,
+        port_local_id: 7,
+        color: 9,
+        node_id: "10.0.0.45".parse().unwrap(),
+    };
+    let tunnel = TunnelEncap {
+        tunnels: vec![Tunnel {
+            tunnel_type: TUNNEL_SDWAN_HYBRID,
+            sub_tlvs: vec![
+                SubTlv::EgressEndpoint {
+                    address: Some("198.51.100.45".parse().unwrap()),
+                },
+                SubTlv::UdpDestPort { port: 4500 },
+            ],
+        }],
+    };
+    a.originate_sdwan(SdwanLocalRoute {
+        nlri,
+        next_hop: "198.51.100.45".parse().unwrap(),
+        route_targets: vec![rt("65000:1")],
+        tunnel_encap: tunnel.clone(),
+    })
+    .unwrap();
+    let key = RouteKey::Sdwan { sdwan: nlri };
+    wait_until("SD-WAN route at B", 10, || {
+        b.snapshot().iter().any(|(k, _)| *k == key)
+    });
+    let (_, p) = b.snapshot().into_iter().find(|(k, _)| *k == key).unwrap();
+    assert_eq!(p.attrs.tunnel_encap, Some(tunnel));
+    a.withdraw(key).unwrap();
+    wait_until("SD-WAN route withdrawn", 10, || b.snapshot().is_empty());
+    a.shutdown();
+    b.shutdown();
 }

@@ -4,7 +4,14 @@
 //! of ns and cycles per packet and the ratio raw/ESP (goal at 1400 B:
 //! encap >= 0.90 of seal).
 //!
-//! `cargo bench -p sdwan-crypto --features rustcrypto --bench esp`
+//! A second set of groups (`{backend}/burst{size}`, 64 and 1400 B) runs 64
+//! packets per iteration through the per-packet calls (`encap_1x64`,
+//! `decap_1x64`, `InboundSet::decap`) and through `encap_burst` /
+//! `decap_burst` (one engine call per 64: intel-ipsec-mb's job manager),
+//! and prints ns per packet, Mpps, Gbps and the ratio burst/per-packet.
+//!
+//! `cargo bench -p sdwan-crypto --features rustcrypto,ipsec-mb --bench esp`
+//! (`-- burst` for the burst groups only).
 //!
 //! Time is the benchmark thread's CPU time (CLOCK_THREAD_CPUTIME_ID), not
 //! wall time, so other processes on this shared 2-core machine do not
@@ -12,10 +19,13 @@
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{black_box, BatchSize, Criterion, Throughput};
-use sdwan_crypto::aead::AeadEngine;
+use sdwan_crypto::aead::{AeadEngine, MAX_BURST};
 use sdwan_crypto::esp::OuterConfig;
 use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
-use sdwan_crypto::{Cipher, InboundSa, KeyMaterial, NextHeader, OutboundSa, SaParams};
+use sdwan_crypto::{
+    Cipher, DropReason, InboundSa, InboundSet, KeyMaterial, NextHeader, OutboundSa, Received,
+    SaParams,
+};
 use sdwan_packet::Frame;
 use std::time::Duration;
 
@@ -184,6 +194,133 @@ fn bench_backend<E: AeadEngine>(c: &mut Criterion<ThreadCpu>) {
     }
 }
 
+/// Sizes of the burst comparison.
+const BURST_SIZES: &[usize] = &[64, 1400];
+
+fn bench_burst<E: AeadEngine>(c: &mut Criterion<ThreadCpu>) {
+    let name = E::NAME;
+    for &size in BURST_SIZES {
+        let mut g = c.benchmark_group(format!("{name}/burst{size}"));
+        g.warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2))
+            .sample_size(30);
+        let mut ctx = E::new_burst();
+
+        let mut sa = outbound::<E>();
+        let mut bufs: Vec<Vec<u8>> = (0..MAX_BURST).map(|_| inner(size)).collect();
+        g.bench_function("encap_1x64", |b| {
+            b.iter(|| {
+                for buf in bufs.iter_mut() {
+                    let mut f = Frame::new(buf, HEAD, size).unwrap();
+                    sa.encap(&mut f, NextHeader::Ipv4).unwrap();
+                }
+            })
+        });
+        // NotEsp: "not run" (filtered out); checked below when it ran.
+        let mut results: Vec<Result<(), DropReason>> = vec![Err(DropReason::NotEsp); MAX_BURST];
+        g.bench_function("encap_burst64", |b| {
+            b.iter(|| {
+                let mut frames: Vec<Frame<'_>> = bufs
+                    .iter_mut()
+                    .map(|buf| Frame::new(buf, HEAD, size).unwrap())
+                    .collect();
+                sa.encap_burst(&mut frames, NextHeader::Ipv4, &mut ctx, &mut results);
+                black_box(&results);
+            })
+        });
+        let ran = |r: &[Result<(), DropReason>]| r.iter().any(|x| *x != Err(DropReason::NotEsp));
+        assert!(!ran(&results) || results.iter().all(|r| r.is_ok()));
+
+        let mut src = outbound::<E>();
+        let mut set = InboundSet::<E>::default();
+        set.insert(InboundSa::new(SaParams::new(SPI), &keys()).unwrap());
+        let mut burst = || {
+            (0..MAX_BURST)
+                .map(|_| encapsulated(&mut src, size))
+                .collect::<Vec<_>>()
+        };
+        g.bench_function("decap_1x64", |b| {
+            b.iter_batched(
+                &mut burst,
+                |mut v| {
+                    for (buf, start, len) in v.iter_mut() {
+                        let mut f = Frame::new(buf, *start, *len).unwrap();
+                        set.decap(&mut f).unwrap();
+                    }
+                    v
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        let mut dres: Vec<Result<Received, DropReason>> = vec![Err(DropReason::NotEsp); MAX_BURST];
+        g.bench_function("decap_burst64", |b| {
+            b.iter_batched(
+                &mut burst,
+                |mut v| {
+                    let mut frames: Vec<Frame<'_>> = v
+                        .iter_mut()
+                        .map(|(buf, start, len)| Frame::new(buf, *start, *len).unwrap())
+                        .collect();
+                    set.decap_burst(&mut frames, &mut ctx, &mut dres);
+                    drop(frames);
+                    v
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        let ran = dres.iter().any(|x| *x != Err(DropReason::NotEsp));
+        assert!(!ran || dres.iter().all(|r| matches!(r, Ok(Received::Inner { .. }))));
+        g.finish();
+    }
+}
+
+fn print_burst_table(backends: &[&str]) {
+    println!("\nper packet, median of 64-packet iterations; ratio = per-packet ns / burst ns (>1: burst faster)");
+    println!(
+        "{:<12} {:>5} | {:>9} {:>9} {:>6} {:>9} {:>8} | {:>9} {:>9} {:>6}",
+        "backend",
+        "size",
+        "encap ns",
+        "burst ns",
+        "ratio",
+        "burst Mpps",
+        "Gbps",
+        "decap ns",
+        "burst ns",
+        "ratio"
+    );
+    for b in backends {
+        for size in BURST_SIZES {
+            let g = format!("{b}/burst{size}");
+            let get = |f| median_ns(&g, f).map(|x| x / MAX_BURST as f64);
+            let (Some(e1), Some(eb), Some(d1), Some(db)) = (
+                get("encap_1x64"),
+                get("encap_burst64"),
+                get("decap_1x64"),
+                get("decap_burst64"),
+            ) else {
+                println!(
+                    "{b:<12} {size:>5} | (no criterion results: was this group filtered out?)"
+                );
+                continue;
+            };
+            println!(
+                "{:<12} {:>5} | {:>9.1} {:>9.1} {:>6.2} {:>9.2} {:>8.1} | {:>9.1} {:>9.1} {:>6.2}",
+                b,
+                size,
+                e1,
+                eb,
+                e1 / eb,
+                1000.0 / eb,
+                *size as f64 * 8.0 / eb,
+                d1,
+                db,
+                d1 / db
+            );
+        }
+    }
+}
+
 fn criterion_dir() -> std::path::PathBuf {
     if let Some(h) = std::env::var_os("CRITERION_HOME") {
         return h.into();
@@ -286,18 +423,22 @@ fn main() {
     #[cfg(feature = "aws-lc")]
     {
         bench_backend::<sdwan_crypto::aead::AwsLcGcm>(&mut c);
+        bench_burst::<sdwan_crypto::aead::AwsLcGcm>(&mut c);
         backends.push(sdwan_crypto::aead::AwsLcGcm::NAME);
     }
     #[cfg(feature = "rustcrypto")]
     {
         bench_backend::<sdwan_crypto::aead::RustCryptoGcm>(&mut c);
+        bench_burst::<sdwan_crypto::aead::RustCryptoGcm>(&mut c);
         backends.push(sdwan_crypto::aead::RustCryptoGcm::NAME);
     }
     #[cfg(feature = "ipsec-mb")]
     {
         bench_backend::<sdwan_crypto::aead::IpsecMbGcm>(&mut c);
+        bench_burst::<sdwan_crypto::aead::IpsecMbGcm>(&mut c);
         backends.push(sdwan_crypto::aead::IpsecMbGcm::NAME);
     }
     c.final_summary();
     print_table(&backends);
+    print_burst_table(&backends);
 }

@@ -44,6 +44,9 @@ drop_reasons! {
     NoRoom => "no_room", "Frame lacks the headroom or tailroom encapsulation needs.";
     TooBig => "too_big", "Encapsulated packet would exceed 65535 bytes.";
     BadInner => "bad_inner", "Inner packet too short for the header its type promises.";
+    BadOuterSource => "bad_outer_source", "Outer source address is not the peer address the SA expects.";
+    EcnCeNotEct => "ecn_ce_not_ect", "Outer header marked CE but the inner packet is not ECN-capable (RFC 6040 §4.2).";
+    EngineError => "engine_error", "The AEAD engine refused a burst job (intel-ipsec-mb job status not completed).";
 }
 
 impl fmt::Display for DropReason {

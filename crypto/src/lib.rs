@@ -8,11 +8,14 @@
 //! - [`aead`]: the AES-GCM engine trait and its backends (aws-lc-rs default,
 //!   RustCrypto and intel-ipsec-mb behind features).
 //! - [`drop_reason`]: named, counted drop reasons.
+//! - [`ecn`]: RFC 6040 ECN combination at decapsulation.
 //! - [`sadb`]: the control-plane SA database (SPI allocation, inbound by
 //!   SPI, outbound per (peer node, local port, remote port), lifetimes).
 //! - [`keyex`]: key agreement without IKE (draft-ietf-bess-bgp-sdwan-usage
 //!   §4.3): X25519 per WAN port, parameters carried in BGP tunnel sub-TLVs,
-//!   HKDF-SHA256 per direction; and make-before-break rekey.
+//!   HKDF-SHA256 per direction; make-before-break rekey of each pair; and
+//!   [`keyex::Manager`], the edge-wide, I/O-free owner of port secrets,
+//!   pair sessions and the SADB that emits install/use/remove actions.
 //!
 //! Fast-path API for the dataplane (one worker owns each hot SA; no lock,
 //! no allocation per packet):
@@ -23,8 +26,12 @@
 //! let mut inb = InboundSet::<DefaultEngine>::new(4500);                        // per worker
 //! inb.insert(InboundSa::new(params, &keys)?);
 //! match inb.decap(&mut frame)? {                 // frame: outer IP packet -> inner packet
-//!     Received::Inner { spi, next_header } => ..., Received::Keepalive | Received::Ike => ...,
+//!     Received::Inner { spi, next_header, source, rebound } => ...,   // rebound: NAT moved the peer
+//!     Received::Keepalive | Received::Ike => ...,
 //! }
+//! let mut ctx = DefaultEngine::new_burst();                                  // per worker
+//! out.encap_burst(&mut frames, NextHeader::Ipv4, &mut ctx, &mut results);   // one engine call per 64
+//! inb.decap_burst(&mut frames, &mut ctx, &mut results);
 //! out.counters(); inb.drops(); inb.get(spi).unwrap().counters();   // plain u64s per SA / reason
 //! out.needs_rekey();                              // soft lifetime or sequence space half used
 //! ```
@@ -35,6 +42,7 @@
 
 pub mod aead;
 pub mod drop_reason;
+pub mod ecn;
 pub mod esp;
 pub mod keyex;
 pub mod lifetime;

@@ -33,7 +33,8 @@ pub enum DscpPolicy {
     /// Copy the inner IPv4 TOS / IPv6 traffic class byte (DSCP and ECN,
     /// RFC 6040 normal mode); 0 for non-IP inner packets.
     Copy,
-    /// This DSCP (0..=63), ECN not-ECT.
+    /// This DSCP (0..=63); ECN still copied from an inner IP header
+    /// (RFC 6040 §4.1 normal mode), not-ECT for non-IP inner packets.
     Set(u8),
 }
 
@@ -55,13 +56,28 @@ pub struct NattPorts {
     pub dst: u16,
 }
 
+/// Who sent a received tunnel packet: outer source address and, for ESP in
+/// UDP, the UDP source port (a NAT's mapped port, RFC 3948 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OuterSource {
+    pub addr: IpAddr,
+    pub udp_port: Option<u16>,
+}
+
 /// Where the ESP header starts in a received outer packet, or what else
 /// arrived on the NAT-T port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Located {
     /// `ip_len` is the outer IP packet length (the frame may be longer:
-    /// Ethernet padding); `esp_offset` where the SPI starts.
-    Esp { esp_offset: usize, ip_len: usize },
+    /// Ethernet padding); `esp_offset` where the SPI starts; `ecn` the
+    /// outer header's ECN field (RFC 3168: 0 not-ECT, 1 ECT(1), 2 ECT(0),
+    /// 3 CE).
+    Esp {
+        esp_offset: usize,
+        ip_len: usize,
+        source: OuterSource,
+        ecn: u8,
+    },
     /// A one-byte 0xFF NAT-keepalive.
     Keepalive,
     /// IKE after the non-ESP marker, at `offset` (past the marker).
@@ -73,15 +89,22 @@ pub enum Located {
 /// the payload (RFC 3948 §3.1.2 lets receivers ignore it).
 pub fn locate_esp(data: &[u8], natt_port: u16) -> Result<Located, DropReason> {
     let first = *data.first().ok_or(DropReason::Truncated)?;
-    let (proto, l4, ip_len) = match first >> 4 {
+    let ip = match first >> 4 {
         4 => parse_v4(data)?,
         6 => parse_v6(data)?,
         _ => return Err(DropReason::BadOuterHeader),
     };
-    match proto {
+    let (l4, ip_len) = (ip.header_len, ip.total_len);
+    let mut source = OuterSource {
+        addr: ip.src,
+        udp_port: None,
+    };
+    match ip.proto {
         PROTO_ESP => Ok(Located::Esp {
             esp_offset: l4,
             ip_len,
+            source,
+            ecn: ip.ecn,
         }),
         PROTO_UDP => {
             let udp = data.get(l4..ip_len).ok_or(DropReason::Truncated)?;
@@ -96,6 +119,7 @@ pub fn locate_esp(data: &[u8], natt_port: u16) -> Result<Located, DropReason> {
                 return Err(DropReason::BadOuterHeader);
             }
             let payload = &udp[UDP_HEADER_LEN..udp_len];
+            source.udp_port = Some(u16::from_be_bytes([udp[0], udp[1]]));
             let at = l4 + UDP_HEADER_LEN;
             let end = l4 + udp_len;
             match payload {
@@ -107,6 +131,8 @@ pub fn locate_esp(data: &[u8], natt_port: u16) -> Result<Located, DropReason> {
                 _ => Ok(Located::Esp {
                     esp_offset: at,
                     ip_len: end,
+                    source,
+                    ecn: ip.ecn,
                 }),
             }
         }
@@ -114,8 +140,17 @@ pub fn locate_esp(data: &[u8], natt_port: u16) -> Result<Located, DropReason> {
     }
 }
 
-/// `(protocol, header length, total length)` of an IPv4 header.
-fn parse_v4(d: &[u8]) -> Result<(u8, usize, usize), DropReason> {
+/// What decapsulation needs from a verified outer IP header.
+struct OuterIp {
+    proto: u8,
+    header_len: usize,
+    total_len: usize,
+    src: IpAddr,
+    ecn: u8,
+}
+
+/// The fields of an IPv4 header decapsulation uses.
+fn parse_v4(d: &[u8]) -> Result<OuterIp, DropReason> {
     if d.len() < IPV4_HEADER_LEN {
         return Err(DropReason::Truncated);
     }
@@ -134,12 +169,18 @@ fn parse_v4(d: &[u8]) -> Result<(u8, usize, usize), DropReason> {
     if frag & (IPV4_MF | IPV4_FRAG_OFFSET) != 0 {
         return Err(DropReason::Fragment);
     }
-    Ok((d[9], ihl, total))
+    Ok(OuterIp {
+        proto: d[9],
+        header_len: ihl,
+        total_len: total,
+        src: IpAddr::from([d[12], d[13], d[14], d[15]]),
+        ecn: d[1] & 3,
+    })
 }
 
-/// `(next header, 40, total length)` of an IPv6 header. Extension headers
+/// The fields of an IPv6 header decapsulation uses. Extension headers
 /// other than a fragment header are not walked: such packets are `not_esp`.
-fn parse_v6(d: &[u8]) -> Result<(u8, usize, usize), DropReason> {
+fn parse_v6(d: &[u8]) -> Result<OuterIp, DropReason> {
     if d.len() < IPV6_HEADER_LEN {
         return Err(DropReason::Truncated);
     }
@@ -151,7 +192,15 @@ fn parse_v6(d: &[u8]) -> Result<(u8, usize, usize), DropReason> {
     if d[6] == PROTO_IPV6_FRAGMENT {
         return Err(DropReason::Fragment);
     }
-    Ok((d[6], IPV6_HEADER_LEN, total))
+    let mut src = [0u8; 16];
+    src.copy_from_slice(&d[8..24]);
+    Ok(OuterIp {
+        proto: d[6],
+        header_len: IPV6_HEADER_LEN,
+        total_len: total,
+        src: IpAddr::from(src),
+        ecn: (d[1] >> 4) & 3,
+    })
 }
 
 /// RFC 1071 checksum over an IPv4 header (0 when a header verifies).
@@ -292,7 +341,7 @@ impl OuterTemplate {
         };
         let tos = match self.dscp {
             DscpPolicy::Copy => tos,
-            DscpPolicy::Set(d) => d << 2,
+            DscpPolicy::Set(d) => (d << 2) | (inner_ecn(inner_is_ip, inner) & 3),
         };
         let df = match self.df {
             DfPolicy::Copy => inner_df,
@@ -345,6 +394,17 @@ impl OuterTemplate {
                     .copy_from_slice(&udp_len.to_be_bytes());
             }
         }
+    }
+}
+
+/// The ECN field of an inner IPv4 (`Some(4)`) or IPv6 (`Some(6)`) header,
+/// 0 (not-ECT) for anything else or too few bytes.
+#[inline]
+fn inner_ecn(inner_is_ip: Option<u8>, inner: &[u8]) -> u8 {
+    match (inner_is_ip, inner) {
+        (Some(4), [_, tos, ..]) => tos & 3,
+        (Some(6), [_, tc_lo, ..]) => (tc_lo >> 4) & 3,
+        _ => 0,
     }
 }
 
@@ -404,7 +464,12 @@ mod tests {
             locate_esp(&pkt, NATT_PORT),
             Ok(Located::Esp {
                 esp_offset: 28,
-                ip_len: 40
+                ip_len: 40,
+                source: OuterSource {
+                    addr: s,
+                    udp_port: Some(4500)
+                },
+                ecn: 0,
             })
         );
         assert_eq!(locate_esp(&pkt, 4501), Err(DropReason::NotEsp));
@@ -431,17 +496,56 @@ mod tests {
         t.write(h, esp, 0xb8, false, 0);
         // Verify: pseudo header + UDP header + payload sums to 0xffff.
         let udp_len = 8 + 13u32;
-        let s = sum16(&pkt[8..40]) + udp_len + 17 + sum16(&pkt[40..]);
-        assert_eq!(fold(s), 0xffff);
+        let sum = sum16(&pkt[8..40]) + udp_len + 17 + sum16(&pkt[40..]);
+        assert_eq!(fold(sum), 0xffff);
         assert_eq!(pkt[0], 0x6b);
         assert_eq!(pkt[1] >> 4, 0x8);
         assert_eq!(
             locate_esp(&pkt, NATT_PORT),
             Ok(Located::Esp {
                 esp_offset: 48,
-                ip_len: 61
+                ip_len: 61,
+                source: OuterSource {
+                    addr: s,
+                    udp_port: Some(1234)
+                },
+                ecn: 0,
             })
         );
+    }
+
+    /// RFC 6040 §4.1 normal mode: the outer ECN field is the inner one,
+    /// whatever the DSCP policy; decap sees it in `Located::Esp::ecn`.
+    #[test]
+    fn ecn_is_copied_to_the_outer_header() {
+        let (s, d) = v4();
+        let mut inner4 = [0u8; 20];
+        inner4[0] = 0x45;
+        let mut inner6 = [0u8; 40];
+        inner6[0] = 0x60;
+        for (policy, dscp_out) in [(DscpPolicy::Copy, 10u8), (DscpPolicy::Set(46), 46)] {
+            let t = OuterTemplate::new(s, d, None, 64, policy, DfPolicy::Clear, 0).unwrap();
+            for ecn in 0..4u8 {
+                inner4[1] = (10 << 2) | ecn;
+                let (tos, _) = t.tos_df(Some(4), &inner4).unwrap();
+                assert_eq!((tos >> 2, tos & 3), (dscp_out, ecn), "{policy:?} v4");
+                let tc = (10 << 2) | ecn;
+                inner6[0] = 0x60 | (tc >> 4);
+                inner6[1] = tc << 4;
+                let (tos, _) = t.tos_df(Some(6), &inner6).unwrap();
+                assert_eq!((tos >> 2, tos & 3), (dscp_out, ecn), "{policy:?} v6");
+                let mut pkt = vec![0u8; 20 + 24];
+                let (h, p) = pkt.split_at_mut(20);
+                t.write(h, p, tos, false, 1);
+                assert!(matches!(
+                    locate_esp(&pkt, NATT_PORT),
+                    Ok(Located::Esp { ecn: e, .. }) if e == ecn
+                ));
+            }
+            // Non-IP inner: not-ECT.
+            let (tos, _) = t.tos_df(None, &[0xff; 4]).unwrap();
+            assert_eq!(tos & 3, 0);
+        }
     }
 
     #[test]
@@ -481,7 +585,12 @@ mod tests {
             locate_esp(&pkt, NATT_PORT),
             Ok(Located::Esp {
                 esp_offset: 20,
-                ip_len: 44
+                ip_len: 44,
+                source: OuterSource {
+                    addr: s,
+                    udp_port: None
+                },
+                ecn: 0,
             })
         );
         pkt[6] = 0x20; // MF

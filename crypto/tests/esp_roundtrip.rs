@@ -92,12 +92,9 @@ fn round_trip(cipher: Cipher, v6: bool, natt: bool, nh: NextHeader, inner: &[u8]
     }
     // Decapsulate in the same buffer, from where encap left the packet.
     let got = inb.decap(&mut f).unwrap();
-    assert_eq!(
-        got,
-        Received::Inner {
-            spi: SPI,
-            next_header: nh
-        }
+    assert!(
+        matches!(got, Received::Inner { spi: SPI, next_header, rebound: false, .. } if next_header == nh),
+        "{got:?}"
     );
     assert_eq!(f.data(), inner);
     assert_eq!(inb.get(SPI).unwrap().counters().packets, 1);
@@ -216,13 +213,14 @@ fn ethernet_padding_after_the_ip_packet_is_ignored() {
     let mut f = Frame::new(&mut buf, HEADROOM, inner.len()).unwrap();
     out.encap(&mut f, NextHeader::Ipv4).unwrap();
     f.append(6).unwrap().fill(0xee);
-    assert_eq!(
+    assert!(matches!(
         inb.decap(&mut f),
         Ok(Received::Inner {
             spi: SPI,
-            next_header: NextHeader::Ipv4
+            next_header: NextHeader::Ipv4,
+            ..
         })
-    );
+    ));
     assert_eq!(f.data(), &inner[..]);
 }
 
@@ -336,7 +334,8 @@ proptest! {
         for mut w in wires {
             let n = w.len();
             let mut f = Frame::new(&mut w, 0, n).unwrap();
-            prop_assert_eq!(inb.decap(&mut f), Ok(Received::Inner { spi: SPI, next_header: NextHeader::Gre }));
+            let got = inb.decap(&mut f);
+            prop_assert!(matches!(got, Ok(Received::Inner { spi: SPI, next_header: NextHeader::Gre, rebound: false, .. })), "{:?}", got);
             prop_assert_eq!(f.data(), &inner[..]);
         }
     }

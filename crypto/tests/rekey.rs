@@ -146,6 +146,11 @@ fn traffic_through_rekeys_loses_no_packet() {
     let (pa, pb) = (a.advert(), b.advert());
     a.learn(pb, 0);
     b.learn(pa, 0);
+    // First contact: neither side knows the other has its advertisement,
+    // so both start sending after confirm_timeout.
+    assert!(a.outbound.is_none() && b.outbound.is_none());
+    a.tick(3);
+    b.tick(3);
     let first_spi = a.outbound.as_ref().unwrap().spi();
 
     let mut ab: VecDeque<Vec<u8>> = VecDeque::new();

@@ -117,11 +117,13 @@ fn bench(c: &mut Criterion) {
     }
     let neighbors = mgr.take_snapshot().unwrap();
     let local = LocalAddrs::new(&ports);
+    let overlay = sdwan_dataplane::overlay::OverlayTable::default();
     let ctx = Context {
         ports: &ports,
         fib: &fib,
         neighbors: &neighbors,
         local: &local,
+        overlay: &overlay,
     };
     let mut worker = WorkerState::new(ports.len(), IcmpRateLimit::default());
     let original = frame_bytes(&ports);

@@ -38,10 +38,21 @@ pub enum Event {
     ResolveRequests,
     /// Forwarded through a STALE neighbor entry (re-probe requested).
     StaleNeighborUsed,
+    /// Client packets encrypted into a tunnel (LAN -> WAN).
+    OverlayEncapsulated,
+    /// ESP packets decrypted and handed to the inner VRF (WAN -> LAN).
+    OverlayDecapsulated,
+    /// NAT-T keepalives (RFC 3948 §2.3) received and consumed.
+    OverlayKeepalives,
+    /// TCP SYNs whose MSS option was lowered to the overlay clamp.
+    MssClamped,
+    /// Inbound SAs a worker could not install from a snapshot (bad key
+    /// or window): the SA's packets then drop as `esp_bad_spi`.
+    InboundSaRejected,
 }
 
 impl Event {
-    pub const COUNT: usize = Event::StaleNeighborUsed as usize + 1;
+    pub const COUNT: usize = Event::InboundSaRejected as usize + 1;
     pub const ALL: [Event; Event::COUNT] = [
         Event::Forwarded,
         Event::Replied,
@@ -56,6 +67,11 @@ impl Event {
         Event::NeighborsLearned,
         Event::ResolveRequests,
         Event::StaleNeighborUsed,
+        Event::OverlayEncapsulated,
+        Event::OverlayDecapsulated,
+        Event::OverlayKeepalives,
+        Event::MssClamped,
+        Event::InboundSaRejected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +89,11 @@ impl Event {
             Event::NeighborsLearned => "neighbors_learned",
             Event::ResolveRequests => "resolve_requests",
             Event::StaleNeighborUsed => "stale_neighbor_used",
+            Event::OverlayEncapsulated => "overlay_encapsulated",
+            Event::OverlayDecapsulated => "overlay_decapsulated",
+            Event::OverlayKeepalives => "overlay_keepalives",
+            Event::MssClamped => "mss_clamped",
+            Event::InboundSaRejected => "inbound_sa_rejected",
         }
     }
 }

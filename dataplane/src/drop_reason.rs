@@ -68,10 +68,62 @@ pub enum DropReason {
     MultiSegment,
     /// The tx ring was full (counted by the DPDK glue).
     TxFull,
+    /// IKE on UDP 500, or behind the non-ESP marker on 4500: keys come
+    /// from BGP (draft §4.3), there is no IKE daemon.
+    IkeNotSupported,
+    /// ESP-in-UDP shorter than the headers it claims.
+    EspTruncated,
+    /// Outer IPv4/IPv6 or UDP header of an ESP packet malformed.
+    EspBadOuterHeader,
+    /// Outer IP fragment of an ESP packet (no reassembly).
+    EspFragment,
+    /// Neither ESP nor UDP to the NAT-T port.
+    EspNotEsp,
+    /// No inbound SA for this SPI on this worker.
+    EspBadSpi,
+    /// Sequence number already seen or left of the anti-replay window.
+    EspReplay,
+    /// AES-GCM tag did not verify.
+    EspIcvFail,
+    /// Encrypted part not a multiple of 4 bytes.
+    EspBadLength,
+    /// ESP padding malformed.
+    EspBadPadding,
+    /// ESP next header not one we carry.
+    EspBadNextHeader,
+    /// ESP next header 59 (TFC dummy packet), discarded.
+    EspDummy,
+    /// Outbound sequence space used up: the SA must be rekeyed.
+    EspSeqExhausted,
+    /// SA hard lifetime reached.
+    EspLifetimeExpired,
+    /// No head- or tailroom for ESP encapsulation.
+    EspNoRoom,
+    /// Encapsulated packet would exceed 65535 bytes.
+    EspTooBig,
+    /// Inner packet too short for its header (ESP encapsulation).
+    EspBadInner,
+    /// A crypto drop reason this dataplane build does not name yet.
+    EspOther,
+    /// Authentic ESP from an address or port the SA is not bound to.
+    EspWrongPeer,
+    /// Decrypted payload is not the MPLS / GRE / VXLAN layout we carry
+    /// (label stack deeper than one, GRE without key, VXLAN without I flag...).
+    BadInnerEncap,
+    /// Decrypted label / GRE key / VNI maps to no VRF.
+    UnknownVpnLabel,
+    /// FIB points at an overlay path the snapshot lacks, or it has no
+    /// usable tunnel.
+    OverlayNoTunnel,
+    /// A decapsulated packet would be sent into the overlay again.
+    OverlayLoop,
+    /// The tunnel's remote endpoint has no route out of its local WAN
+    /// port in the underlay VRF.
+    UnderlayNoRoute,
 }
 
 impl DropReason {
-    pub const COUNT: usize = DropReason::TxFull as usize + 1;
+    pub const COUNT: usize = DropReason::UnderlayNoRoute as usize + 1;
 
     pub const ALL: [DropReason; DropReason::COUNT] = [
         DropReason::Truncated,
@@ -104,6 +156,30 @@ impl DropReason {
         DropReason::NoRoom,
         DropReason::MultiSegment,
         DropReason::TxFull,
+        DropReason::IkeNotSupported,
+        DropReason::EspTruncated,
+        DropReason::EspBadOuterHeader,
+        DropReason::EspFragment,
+        DropReason::EspNotEsp,
+        DropReason::EspBadSpi,
+        DropReason::EspReplay,
+        DropReason::EspIcvFail,
+        DropReason::EspBadLength,
+        DropReason::EspBadPadding,
+        DropReason::EspBadNextHeader,
+        DropReason::EspDummy,
+        DropReason::EspSeqExhausted,
+        DropReason::EspLifetimeExpired,
+        DropReason::EspNoRoom,
+        DropReason::EspTooBig,
+        DropReason::EspBadInner,
+        DropReason::EspOther,
+        DropReason::EspWrongPeer,
+        DropReason::BadInnerEncap,
+        DropReason::UnknownVpnLabel,
+        DropReason::OverlayNoTunnel,
+        DropReason::OverlayLoop,
+        DropReason::UnderlayNoRoute,
     ];
 
     pub fn index(self) -> usize {
@@ -142,6 +218,60 @@ impl DropReason {
             DropReason::NoRoom => "no_room",
             DropReason::MultiSegment => "multi_segment",
             DropReason::TxFull => "tx_full",
+            DropReason::IkeNotSupported => "ike_not_supported",
+            DropReason::EspTruncated => "esp_truncated",
+            DropReason::EspBadOuterHeader => "esp_bad_outer_header",
+            DropReason::EspFragment => "esp_fragment",
+            DropReason::EspNotEsp => "esp_not_esp",
+            DropReason::EspBadSpi => "esp_bad_spi",
+            DropReason::EspReplay => "esp_replay",
+            DropReason::EspIcvFail => "esp_icv_fail",
+            DropReason::EspBadLength => "esp_bad_length",
+            DropReason::EspBadPadding => "esp_bad_padding",
+            DropReason::EspBadNextHeader => "esp_bad_next_header",
+            DropReason::EspDummy => "esp_dummy",
+            DropReason::EspSeqExhausted => "esp_seq_exhausted",
+            DropReason::EspLifetimeExpired => "esp_lifetime_expired",
+            DropReason::EspNoRoom => "esp_no_room",
+            DropReason::EspTooBig => "esp_too_big",
+            DropReason::EspBadInner => "esp_bad_inner",
+            DropReason::EspOther => "esp_other",
+            DropReason::EspWrongPeer => "esp_wrong_peer",
+            DropReason::BadInnerEncap => "bad_inner_encap",
+            DropReason::UnknownVpnLabel => "unknown_vpn_label",
+            DropReason::OverlayNoTunnel => "overlay_no_tunnel",
+            DropReason::OverlayLoop => "overlay_loop",
+            DropReason::UnderlayNoRoute => "underlay_no_route",
+        }
+    }
+}
+
+impl From<sdwan_crypto::DropReason> for DropReason {
+    /// Every ESP drop keeps its crypto name with an `esp_` prefix, so
+    /// `sdwan_drops_total{reason}` shows them beside the pipeline's own.
+    // `EspOther` catches reasons the crypto crate adds before this map
+    // learns them; while the match is complete it is unreachable.
+    #[allow(unreachable_patterns)]
+    fn from(r: sdwan_crypto::DropReason) -> Self {
+        use sdwan_crypto::DropReason as C;
+        match r {
+            C::Truncated => DropReason::EspTruncated,
+            C::BadOuterHeader => DropReason::EspBadOuterHeader,
+            C::Fragment => DropReason::EspFragment,
+            C::NotEsp => DropReason::EspNotEsp,
+            C::BadSpi => DropReason::EspBadSpi,
+            C::Replay => DropReason::EspReplay,
+            C::IcvFail => DropReason::EspIcvFail,
+            C::BadLength => DropReason::EspBadLength,
+            C::BadPadding => DropReason::EspBadPadding,
+            C::BadNextHeader => DropReason::EspBadNextHeader,
+            C::Dummy => DropReason::EspDummy,
+            C::SeqExhausted => DropReason::EspSeqExhausted,
+            C::LifetimeExpired => DropReason::EspLifetimeExpired,
+            C::NoRoom => DropReason::EspNoRoom,
+            C::TooBig => DropReason::EspTooBig,
+            C::BadInner => DropReason::EspBadInner,
+            _ => DropReason::EspOther,
         }
     }
 }
@@ -166,6 +296,14 @@ mod tests {
                 .as_str()
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn every_crypto_reason_has_its_esp_name() {
+        for c in sdwan_crypto::DropReason::ALL {
+            let d = DropReason::from(*c);
+            assert_eq!(d.as_str().strip_prefix("esp_"), Some(c.name()), "{c}");
         }
     }
 }

@@ -105,11 +105,13 @@ fn scapy_frames_in_scapy_verified_answers_out() {
     }
     let neighbors = mgr.take_snapshot().unwrap();
     let local = LocalAddrs::new(&ports);
+    let overlay = sdwan_dataplane::overlay::OverlayTable::default();
     let ctx = Context {
         ports: &ports,
         fib: &fib,
         neighbors: &neighbors,
         local: &local,
+        overlay: &overlay,
     };
     let mut worker = WorkerState::new(2, IcmpRateLimit::default());
 

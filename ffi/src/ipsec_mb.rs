@@ -1,12 +1,15 @@
 //! intel-ipsec-mb AES-GCM binding (libIPSec_MB, Debian `libipsec-mb-dev`
 //! 1.3). Declared by hand: the library's direct, architecture-specific GCM
 //! functions (`aes_gcm_{pre,enc,dec}_{128,256}_{sse,avx_gen2,avx_gen4}`),
-//! picked once per key from the CPU's features. The multi-buffer job/burst
-//! API goes through function pointers inside `IMB_MGR`, whose layout we do
-//! not mirror; it is not bound here.
+//! picked once per key from the CPU's features. The job/burst API
+//! (`IMB_GET_NEXT_BURST` / `IMB_SUBMIT_BURST` / `IMB_FLUSH_BURST`) goes
+//! through function pointers inside `IMB_MGR`, whose layout we do not
+//! mirror: `shim/ipsec_mb_shim.c` drives it and [`GcmBurst`] wraps that.
 //!
 //! Safe surface: [`GcmKey`] (expanded key + GHASH tables, 64-byte aligned,
-//! zeroized on drop) with in-place [`GcmKey::seal`] and [`GcmKey::open`].
+//! zeroized on drop) with in-place [`GcmKey::seal`] and [`GcmKey::open`];
+//! [`GcmBurst`] (one `IMB_MGR` per worker) sealing or opening up to
+//! [`MAX_BURST`] buffers, each with its own key, in one call.
 
 use std::os::raw::c_void;
 
@@ -195,6 +198,33 @@ extern "C" {
     );
 }
 
+/// `struct sdwan_gcm_op` of shim/ipsec_mb_shim.c.
+#[repr(C)]
+struct GcmOp {
+    key: *const GcmKeyData,
+    key_len: u64,
+    data: *mut u8,
+    len: u64,
+    iv: *const u8,
+    aad: *const u8,
+    aad_len: u64,
+    tag: *mut u8,
+    status: i32,
+}
+
+/// Opaque `IMB_MGR`.
+#[repr(C)]
+struct ImbMgr {
+    _opaque: [u8; 0],
+}
+
+// Linked by build.rs (cc emits the static library, then IPSec_MB).
+extern "C" {
+    fn sdwan_imb_mgr_new(arch: i32) -> *mut ImbMgr;
+    fn sdwan_imb_mgr_free(m: *mut ImbMgr);
+    fn sdwan_imb_gcm_burst(m: *mut ImbMgr, encrypt: i32, ops: *mut GcmOp, n: u32) -> u32;
+}
+
 /// Which code path of the library serves a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -227,6 +257,8 @@ pub struct GcmKey {
     enc: CryptFn,
     dec: CryptFn,
     arch: Arch,
+    /// 16 or 32.
+    key_len: u64,
 }
 
 impl GcmKey {
@@ -278,6 +310,7 @@ impl GcmKey {
             enc,
             dec,
             arch,
+            key_len: key.len() as u64,
         })
     }
 
@@ -339,6 +372,159 @@ impl GcmKey {
     }
 }
 
+/// Most operations one [`GcmBurst`] call submits (a DPDK rx burst; the
+/// library takes up to 128).
+pub const MAX_BURST: usize = 64;
+
+/// One buffer of a burst: `data` is encrypted or decrypted in place and its
+/// last 16 bytes are the tag (written by seal, checked by open), as in
+/// ESP. `data.len() >= 16`.
+pub struct GcmJob<'a> {
+    pub key: &'a GcmKey,
+    pub iv: [u8; 12],
+    pub aad: &'a [u8],
+    pub data: &'a mut [u8],
+}
+
+/// An intel-ipsec-mb job manager (`IMB_MGR`) for the same instruction set
+/// as [`GcmKey`], owned by one worker (`Send`, not `Sync`).
+pub struct GcmBurst {
+    mgr: *mut ImbMgr,
+    arch: Arch,
+}
+
+// SAFETY: the manager is heap state with no thread affinity; `&mut self`
+// on every submitting method keeps one thread at a time in it.
+unsafe impl Send for GcmBurst {}
+
+impl GcmBurst {
+    /// `None` on a CPU without AES-NI/PCLMULQDQ or if allocation fails.
+    pub fn new() -> Option<Self> {
+        let arch = Arch::detect()?;
+        let code = match arch {
+            Arch::Sse => 0,
+            Arch::Avx => 1,
+            Arch::Avx2 => 2,
+        };
+        // SAFETY: plain constructor; NULL is handled.
+        let mgr = unsafe { sdwan_imb_mgr_new(code) };
+        (!mgr.is_null()).then_some(Self { mgr, arch })
+    }
+
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// Encrypts every job's buffer in place and writes its tag. Returns one
+    /// bool per job (false: the library refused it; the buffer is then
+    /// unspecified). At most [`MAX_BURST`] jobs per call.
+    pub fn seal<'a>(&mut self, jobs: impl IntoIterator<Item = GcmJob<'a>>) -> [bool; MAX_BURST] {
+        self.run(true, jobs)
+    }
+
+    /// Decrypts every job's buffer in place and checks its tag in constant
+    /// time. Returns one bool per job: the tag verified. A false job's
+    /// buffer holds unauthenticated bytes the caller must drop.
+    pub fn open<'a>(&mut self, jobs: impl IntoIterator<Item = GcmJob<'a>>) -> [bool; MAX_BURST] {
+        self.run(false, jobs)
+    }
+
+    /// Jobs past the first [`MAX_BURST`] are refused (false).
+    fn run<'a>(
+        &mut self,
+        encrypt: bool,
+        jobs: impl IntoIterator<Item = GcmJob<'a>>,
+    ) -> [bool; MAX_BURST] {
+        let mut ok = [false; MAX_BURST];
+        let mut tags = [[0u8; 16]; MAX_BURST];
+        // The jobs are consumed one by one: their IVs must live here.
+        let mut ivs = [[0u8; 12]; MAX_BURST];
+        let mut ops: [GcmOp; MAX_BURST] = std::array::from_fn(|_| GcmOp {
+            key: std::ptr::null(),
+            key_len: 0,
+            data: std::ptr::null_mut(),
+            len: 0,
+            iv: std::ptr::null(),
+            aad: std::ptr::null(),
+            aad_len: 0,
+            tag: std::ptr::null_mut(),
+            status: -1,
+        });
+        let mut n = 0;
+        let mut index = [0usize; MAX_BURST];
+        for (i, j) in jobs.into_iter().enumerate().take(MAX_BURST) {
+            // A key from another code path has another table layout.
+            if j.data.len() < 16 || j.key.arch != self.arch {
+                continue;
+            }
+            let len = j.data.len() - 16;
+            let tag_out = if encrypt {
+                // SAFETY: in bounds, the last 16 bytes of `data`.
+                unsafe { j.data.as_mut_ptr().add(len) }
+            } else {
+                std::ptr::null_mut()
+            };
+            ivs[n] = j.iv;
+            ops[n] = GcmOp {
+                key: &*j.key.data,
+                key_len: j.key.key_len,
+                data: j.data.as_mut_ptr(),
+                len: len as u64,
+                iv: std::ptr::null(),
+                aad: j.aad.as_ptr(),
+                aad_len: j.aad.len() as u64,
+                tag: tag_out,
+                status: -1,
+            };
+            index[n] = i;
+            n += 1;
+        }
+        if n == 0 {
+            return ok;
+        }
+        // Pointers into our own arrays, taken once they are filled.
+        for (k, op) in ops[..n].iter_mut().enumerate() {
+            op.iv = ivs[k].as_ptr();
+            if !encrypt {
+                op.tag = tags[k].as_mut_ptr();
+            }
+        }
+        // SAFETY: `mgr` is a live manager of this key data's arch; each op
+        // points into a distinct `&mut` buffer (data, tag) or our `tags`,
+        // and at key data, IV and AAD that outlive the call (borrowed by
+        // `jobs`); n <= 64 <= IMB_MAX_BURST_SIZE. The shim completes (flushes)
+        // every job before it returns, so no pointer is kept.
+        unsafe { sdwan_imb_gcm_burst(self.mgr, i32::from(encrypt), ops.as_mut_ptr(), n as u32) };
+        for k in 0..n {
+            let i = index[k];
+            if ops[k].status != 0 {
+                continue;
+            }
+            ok[i] = if encrypt {
+                true
+            } else {
+                // SAFETY: the job's buffer is borrowed for 'a, which
+                // outlives this call; its last 16 bytes are the tag.
+                let got =
+                    unsafe { std::slice::from_raw_parts(ops[k].data.add(ops[k].len as usize), 16) };
+                let diff = tags[k]
+                    .iter()
+                    .zip(got.iter())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+                std::hint::black_box(diff) == 0
+            };
+        }
+        ok
+    }
+}
+
+impl Drop for GcmBurst {
+    fn drop(&mut self) {
+        // SAFETY: allocated by sdwan_imb_mgr_new, freed once.
+        unsafe { sdwan_imb_mgr_free(self.mgr) };
+    }
+}
+
 impl Drop for GcmKey {
     fn drop(&mut self) {
         // Round keys and GHASH tables are key material: clear them with
@@ -381,5 +567,68 @@ mod tests {
         assert_eq!(data, orig);
         tag[0] ^= 1;
         assert!(!k.open(&iv, &aad, &mut data.clone(), &tag));
+    }
+
+    /// A burst of mixed sizes and keys (128 and 256) seals to exactly what
+    /// the direct functions produce, opens back, and flags a bad tag.
+    #[test]
+    fn burst_matches_direct_calls() {
+        let (Some(k1), Some(k2), Some(mut burst)) = (
+            GcmKey::new(&[3; 16]),
+            GcmKey::new(&[4; 32]),
+            GcmBurst::new(),
+        ) else {
+            eprintln!("SKIPPED: CPU lacks AES-NI/PCLMULQDQ");
+            return;
+        };
+        let aad = [9u8; 12];
+        let sizes = [16usize, 17, 80, 1416, 16 + 255, 64];
+        let mut bufs: Vec<Vec<u8>> = sizes
+            .iter()
+            .map(|n| (0..*n).map(|i| i as u8).collect())
+            .collect();
+        let expect: Vec<Vec<u8>> = bufs
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let mut d = b.clone();
+                let key = if i % 2 == 0 { &k1 } else { &k2 };
+                let (data, tag) = d.split_at_mut(b.len() - 16);
+                key.seal(&[i as u8; 12], &aad, data, tag.try_into().unwrap());
+                d
+            })
+            .collect();
+        let mut jobs: Vec<GcmJob<'_>> = bufs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, d)| GcmJob {
+                key: if i % 2 == 0 { &k1 } else { &k2 },
+                iv: [i as u8; 12],
+                aad: &aad,
+                data: d,
+            })
+            .collect();
+        let ok = burst.seal(jobs.drain(..));
+        assert!(ok[..sizes.len()].iter().all(|x| *x));
+        drop(jobs);
+        assert_eq!(bufs, expect);
+        bufs[3][5] ^= 1;
+        let mut jobs: Vec<GcmJob<'_>> = bufs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, d)| GcmJob {
+                key: if i % 2 == 0 { &k1 } else { &k2 },
+                iv: [i as u8; 12],
+                aad: &aad,
+                data: d,
+            })
+            .collect();
+        let ok = burst.open(jobs.drain(..));
+        assert_eq!(&ok[..sizes.len()], &[true, true, true, false, true, true]);
+        drop(jobs);
+        assert_eq!(
+            bufs[2][..64],
+            (0..64).map(|i| i as u8).collect::<Vec<_>>()[..]
+        );
     }
 }

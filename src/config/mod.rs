@@ -4,10 +4,12 @@
 
 mod error;
 mod model;
+mod overlay;
 mod validate;
 
 pub use error::ConfigError;
 pub use model::*;
+pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
 pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
 
 use std::path::Path;
@@ -24,5 +26,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Resolved, ConfigError> {
     validate::validate(raw, path, text)
 }
 
+#[cfg(test)]
+mod overlay_tests;
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,15 @@ pub struct EdgeConfig {
     pub management: ManagementConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// SD-WAN identity (overlay): node id = loopback = BGP router id.
+    #[serde(default)]
+    pub node: Option<Spanned<NodeConfig>>,
+    /// The edge's BGP speaker toward the route reflectors (overlay).
+    #[serde(default)]
+    pub bgp: Option<Spanned<BgpConfig>>,
+    /// WAN ports: underlay ports the overlay tunnels start from.
+    #[serde(default, rename = "wan")]
+    pub wans: Vec<WanConfig>,
 }
 
 /// DPDK EAL arguments (argv[0] and the port devices are added by us).
@@ -111,6 +120,86 @@ fn default_desc() -> u16 {
 pub struct VrfConfig {
     pub name: Spanned<String>,
     pub id: Spanned<u16>,
+    /// Route Distinguisher of the VRF's client routes (`65000:101`,
+    /// `10.255.0.1:1`); required when the overlay is configured.
+    #[serde(default)]
+    pub rd: Option<Spanned<String>>,
+    /// Route Targets whose VPN routes are imported into this VRF.
+    #[serde(default)]
+    pub import: Vec<Spanned<String>>,
+    /// Route Targets attached to our client routes.
+    #[serde(default)]
+    pub export: Vec<Spanned<String>>,
+    /// VPN label (20 bits): pushed inside ESP, and the decap key of this VRF.
+    #[serde(default)]
+    pub label: Option<Spanned<u32>>,
+    /// Color extended community of our client routes; default: none (a
+    /// route without Color may use every tunnel, RFC 9012 §6).
+    #[serde(default)]
+    pub color: Option<Spanned<u32>>,
+    /// Inner encapsulation: `mpls` (default), `gre` (key = label) or
+    /// `vxlan` (VNI = label).
+    #[serde(default)]
+    pub encap: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// SD-WAN node id (IPv4 loopback), also the BGP router id.
+    pub id: Spanned<std::net::Ipv4Addr>,
+    pub asn: Spanned<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BgpConfig {
+    #[serde(default)]
+    pub hold_time: Option<Spanned<u16>>,
+    #[serde(default, rename = "peer")]
+    pub peers: Vec<BgpPeerConfig>,
+}
+
+/// A route reflector / controller the edge dials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BgpPeerConfig {
+    pub address: Spanned<IpAddr>,
+    #[serde(default = "default_bgp_port")]
+    pub port: Spanned<u16>,
+    /// Default: `node.asn` (iBGP).
+    #[serde(default)]
+    pub remote_as: Option<u32>,
+    /// TCP-MD5 key (RFC 2385).
+    #[serde(default)]
+    pub md5_key: Option<Spanned<String>>,
+    /// Source address of the connection.
+    #[serde(default)]
+    pub local_address: Option<IpAddr>,
+}
+
+fn default_bgp_port() -> Spanned<u16> {
+    Spanned::new(0..0, 179)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WanConfig {
+    /// Name of the `[[port]]` used as underlay (in VRF `default`).
+    pub port: Spanned<String>,
+    /// Port-Local-ID (SAFI 74 NLRI, key derivation).
+    pub id: Spanned<u32>,
+    /// SD-WAN color of this port's tunnels.
+    pub color: Spanned<u32>,
+    /// `internet` (default) or `private`.
+    #[serde(default)]
+    pub kind: Option<Spanned<String>>,
+    /// Address the peers send to; default: the port's first address.
+    #[serde(default)]
+    pub public_address: Option<Spanned<IpAddr>>,
+    /// Underlay default gateway on this port.
+    #[serde(default)]
+    pub gateway: Option<Spanned<IpAddr>>,
 }
 
 #[derive(Debug, Deserialize)]

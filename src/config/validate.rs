@@ -107,6 +107,9 @@ pub struct Resolved {
     pub tx_desc: u16,
     pub management: Listen,
     pub metrics: Option<Listen>,
+    /// The SD-WAN overlay (`[node]`, `[bgp]`, `[[wan]]`, VRF VPN fields);
+    /// `None` for a plain router config.
+    pub overlay: Option<super::overlay::OverlayConfig>,
 }
 
 impl Resolved {
@@ -432,6 +435,8 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
         }
     };
 
+    let overlay = super::overlay::validate(&raw, &ports, path, text)?;
+
     let mut eal_args = vec!["sdwan".to_string()];
     for a in &raw.eal.args {
         if a.starts_with("--vdev") || a == "-a" || a.starts_with("--allow") {
@@ -469,6 +474,7 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
         tx_desc: dp.tx_desc,
         management,
         metrics,
+        overlay,
     })
 }
 

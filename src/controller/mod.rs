@@ -1,11 +1,31 @@
 //! `sdwan controller`: the BGP route reflector (constrained propagation of
 //! the SD-WAN routes, draft §3.1.5 and §5) with its management API and
-//! metrics. Zero-touch provisioning builds on this later.
+//! metrics, plus zero-touch provisioning (draft §3.1.4) when the config
+//! has a `[provisioning]` section: the device registry (SQLite), the
+//! controller's CA, the operator HTTPS API, enrollment and config push.
+//!
+//! Files: `registry/` (SQLite store), `tls.rs` (CA, certificates),
+//! `https.rs` (HTTPS server), `client.rs` (HTTPS client for CLI and
+//! edges), `provision/` (API routes, enrollment, long poll), `render.rs`
+//! (the edge config a device receives), `rr_peers.rs` (route reflector
+//! peers from the registry), `ops_cli.rs` (`sdwan controller device ...`).
 
 mod api;
+pub mod client;
+mod https;
+mod ops_cli;
+pub mod provision;
+mod registry;
+pub mod render;
+mod rr_peers;
+pub mod tls;
+
+pub use ops_cli::{run_command, ControllerArgs};
 
 use crate::config::{ConfigError, Listen};
+use crate::metrics::Metrics;
 use anyhow::Context;
+use provision::{Provision, ProvisioningConfig};
 use sdwan_bgp::config::SpeakerConfig;
 use sdwan_bgp::speaker::Speaker;
 use serde::Deserialize;
@@ -16,18 +36,22 @@ use std::time::Duration;
 
 /// The controller's TOML file: `[bgp]` is the speaker (router id, AS,
 /// listen address, cluster id, peers, peer groups with their authorized
-/// Route Targets, local routes); `[management]` the API listener.
+/// Route Targets, local routes); `[management]` the API listener;
+/// `[provisioning]` (optional) zero-touch provisioning.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ControllerFile {
     bgp: SpeakerConfig,
     #[serde(default)]
     management: crate::config::ManagementConfig,
+    #[serde(default)]
+    provisioning: Option<ProvisioningConfig>,
 }
 
 struct ControllerConfig {
     bgp: SpeakerConfig,
     management: Listen,
+    provisioning: Option<ProvisioningConfig>,
 }
 
 fn load(path: &Path) -> Result<ControllerConfig, ConfigError> {
@@ -54,7 +78,24 @@ fn load(path: &Path) -> Result<ControllerConfig, ConfigError> {
     Ok(ControllerConfig {
         bgp: raw.bgp,
         management,
+        provisioning: raw.provisioning,
     })
+}
+
+/// `sdwan controller ca-cert`: the CA PEM on stdout (created on first
+/// use), its SHA-256 fingerprint on stderr.
+pub fn print_ca(path: &Path) -> anyhow::Result<()> {
+    let cfg = load(path)?;
+    let p = cfg
+        .provisioning
+        .with_context(|| format!("{}: no [provisioning] section", path.display()))?;
+    let pki = tls::Pki::load_or_create(&p.state_dir, &p.names())?;
+    print!("{}", pki.ca_pem());
+    eprintln!(
+        "SHA-256 fingerprint: {}",
+        tls::pem_fingerprint(pki.ca_pem())?
+    );
+    Ok(())
 }
 
 pub fn run(path: &Path) -> anyhow::Result<()> {
@@ -63,20 +104,63 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
     }
-    let router_id = cfg.bgp.router_id;
-    let speaker =
-        Arc::new(Speaker::start(cfg.bgp).map_err(|e| anyhow::anyhow!("BGP speaker: {e}"))?);
-    tracing::info!(%router_id, local = ?speaker.local_addr(), "BGP route reflector running");
-    let api = Arc::new(api::ControllerApi::new(speaker.clone()));
+    let mut metrics = Metrics::new();
+    api::register_metrics(&mut metrics);
+    provision::register_metrics(&mut metrics);
+    let metrics = Arc::new(metrics);
+    let provision = match cfg.provisioning {
+        Some(p) => Some(Arc::new(Provision::open(p, &cfg.bgp, metrics.clone())?)),
+        None => None,
+    };
+    // The route reflector's peers: the file's, plus one per device in the
+    // registry (read once, here: see rr_peers.rs).
+    let bgp = match &provision {
+        Some(p) => {
+            let devices = p.registry.devices()?;
+            let tenants = p.registry.tenants()?;
+            let bgp = rr_peers::with_registry_peers(cfg.bgp, &devices, &tenants);
+            bgp.validate()
+                .map_err(|m| anyhow::anyhow!("route reflector peers from the registry: {m}"))?;
+            bgp
+        }
+        None => cfg.bgp,
+    };
+    let router_id = bgp.router_id;
+    let peers = bgp.peers.len();
+    let speaker = Arc::new(Speaker::start(bgp).map_err(|e| anyhow::anyhow!("BGP speaker: {e}"))?);
+    tracing::info!(%router_id, peers, local = ?speaker.local_addr(), "BGP route reflector running");
+    let api = Arc::new(api::ControllerApi::new(
+        speaker.clone(),
+        metrics.clone(),
+        provision.clone(),
+    ));
     let mgmt_stop = Arc::new(AtomicBool::new(false));
     let server = crate::mgmt::server::spawn(&cfg.management, api.clone(), mgmt_stop.clone())?;
+    let https = match &provision {
+        Some(p) => {
+            p.set_speaker(&speaker);
+            let (addr, h) = https::spawn(
+                p.cfg.listen,
+                p.pki.server_config()?,
+                p.clone(),
+                mgmt_stop.clone(),
+            )?;
+            tracing::info!(%addr, "provisioning API (HTTPS) running");
+            Some(h)
+        }
+        None => None,
+    };
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
     }
     tracing::info!("stopping");
     mgmt_stop.store(true, Ordering::Relaxed);
     let _ = server.join();
+    if let Some(h) = https {
+        let _ = h.join();
+    }
     drop(api);
+    drop(provision);
     match Arc::try_unwrap(speaker) {
         Ok(s) => s.shutdown(),
         Err(_) => tracing::warn!("speaker still referenced at shutdown"),

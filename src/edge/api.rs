@@ -1,11 +1,13 @@
 //! The edge's management API: `show` views as JSON, route changes, and the
 //! Prometheus `/metrics` text.
 //!
-//! GET  /api/health | interfaces | routes | neighbors | drops | workers
+//! GET  /api/health | interfaces | routes[?vrf=NAME] | neighbors | drops | workers
+//! GET  /api/tunnels | sa | overlay | bgp/*, POST /api/rekey (`api_overlay`)
 //! POST /api/routes   `[{"op":"add","vrf":"default","prefix":"10.0.0.0/8",
 //!                      "via":"10.1.0.2"}, {"op":"del",...}]` (one batch,
 //!                      one new FIB snapshot; all-or-nothing validation)
 //! GET  /metrics
+use super::api_overlay;
 use super::ports::fmt_mac;
 use super::state::{fib_next_hop, EdgeState};
 use crate::config::route_next_hop;
@@ -170,22 +172,65 @@ impl EdgeApi {
         Value::Array(rows)
     }
 
-    fn routes(&self) -> Value {
+    fn routes(&self, full_path: &str) -> Result<Value, Response> {
+        let q = crate::mgmt::bgp_view::query(full_path);
+        let mut vrf_filter = None;
+        for (k, v) in &q {
+            match k.as_str() {
+                "vrf" => {
+                    let id = self
+                        .state
+                        .vrf_id(v)
+                        .ok_or_else(|| Response::error(404, format!("unknown VRF {v:?}")))?;
+                    vrf_filter = Some(id);
+                }
+                other => {
+                    return Err(Response::error(
+                        400,
+                        format!("unknown filter {other:?} (vrf)"),
+                    ))
+                }
+            }
+        }
         let fib = self.state.fib.load_full();
+        let status = self.state.overlay_status.load();
         let mut rows: Vec<(u16, IpAddr, u8, Value)> = fib
             .routes()
+            .filter(|r| vrf_filter.is_none_or(|v| v == r.vrf))
             .map(|r| {
-                let v = json!({
-                    "vrf": self.state.cfg.vrf_name(r.vrf),
-                    "prefix": format!("{}/{}", r.prefix, r.len),
+                let vrf = self.state.cfg.vrf_name(r.vrf);
+                let prefix = format!("{}/{}", r.prefix, r.len);
+                let mut v = json!({
+                    "vrf": vrf,
+                    "prefix": prefix,
                     "next_hop": next_hop_text(&self.state, &r.next_hop),
                     "generation": fib.generation(),
                 });
+                if let NextHop::Overlay { path } = r.next_hop {
+                    if let Some(o) = status
+                        .routes
+                        .iter()
+                        .find(|o| o.path == path && o.prefix == prefix && o.vrf == vrf)
+                    {
+                        v["next_hop"] = json!(format!(
+                            "overlay {} ({} tunnel{})",
+                            o.remote_node,
+                            o.tunnels,
+                            if o.tunnels == 1 { "" } else { "s" }
+                        ));
+                        v["remote_node"] = json!(o.remote_node);
+                        v["rd"] = json!(o.rd);
+                        v["label"] = json!(o.label);
+                        v["inner"] = json!(o.inner);
+                        v["colors"] = json!(o.colors);
+                        v["tunnels"] = json!(o.tunnels);
+                    }
+                }
                 (r.vrf, r.prefix, r.len, v)
             })
             .collect();
         rows.sort_by_key(|r| (r.0, r.1.is_ipv6(), r.1, r.2));
-        Value::Array(rows.into_iter().map(|r| r.3).collect())
+        Ok(Value::Array(rows.into_iter().map(|r| r.3).collect()))
     }
 
     fn neighbors(&self) -> Value {
@@ -293,6 +338,9 @@ impl EdgeApi {
             }
         }
         let report = self.state.apply_routes(changes);
+        self.state
+            .routes_version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let status = if report.rejected.is_empty() { 200 } else { 422 };
         Response::json(
             status,
@@ -341,12 +389,22 @@ impl EdgeApi {
 }
 
 impl Handler for EdgeApi {
-    fn handle(&self, method: &str, path: &str, body: &[u8]) -> Response {
-        let path = path.split('?').next().unwrap_or(path);
+    fn handle(&self, method: &str, full_path: &str, body: &[u8]) -> Response {
+        let path = full_path.split('?').next().unwrap_or(full_path);
+        let st = &*self.state;
         let resp = match (method, path) {
             ("GET", "/api/health") => Response::json(200, &json!({"status": "ok"})),
             ("GET", "/api/interfaces") => Response::json(200, &self.interfaces()),
-            ("GET", "/api/routes") => Response::json(200, &self.routes()),
+            ("GET", "/api/routes") => self
+                .routes(full_path)
+                .map_or_else(|e| e, |v| Response::json(200, &v)),
+            ("GET", "/api/tunnels") => Response::json(200, &api_overlay::tunnels(st)),
+            ("GET", "/api/sa") => Response::json(200, &api_overlay::sas(st)),
+            ("GET", "/api/overlay") => Response::json(200, &api_overlay::overview(st)),
+            ("POST", "/api/rekey") => api_overlay::rekey(st, full_path),
+            ("GET", "/api/bgp/summary" | "/api/bgp/neighbors" | "/api/bgp/routes") => {
+                api_overlay::bgp(st, path, full_path)
+            }
             ("GET", "/api/neighbors") => Response::json(200, &self.neighbors()),
             ("GET", "/api/drops") => Response::json(200, &self.drops()),
             ("GET", "/api/workers") => Response::json(200, &self.workers()),
@@ -358,7 +416,8 @@ impl Handler for EdgeApi {
             (
                 _,
                 "/api/health" | "/api/interfaces" | "/api/routes" | "/api/neighbors" | "/api/drops"
-                | "/api/workers" | "/metrics",
+                | "/api/workers" | "/api/tunnels" | "/api/sa" | "/api/overlay" | "/api/rekey"
+                | "/api/bgp/summary" | "/api/bgp/neighbors" | "/api/bgp/routes" | "/metrics",
             ) => Response::error(405, format!("{method} not allowed on {path}")),
             _ => Response::error(404, format!("no such endpoint {path}")),
         };

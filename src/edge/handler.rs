@@ -1,4 +1,4 @@
-//! The worker's [`PacketHandler`]: loads the FIB and neighbor snapshots
+//! The worker's [`PacketHandler`]: loads the FIB, neighbor and overlay snapshots
 //! once per burst, runs the I/O-free pipeline on each frame, and publishes
 //! the worker's counters into its own slot after the burst.
 use super::state::EdgeState;
@@ -6,6 +6,7 @@ use arc_swap::Cache;
 use sdwan_dataplane::drop_reason::DropReason;
 use sdwan_dataplane::fib::{Fib, FibCache};
 use sdwan_dataplane::neighbor::{EventQueue, NeighborTable};
+use sdwan_dataplane::overlay::{OverlayCache, OverlayTable};
 use sdwan_dataplane::pipeline::{
     self, Context, IcmpRateLimit, LocalAddrs, PortConfig, Verdict, WorkerState,
 };
@@ -25,8 +26,10 @@ pub struct WorkerHandler {
     local: LocalAddrs,
     fib_cache: FibCache,
     neighbor_cache: NeighborCache,
+    overlay_cache: OverlayCache,
     fib: Arc<Fib>,
     neighbors: Arc<NeighborTable>,
+    overlay: Arc<OverlayTable>,
     worker: WorkerState,
     events: Arc<EventQueue>,
     epoch: Instant,
@@ -38,7 +41,11 @@ impl WorkerHandler {
         let mut neighbor_cache = Cache::new(state.neighbors.clone());
         let fib = fib_cache.load().clone();
         let neighbors = neighbor_cache.load().clone();
+        let mut overlay_cache = state.overlay.cache();
+        let overlay = overlay_cache.load().clone();
         WorkerHandler {
+            overlay_cache,
+            overlay,
             id,
             fib_cache,
             neighbor_cache,
@@ -65,6 +72,10 @@ impl PacketHandler for WorkerHandler {
         if !Arc::ptr_eq(neighbors, &self.neighbors) {
             self.neighbors = neighbors.clone();
         }
+        let overlay = self.overlay_cache.load();
+        if !Arc::ptr_eq(overlay, &self.overlay) {
+            self.overlay = overlay.clone();
+        }
         self.worker.set_now(self.epoch.elapsed().as_nanos() as u64);
     }
 
@@ -75,6 +86,7 @@ impl PacketHandler for WorkerHandler {
             fib: &self.fib,
             neighbors: &self.neighbors,
             local: &self.local,
+            overlay: &self.overlay,
         };
         let events = &self.events;
         let verdict = pipeline::process(frame, in_port, &ctx, &mut self.worker, &mut |e| {
@@ -95,6 +107,9 @@ impl PacketHandler for WorkerHandler {
     fn end_burst(&mut self) {
         if let Some(slot) = self.state.counters.slot(self.id) {
             self.worker.counters.publish(slot);
+        }
+        if let Some(slot) = self.state.overlay_counters.slot(self.id) {
+            self.worker.overlay.publish(slot);
         }
     }
 

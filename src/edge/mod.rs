@@ -4,8 +4,10 @@
 //! vanish) and returns.
 
 mod api;
+mod api_overlay;
 mod control;
 mod handler;
+mod overlay;
 mod ports;
 mod state;
 
@@ -59,6 +61,9 @@ fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<
         .map(|_| Arc::new(worker::InjectQueue::new(256)))
         .collect();
     let mut control = control::Control::new(state.clone(), injects.clone(), opened.pool.clone());
+    // The overlay (BGP speaker, keys, resolver) starts before the workers:
+    // a bad peer address or key failure stops the edge before traffic.
+    let mut overlay = overlay::runtime::OverlayRuntime::start(state.clone())?;
     let worker_stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for (worker_id, rx) in rx_sets.into_iter().enumerate() {
@@ -108,10 +113,16 @@ fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<
 
     while !stop.load(Ordering::Relaxed) {
         control.tick();
+        if let Some(o) = overlay.as_mut() {
+            o.poll();
+        }
         std::thread::sleep(Duration::from_millis(5));
     }
 
     tracing::info!("stopping");
+    if let Some(o) = overlay.take() {
+        o.shutdown();
+    }
     worker_stop.store(true, Ordering::Relaxed);
     for h in handles {
         let _ = h.join();

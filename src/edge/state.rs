@@ -10,6 +10,7 @@ use anyhow::Context;
 use sdwan_dataplane::counters::CounterSlots;
 use sdwan_dataplane::fib::{fib_channel, ApplyReport, FibReader, FibWriter, NextHop, RouteChange};
 use sdwan_dataplane::neighbor::{EventQueue, NeighborTable, SharedNeighbors};
+use sdwan_dataplane::overlay::{overlay_channel, OverlayCounterSlots, OverlayReader, OverlayWriter};
 use sdwan_dataplane::pipeline::PortConfig as PipelinePort;
 use sdwan_dataplane::worker::stats::WorkerStats;
 use sdwan_ffi::Port;
@@ -40,6 +41,23 @@ pub struct EdgeState {
     pub metrics: Metrics,
     /// The ports as the pipeline sees them (MAC, VRF, MTU, addresses).
     pub pipeline_ports: Arc<[PipelinePort]>,
+    /// Overlay snapshot (tunnels, paths, decap, inbound SAs): workers load
+    /// it once per burst like the FIB; the control thread publishes.
+    pub overlay: OverlayReader,
+    pub overlay_writer: Mutex<OverlayWriter>,
+    /// Per-worker tunnel / SA counters (slot `i` for worker `i`).
+    pub overlay_counters: Arc<OverlayCounterSlots>,
+    /// What `show tunnels|sa|routes` and `show bgp` read (control thread
+    /// publishes; empty without an overlay).
+    pub overlay_status: arc_swap::ArcSwap<super::overlay::status::OverlayStatus>,
+    /// Bumped by every operator route change (`POST /api/routes`): the
+    /// overlay re-reads the client prefixes it originates.
+    pub routes_version: std::sync::atomic::AtomicU64,
+    /// Local WAN ids the operator asked to rekey (`POST /api/rekey`),
+    /// drained by the control thread.
+    pub rekey_requests: Mutex<Vec<u32>>,
+    /// The BGP speaker, once started (overlay only).
+    pub speaker: std::sync::OnceLock<Arc<sdwan_bgp::speaker::Speaker>>,
 }
 
 /// Pipeline view of the configured ports (index = our port index).
@@ -103,8 +121,40 @@ pub fn initial_routes(cfg: &Resolved) -> Vec<RouteChange> {
             });
         }
     }
+    changes.extend(wan_default_routes(cfg));
     changes.extend(cfg.routes.iter().map(route_add));
     changes
+}
+
+/// The underlay default route of VRF `default` via each WAN port's
+/// `gateway` (the first WAN port per IP version wins; a static default
+/// route in VRF `default`, applied after, replaces it).
+pub fn wan_default_routes(cfg: &Resolved) -> Vec<RouteChange> {
+    let mut out: Vec<RouteChange> = Vec::new();
+    let Some(o) = &cfg.overlay else {
+        return out;
+    };
+    for w in &o.wans {
+        let Some(via) = w.gateway else { continue };
+        let prefix: IpAddr = if via.is_ipv4() {
+            std::net::Ipv4Addr::UNSPECIFIED.into()
+        } else {
+            std::net::Ipv6Addr::UNSPECIFIED.into()
+        };
+        if out
+            .iter()
+            .any(|c| matches!(c, RouteChange::Add { prefix: p, .. } if *p == prefix))
+        {
+            continue;
+        }
+        out.push(RouteChange::Add {
+            vrf: 0,
+            prefix,
+            len: 0,
+            next_hop: NextHop::Gateway { port: w.port, via },
+        });
+    }
+    out
 }
 
 impl EdgeState {
@@ -117,7 +167,15 @@ impl EdgeState {
         let nworkers = cfg.worker_count();
         let nports = cfg.ports.len();
         let macs: Vec<[u8; 6]> = opened.ports.iter().map(|p| p.mac).collect();
+        let (overlay_writer, overlay) = overlay_channel();
         Ok(EdgeState {
+            overlay,
+            overlay_writer: Mutex::new(overlay_writer),
+            overlay_counters: Arc::new(OverlayCounterSlots::new(nworkers)),
+            overlay_status: arc_swap::ArcSwap::from_pointee(Default::default()),
+            speaker: std::sync::OnceLock::new(),
+            routes_version: std::sync::atomic::AtomicU64::new(0),
+            rekey_requests: Mutex::new(Vec::new()),
             pipeline_ports: pipeline_ports(cfg, &macs).into(),
             cfg: cfg.clone(),
             ports: opened.ports.iter().map(|p| p.port.clone()).collect(),

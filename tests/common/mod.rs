@@ -3,6 +3,8 @@
 //! namespaces. Everything is removed on drop, even when a test fails.
 #![allow(dead_code)]
 
+pub mod overlay;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;

@@ -14,6 +14,9 @@ fn cfg(local_as: u32, id: [u8; 4], remote_as: u32, passive: bool) -> FsmConfig {
         passive,
         connect_retry: Duration::from_secs(5),
         idle_hold: Duration::from_secs(2),
+        add_path: vec![],
+        restart_time: None,
+        extended_message: false,
     }
 }
 

@@ -183,6 +183,10 @@ pub struct LocRib {
     len: usize,
     interner: Interner,
     changes: Vec<RibChange>,
+    /// Keys whose candidate set changed (best or not), kept only when
+    /// `track_touched` is on (ADD-PATH send needs every path).
+    touched: Vec<RouteKey>,
+    pub track_touched: bool,
 }
 
 impl LocRib {
@@ -214,6 +218,9 @@ impl LocRib {
             None => upsert_in(self.other.entry(key), s),
         };
         self.len += usize::from(old.is_none());
+        if self.track_touched {
+            self.touched.push(key);
+        }
         if old.as_ref() != best.as_ref() {
             self.changes.push(RibChange {
                 family: key.family(),
@@ -235,6 +242,9 @@ impl LocRib {
             return false;
         };
         self.len -= usize::from(best.is_none());
+        if self.track_touched {
+            self.touched.push(*key);
+        }
         if Some(&old) != best.as_ref() {
             self.changes.push(RibChange {
                 family: key.family(),
@@ -247,14 +257,29 @@ impl LocRib {
 
     /// Remove every path of `source` (session down); returns how many.
     pub fn remove_source(&mut self, source: Source) -> usize {
+        self.remove_source_if(source, |_, _| true)
+    }
+
+    /// Remove the paths of `source` for which `pred(key, path_id)` holds;
+    /// returns how many.
+    pub fn remove_source_if(
+        &mut self,
+        source: Source,
+        pred: impl Fn(&RouteKey, Option<u32>) -> bool,
+    ) -> usize {
         let mut n = 0;
         let mut emptied = 0;
         let changes = &mut self.changes;
+        let touched = &mut self.touched;
+        let track = self.track_touched;
         let mut visit = |key: RouteKey, c: &mut Cands| -> bool {
             let old = c.best().clone();
-            let (left, gone) = c.retain(|p| p.source() != source);
+            let (left, gone) = c.retain(|p| !(p.source() == source && pred(&key, p.path_id())));
             if gone == 0 {
                 return true;
+            }
+            if track {
+                touched.push(key);
             }
             n += gone;
             let best = left.then(|| c.best().clone());
@@ -273,6 +298,28 @@ impl LocRib {
         self.other.retain(|k, c| visit(*k, c));
         self.len -= emptied;
         n
+    }
+
+    /// Every candidate path of `key`, best first.
+    pub fn candidates(&self, key: &RouteKey) -> Vec<Path> {
+        self.get(key)
+            .map(|c| {
+                let best = c.best();
+                let mut v = vec![best.to_path()];
+                let is_best =
+                    |p: &Stored| p.source() == best.source() && p.path_id() == best.path_id();
+                v.extend(c.all().iter().filter(|p| !is_best(p)).map(Stored::to_path));
+                v
+            })
+            .unwrap_or_default()
+    }
+
+    /// Keys whose candidates changed since the last call (deduplicated).
+    pub fn take_touched(&mut self) -> Vec<RouteKey> {
+        let mut v = std::mem::take(&mut self.touched);
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     pub fn best(&self, key: &RouteKey) -> Option<Path> {

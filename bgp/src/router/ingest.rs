@@ -1,7 +1,9 @@
 //! Applying a received UPDATE to the RIBs: RFC 7606 treat-as-withdraw,
 //! families not negotiated, loop checks (RFC 4271 §9.1.2 AS_PATH, RFC 4456
 //! §8 ORIGINATOR_ID / CLUSTER_LIST), RT-Constraint routes (RFC 4684) kept
-//! as the peer's export filter.
+//! as the peer's export filter (held back until its RT-Constraint
+//! End-of-RIB), AS4_PATH merging (RFC 6793 §4.2.3), Graceful Restart
+//! stale-route refresh (RFC 4724 §4.2).
 
 use super::{PeerId, Router};
 use crate::rib::{Path, RouteKey, Source};
@@ -18,11 +20,20 @@ impl Router {
         p.counters.updates_received += 1;
         if let Some(f) = u.is_end_of_rib() {
             p.counters.end_of_rib_received.insert(f);
+            if f == Family::RtConstraint && !p.rtc_eor {
+                // RFC 4684 §6: now send what its RT-Constraint routes admit.
+                p.rtc_eor = true;
+                self.rtc_changed.push(id);
+            }
+            // RFC 4724 §4.2: what was not re-announced is gone.
+            self.flush_stale(id, |g| g == f);
             return;
         }
         let Some(neg) = p.fsm.negotiated().cloned() else {
             return;
         };
+        // RFC 6793 §4.2.3: rebuild 4-octet paths sent by a 2-octet peer.
+        crate::wire::as4::merge_received(&mut u.attrs, neg.four_octet_as);
         let ebgp = neg.peer_as != local_as;
 
         // Withdrawals: IPv4 unicast field and MP_UNREACH.
@@ -68,6 +79,11 @@ impl Router {
 
         u.attrs.next_hop = None;
         let attrs = Arc::new(u.attrs);
+        let next = self.path_ids.len() as u32 + 1;
+        self.path_ids
+            .entry((Source::Peer(id), None))
+            .or_insert(next);
+        let p = &mut self.peers[id];
         let peer_addr = p.cfg.address;
         let mut rtc_changed = false;
 
@@ -84,6 +100,9 @@ impl Router {
                 continue;
             }
             p.counters.withdrawals_received += 1;
+            if let Some(st) = p.stale.as_mut() {
+                st.paths.remove(&(key, n.path_id));
+            }
             if self.loc.remove(&key, Source::Peer(id), n.path_id) {
                 p.counters.accepted = p.counters.accepted.saturating_sub(1);
             }
@@ -106,6 +125,15 @@ impl Router {
                 continue;
             };
             let (key, label) = RouteKey::from_nlri(&n.nlri);
+            if let Some(st) = p.stale.as_mut() {
+                st.paths.remove(&(key, n.path_id));
+            }
+            if n.path_id.is_some() {
+                let next = self.path_ids.len() as u32 + 1;
+                self.path_ids
+                    .entry((Source::Peer(id), n.path_id))
+                    .or_insert(next);
+            }
             let path = Path {
                 source: Source::Peer(id),
                 peer_addr,

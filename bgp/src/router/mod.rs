@@ -7,17 +7,20 @@
 mod export;
 mod ingest;
 mod pack;
+mod session;
 pub mod status;
 
-use crate::config::{LocalRoute, PeerConfig, SpeakerConfig};
-use crate::fsm::{Event, Fsm, FsmConfig, Output, State};
+use crate::config::{LocalRoute, PeerConfig, SdwanLocalRoute, SpeakerConfig};
+use crate::fsm::{Event, Fsm, FsmConfig, Negotiated, Output, State};
 use crate::rib::{LocRib, Path, RibChange, RouteKey, Source};
+use crate::wire::message::MAX_LEN;
 use crate::wire::nlri::RtcNlri;
+use crate::wire::Family;
 use crate::wire::{
     decode_message, AsPath, DecodeCtx, EncodeCtx, ExtCommunity, Message, Origin, PathAttributes,
 };
 use status::PeerCounters;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +37,8 @@ pub enum IoAction {
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct OutRoute {
+    /// ADD-PATH path identifier (RFC 7911) when sent with one.
+    path_id: Option<u32>,
     label: Option<u32>,
     next_hop: IpAddr,
     attrs: Arc<PathAttributes>,
@@ -46,11 +51,39 @@ pub(crate) struct Peer {
     pub(crate) authorized: Option<Vec<ExtCommunity>>,
     /// RT-Constraint routes received (RFC 4684), when negotiated.
     pub(crate) rtc: Vec<RtcNlri>,
-    pub(crate) adj_out: HashMap<RouteKey, OutRoute>,
+    /// The peer's RT-Constraint End-of-RIB arrived this session (until
+    /// then it gets no VPN / SD-WAN route, RFC 4684 §6).
+    pub(crate) rtc_eor: bool,
+    /// End-of-RIB markers waiting for `rtc_eor`.
+    pub(crate) deferred_eor: Vec<Family>,
+    /// Adj-RIB-Out by (key, ADD-PATH path id).
+    pub(crate) adj_out: HashMap<(RouteKey, Option<u32>), OutRoute>,
+    /// Path ids held in `adj_out` per key, for ADD-PATH send families.
+    pub(crate) ap_ids: HashMap<RouteKey, Vec<u32>>,
+    /// Families we send with path identifiers this session.
+    pub(crate) add_path_tx: Vec<Family>,
+    /// Largest message this session (4096, or 65535 with RFC 8654).
+    pub(crate) max_len: usize,
+    /// What the current (or last) session negotiated.
+    pub(crate) negotiated: Option<Negotiated>,
+    /// Graceful Restart (RFC 4724 §4.2): the peer's routes kept as stale.
+    pub(crate) stale: Option<Stale>,
+    /// The session that just went down had been Established.
+    pub(crate) established_at_down: bool,
     pub(crate) decode_ctx: DecodeCtx,
     pub(crate) encode_ctx: EncodeCtx,
     pub(crate) counters: PeerCounters,
     pub(crate) established_at: Option<Instant>,
+}
+
+/// Routes of a restarting peer kept while it is away (RFC 4724 §4.2).
+#[derive(Debug)]
+pub(crate) struct Stale {
+    /// (key, received path id) not yet re-announced.
+    pub(crate) paths: HashSet<(RouteKey, Option<u32>)>,
+    /// When to flush what is left: restart time while the peer is down,
+    /// the stale-routes time once it is back.
+    pub(crate) deadline: Instant,
 }
 
 impl Peer {
@@ -70,6 +103,14 @@ pub struct Router {
     pub record_changes: bool,
     /// Peers whose RT-Constraint set changed since the last propagation.
     pub(crate) rtc_changed: Vec<PeerId>,
+    /// Local routes not advertised to peers that negotiated a family
+    /// ([`LocalRoute::unless_peer_has`]).
+    pub(crate) local_unless: HashMap<RouteKey, crate::wire::Family>,
+    /// ADD-PATH path ids we send, per (source, received path id).
+    pub(crate) path_ids: HashMap<(Source, Option<u32>), u32>,
+    /// Attributes of the last local route, shared by the next one when
+    /// equal (so routes alike pack into one UPDATE).
+    last_local_attrs: Option<Arc<PathAttributes>>,
 }
 
 impl Router {
@@ -95,11 +136,22 @@ impl Router {
                         passive: p.passive,
                         connect_retry: Duration::from_secs(cfg.connect_retry_secs),
                         idle_hold: Duration::from_secs(cfg.connect_retry_secs),
+                        add_path: cfg.add_path.clone(),
+                        restart_time: cfg.restart_time,
+                        extended_message: cfg.extended_message,
                     }),
                     cfg: p.clone(),
                     authorized,
                     rtc: Vec::new(),
+                    rtc_eor: false,
+                    deferred_eor: Vec::new(),
                     adj_out: HashMap::new(),
+                    ap_ids: HashMap::new(),
+                    add_path_tx: Vec::new(),
+                    max_len: MAX_LEN,
+                    negotiated: None,
+                    stale: None,
+                    established_at_down: false,
                     decode_ctx: DecodeCtx::default(),
                     encode_ctx: EncodeCtx::default(),
                     counters: PeerCounters::default(),
@@ -114,6 +166,9 @@ impl Router {
             changes_out: Vec::new(),
             record_changes: true,
             rtc_changed: Vec::new(),
+            local_unless: HashMap::new(),
+            path_ids: HashMap::new(),
+            last_local_attrs: None,
             cfg,
         };
         for route in r.cfg.routes.clone() {
@@ -196,6 +251,14 @@ impl Router {
         for id in 0..self.peers.len() {
             let outs = self.peers[id].fsm.tick(now);
             self.apply_outputs(id, now, outs, &mut acts);
+            if self.peers[id]
+                .stale
+                .as_ref()
+                .is_some_and(|s| s.deadline <= now)
+            {
+                self.flush_stale(id, |_| true);
+                self.propagate(&mut acts);
+            }
         }
         acts
     }
@@ -203,7 +266,8 @@ impl Router {
     pub fn next_deadline(&self) -> Option<Instant> {
         self.peers
             .iter()
-            .filter_map(|p| p.fsm.next_deadline())
+            .flat_map(|p| [p.fsm.next_deadline(), p.stale.as_ref().map(|s| s.deadline)])
+            .flatten()
             .min()
     }
 
@@ -221,8 +285,28 @@ impl Router {
         Ok(acts)
     }
 
+    /// Originate (or replace) a local SD-WAN edge discovery route (SAFI 74).
+    pub fn originate_sdwan(&mut self, route: &SdwanLocalRoute) -> Result<Vec<IoAction>, String> {
+        route.validate()?;
+        let key = RouteKey::Sdwan { sdwan: route.nlri };
+        let attrs = PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            ext_communities: route.route_targets.iter().map(|t| t.0).collect(),
+            tunnel_encap: Some(route.tunnel_encap.clone()),
+            ..Default::default()
+        };
+        self.local_unless.remove(&key);
+        self.upsert_local(key, None, route.next_hop, attrs);
+        self.alloc_path_id(Source::Local, None);
+        let mut acts = Vec::new();
+        self.propagate(&mut acts);
+        Ok(acts)
+    }
+
     /// Withdraw a local route by its key.
     pub fn withdraw_local(&mut self, key: &RouteKey) -> Vec<IoAction> {
+        self.local_unless.remove(key);
         self.loc.remove(key, Source::Local, None);
         let mut acts = Vec::new();
         self.propagate(&mut acts);
@@ -266,15 +350,65 @@ impl Router {
             tunnel_encap: r.tunnel_encap.clone(),
             ..Default::default()
         };
+        match r.unless_peer_has {
+            Some(f) => self.local_unless.insert(key, f),
+            None => self.local_unless.remove(&key),
+        };
+        self.upsert_local(key, r.label.map(|l| (l << 4) | 1), r.next_hop, attrs);
+        self.alloc_path_id(Source::Local, None);
+    }
+
+    /// The ADD-PATH path id we send for paths of (source, received id).
+    pub(crate) fn alloc_path_id(&mut self, source: Source, rx: Option<u32>) {
+        let next = self.path_ids.len() as u32 + 1;
+        self.path_ids.entry((source, rx)).or_insert(next);
+    }
+
+    /// Remove the stale paths of `id` whose family passes `which`; drop
+    /// the stale state once none is left.
+    pub(crate) fn flush_stale(&mut self, id: PeerId, which: impl Fn(Family) -> bool) {
+        let Some(stale) = self.peers[id].stale.as_mut() else {
+            return;
+        };
+        let gone: HashSet<(RouteKey, Option<u32>)> = stale
+            .paths
+            .iter()
+            .filter(|(k, _)| which(k.family()))
+            .copied()
+            .collect();
+        stale.paths.retain(|p| !gone.contains(p));
+        if stale.paths.is_empty() {
+            self.peers[id].stale = None;
+        }
+        let n = self
+            .loc
+            .remove_source_if(Source::Peer(id), |k, pid| gone.contains(&(*k, pid)));
+        let c = &mut self.peers[id].counters;
+        c.accepted = c.accepted.saturating_sub(n as u64);
+        c.count_drop("graceful_restart_stale", n as u64);
+    }
+
+    fn upsert_local(
+        &mut self,
+        key: RouteKey,
+        label: Option<u32>,
+        next_hop: IpAddr,
+        attrs: PathAttributes,
+    ) {
+        let attrs = match &self.last_local_attrs {
+            Some(a) if **a == attrs => Arc::clone(a),
+            _ => Arc::new(attrs),
+        };
+        self.last_local_attrs = Some(Arc::clone(&attrs));
         let path = Path {
             source: Source::Local,
             peer_addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             peer_router_id: self.cfg.router_id,
             ebgp: false,
             path_id: None,
-            label: r.label.map(|l| (l << 4) | 1),
-            next_hop: r.next_hop,
-            attrs: Arc::new(attrs),
+            label,
+            next_hop,
+            attrs,
         };
         self.loc.upsert(key, path);
     }
@@ -307,31 +441,21 @@ impl Router {
                 Output::Send(m) => self.send(id, &m, acts),
                 Output::Disconnect => acts.push(IoAction::Close(id)),
                 Output::Established(n) => {
-                    let local_as = self.cfg.asn;
-                    let p = &mut self.peers[id];
-                    p.decode_ctx = DecodeCtx {
-                        four_octet_as: n.four_octet_as,
-                        add_path_rx: Vec::new(),
-                        ebgp: n.peer_as != local_as,
-                        extended_message: false,
-                    };
-                    p.encode_ctx = EncodeCtx {
-                        four_octet_as: n.four_octet_as,
-                    };
-                    p.established_at = Some(now);
-                    p.counters.established_count += 1;
-                    self.initial_advertisement(id, acts);
+                    self.established(id, now, n, acts);
                 }
                 Output::Down(why) => {
                     let p = &mut self.peers[id];
                     p.counters.last_down_reason = Some(why);
+                    p.established_at_down = p.established_at.is_some();
                     p.established_at = None;
                     p.adj_out.clear();
+                    p.ap_ids.clear();
                     p.rtc.clear();
+                    p.rtc_eor = false;
+                    p.deferred_eor.clear();
                     p.decode_ctx = DecodeCtx::default();
                     p.encode_ctx = EncodeCtx::default();
-                    self.loc.remove_source(Source::Peer(id));
-                    self.peers[id].counters.accepted = 0;
+                    self.peer_down(id, now);
                     self.propagate(acts);
                 }
                 Output::Update(u, action, errors) => {
@@ -353,3 +477,5 @@ impl Router {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_capabilities;

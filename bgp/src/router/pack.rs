@@ -1,12 +1,13 @@
 //! Packing Adj-RIB-Out changes into UPDATE messages of at most 4096 bytes
-//! (RFC 4271 §4): routes sharing attributes and next hop share an UPDATE;
+//! (RFC 4271 §4), or 65535 with Extended Message (RFC 8654): routes sharing
+//! attributes and next hop share an UPDATE; path identifiers (RFC 7911)
+//! are written where the route carries one;
 //! IPv4 unicast uses the NLRI / Withdrawn fields, every other family
 //! MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760).
 
 use super::OutRoute;
 use crate::rib::RouteKey;
 use crate::wire::attr::{EncodeCtx, MpReach, MpUnreach};
-use crate::wire::message::MAX_LEN;
 use crate::wire::nlri::encode_nlri;
 use crate::wire::{Family, Message, NextHop, PathNlri, Update};
 use std::collections::HashMap;
@@ -48,19 +49,21 @@ fn encoded_len(u: &Update) -> usize {
         .len()
 }
 
-/// Build the UPDATEs for a batch of announcements and withdrawals.
+/// Build the UPDATEs (each at most `max_len` bytes) for a batch of
+/// announcements and withdrawals (key, path id).
 pub(super) fn pack_updates(
     announce: &[(RouteKey, OutRoute)],
-    withdraw: &[RouteKey],
+    withdraw: &[(RouteKey, Option<u32>)],
+    max_len: usize,
 ) -> Vec<Message> {
     let mut msgs = Vec::new();
 
     // Withdrawals, per family.
     let mut by_family: Vec<(Family, Vec<PathNlri>)> = Vec::new();
-    for k in withdraw {
+    for (k, path_id) in withdraw {
         let f = k.family();
         let n = PathNlri {
-            path_id: None,
+            path_id: *path_id,
             nlri: k.to_nlri(None),
         };
         match by_family.iter_mut().find(|(ff, _)| *ff == f) {
@@ -74,7 +77,7 @@ pub(super) fn pack_updates(
         } else {
             encoded_len(&Update::end_of_rib(f)) + 1
         };
-        for chunk in chunks(list, MAX_LEN.saturating_sub(base)) {
+        for chunk in chunks(list, max_len.saturating_sub(base)) {
             let mut u = Update::default();
             if f == Family::Ipv4Unicast {
                 u.withdrawn = chunk;
@@ -98,7 +101,7 @@ pub(super) fn pack_updates(
             r.next_hop,
         );
         let n = PathNlri {
-            path_id: None,
+            path_id: r.path_id,
             nlri: k.to_nlri(r.label),
         };
         groups
@@ -136,7 +139,7 @@ pub(super) fn pack_updates(
         }
         // +2: the MP_REACH length may switch to the 2-byte form.
         let base = encoded_len(&template) + 2;
-        for chunk in chunks(list, MAX_LEN.saturating_sub(base)) {
+        for chunk in chunks(list, max_len.saturating_sub(base)) {
             let mut u = template.clone();
             match u.attrs.mp_reach.as_mut() {
                 Some(r) => r.nlri = chunk,
@@ -151,6 +154,7 @@ pub(super) fn pack_updates(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::message::MAX_LEN;
     use crate::wire::{decode_message, DecodeCtx, PathAttributes, Rd};
     use std::sync::Arc;
 
@@ -174,6 +178,7 @@ mod tests {
                 (
                     key,
                     OutRoute {
+                        path_id: None,
                         label: Some(0x641),
                         next_hop: "192.0.2.1".parse().unwrap(),
                         attrs: attrs.clone(),
@@ -181,8 +186,9 @@ mod tests {
                 )
             })
             .collect();
-        let withdraw: Vec<RouteKey> = routes.iter().take(500).map(|(k, _)| *k).collect();
-        let msgs = pack_updates(&routes, &withdraw);
+        let withdraw: Vec<(RouteKey, Option<u32>)> =
+            routes.iter().take(500).map(|(k, _)| (*k, None)).collect();
+        let msgs = pack_updates(&routes, &withdraw, MAX_LEN);
         let ctx = DecodeCtx {
             four_octet_as: true,
             ..Default::default()

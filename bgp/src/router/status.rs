@@ -3,7 +3,7 @@
 //! advertised, UPDATEs, and every error or drop by its named reason.
 
 use super::{PeerId, Router};
-use crate::fsm::State;
+use crate::fsm::{PeerGr, State};
 use crate::wire::{Action, DecodeError, Family, Message};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,6 +78,15 @@ pub struct PeerSummary {
     pub negotiated_families: Vec<Family>,
     pub hold_time: Option<u16>,
     pub md5: bool,
+    /// Families sent / received with ADD-PATH path ids (RFC 7911).
+    pub add_path_tx: Vec<Family>,
+    pub add_path_rx: Vec<Family>,
+    /// 65535-byte messages in use (RFC 8654).
+    pub extended_message: bool,
+    /// The peer's Graceful Restart capability (RFC 4724).
+    pub graceful_restart: Option<PeerGr>,
+    /// The peer's routes kept as stale while it restarts.
+    pub stale_routes: u64,
     pub counters: PeerCounters,
 }
 
@@ -109,6 +118,11 @@ impl Router {
             negotiated_families: n.map(|n| n.families.clone()).unwrap_or_default(),
             hold_time: n.map(|n| n.hold_time),
             md5: p.cfg.md5_key.is_some(),
+            add_path_tx: n.map(|n| n.add_path_tx.clone()).unwrap_or_default(),
+            add_path_rx: n.map(|n| n.add_path_rx.clone()).unwrap_or_default(),
+            extended_message: n.is_some_and(|n| n.extended_message),
+            graceful_restart: n.and_then(|n| n.graceful_restart.clone()),
+            stale_routes: p.stale.as_ref().map_or(0, |s| s.paths.len() as u64),
             counters: p.counters.clone(),
         })
     }

@@ -7,9 +7,14 @@ use crate::rib::RouteKey;
 use crate::wire::{Family, Prefix, Rd, Update};
 use std::collections::VecDeque;
 
-const RR_ID: [u8; 4] = [10, 0, 0, 100];
+pub(super) const RR_ID: [u8; 4] = [10, 0, 0, 100];
 
-fn peer(addr: [u8; 4], group: Option<&str>, families: Vec<Family>, passive: bool) -> PeerConfig {
+pub(super) fn peer(
+    addr: [u8; 4],
+    group: Option<&str>,
+    families: Vec<Family>,
+    passive: bool,
+) -> PeerConfig {
     PeerConfig {
         address: IpAddr::V4(Ipv4Addr::from(addr)),
         port: 179,
@@ -23,12 +28,17 @@ fn peer(addr: [u8; 4], group: Option<&str>, families: Vec<Family>, passive: bool
     }
 }
 
-fn rt(s: &str) -> RouteTarget {
+pub(super) fn rt(s: &str) -> RouteTarget {
     RouteTarget(ExtCommunity::route_target(s).unwrap())
 }
 
-fn speaker(id: [u8; 4], peers: Vec<PeerConfig>, groups: Vec<PeerGroupConfig>) -> Router {
-    Router::new(SpeakerConfig {
+pub(super) fn speaker_with(
+    id: [u8; 4],
+    peers: Vec<PeerConfig>,
+    groups: Vec<PeerGroupConfig>,
+    tweak: impl FnOnce(&mut SpeakerConfig),
+) -> Router {
+    let mut cfg = SpeakerConfig {
         router_id: Ipv4Addr::from(id),
         asn: 65000,
         listen_address: None,
@@ -39,11 +49,16 @@ fn speaker(id: [u8; 4], peers: Vec<PeerConfig>, groups: Vec<PeerGroupConfig>) ->
         peers,
         peer_groups: groups,
         routes: Vec::new(),
-    })
-    .unwrap()
+        add_path: vec![],
+        restart_time: Some(120),
+        stale_routes_secs: 360,
+        extended_message: true,
+    };
+    tweak(&mut cfg);
+    Router::new(cfg).unwrap()
 }
 
-fn vpn_route(prefix: &str, rd: &str, rts: &[&str], color: Option<u32>) -> LocalRoute {
+pub(super) fn vpn_route(prefix: &str, rd: &str, rts: &[&str], color: Option<u32>) -> LocalRoute {
     LocalRoute {
         prefix: prefix.parse().unwrap(),
         rd: Some(rd.parse().unwrap()),
@@ -54,35 +69,49 @@ fn vpn_route(prefix: &str, rd: &str, rts: &[&str], color: Option<u32>) -> LocalR
         local_pref: None,
         med: None,
         tunnel_encap: None,
+        unless_peer_has: None,
     }
 }
 
 /// RR (node 0) with edges 1..=n; edge i is RR peer i-1, and has one peer 0.
-struct Net {
-    nodes: Vec<Router>,
-    queue: VecDeque<(usize, IoAction)>,
-    now: Instant,
+pub(super) struct Net {
+    pub(super) nodes: Vec<Router>,
+    pub(super) queue: VecDeque<(usize, IoAction)>,
+    pub(super) now: Instant,
+    /// Largest message any node sent.
+    pub(super) max_sent: usize,
 }
 
 impl Net {
     fn new(edge_groups: &[(&str, Vec<Family>)], groups: Vec<PeerGroupConfig>) -> Net {
+        Net::new_with(edge_groups, groups, |_, _| {})
+    }
+
+    /// As `new`, with `tweak(node, config)` applied to each node's config.
+    pub(super) fn new_with(
+        edge_groups: &[(&str, Vec<Family>)],
+        groups: Vec<PeerGroupConfig>,
+        tweak: impl Fn(usize, &mut SpeakerConfig),
+    ) -> Net {
         let rr_peers = edge_groups
             .iter()
             .enumerate()
             .map(|(i, (g, f))| peer([10, 0, 0, i as u8 + 1], Some(g), f.clone(), true))
             .collect();
-        let mut nodes = vec![speaker(RR_ID, rr_peers, groups)];
+        let mut nodes = vec![speaker_with(RR_ID, rr_peers, groups, |c| tweak(0, c))];
         for (i, (_, f)) in edge_groups.iter().enumerate() {
-            nodes.push(speaker(
+            nodes.push(speaker_with(
                 [10, 0, 0, i as u8 + 1],
                 vec![peer(RR_ID, None, f.clone(), false)],
                 vec![],
+                |c| tweak(i + 1, c),
             ));
         }
         let mut net = Net {
             nodes,
             queue: VecDeque::new(),
             now: Instant::now(),
+            max_sent: 0,
         };
         for n in 0..net.nodes.len() {
             let acts = net.nodes[n].start(net.now);
@@ -93,7 +122,7 @@ impl Net {
     }
 
     /// (node, peer) on the other end of (node, peer).
-    fn far(&self, node: usize, peer: PeerId) -> (usize, PeerId) {
+    pub(super) fn far(&self, node: usize, peer: PeerId) -> (usize, PeerId) {
         if node == 0 {
             (peer + 1, 0)
         } else {
@@ -101,7 +130,7 @@ impl Net {
         }
     }
 
-    fn run(&mut self) {
+    pub(super) fn run(&mut self) {
         while let Some((n, a)) = self.queue.pop_front() {
             let (fnode, fpeer, acts_here, acts_far) = match a {
                 IoAction::Connect(p) => {
@@ -111,6 +140,7 @@ impl Net {
                     (fnode, fpeer, a1, a2)
                 }
                 IoAction::Send(p, bytes) => {
+                    self.max_sent = self.max_sent.max(bytes.len());
                     let (fnode, fpeer) = self.far(n, p);
                     (
                         fnode,
@@ -135,13 +165,13 @@ impl Net {
         }
     }
 
-    fn originate(&mut self, node: usize, r: LocalRoute) {
+    pub(super) fn originate(&mut self, node: usize, r: LocalRoute) {
         let acts = self.nodes[node].originate(&r).unwrap();
         self.queue.extend(acts.into_iter().map(|a| (node, a)));
         self.run();
     }
 
-    fn keys(&self, node: usize) -> Vec<String> {
+    pub(super) fn keys(&self, node: usize) -> Vec<String> {
         self.nodes[node]
             .snapshot()
             .iter()
@@ -150,7 +180,7 @@ impl Net {
     }
 }
 
-fn tenants() -> Vec<PeerGroupConfig> {
+pub(super) fn tenants() -> Vec<PeerGroupConfig> {
     vec![
         PeerGroupConfig {
             name: "t1".into(),
@@ -163,7 +193,7 @@ fn tenants() -> Vec<PeerGroupConfig> {
     ]
 }
 
-fn vpn() -> Vec<Family> {
+pub(super) fn vpn() -> Vec<Family> {
     vec![Family::Vpnv4, Family::Vpnv6]
 }
 
@@ -431,4 +461,127 @@ fn loop_checks_drop_own_originator_and_cluster() {
         ),
         (Some(&1), Some(&1))
     );
+}
+
+pub(super) fn sdwan_tunnel(color: u32) -> crate::wire::TunnelEncap {
+    use crate::wire::tunnel::TUNNEL_SDWAN_HYBRID;
+    use crate::wire::{SubTlv, Tunnel, TunnelEncap};
+    TunnelEncap {
+        tunnels: vec![Tunnel {
+            tunnel_type: TUNNEL_SDWAN_HYBRID,
+            sub_tlvs: vec![
+                SubTlv::EgressEndpoint {
+                    address: Some("198.51.100.1".parse().unwrap()),
+                },
+                SubTlv::Color { flags: 0, color },
+                SubTlv::UdpDestPort { port: 4500 },
+                SubTlv::IpsecSaId { ids: vec![7] },
+            ],
+        }],
+    }
+}
+
+fn sdwan_local(port: u32) -> crate::config::SdwanLocalRoute {
+    crate::config::SdwanLocalRoute {
+        nlri: crate::wire::SdwanNlri {
+            route_type: 1,
+            port_local_id: port,
+            color: 9,
+            node_id: "10.0.0.1".parse().unwrap(),
+        },
+        next_hop: "198.51.100.1".parse().unwrap(),
+        route_targets: vec![rt("65000:1")],
+        tunnel_encap: sdwan_tunnel(9),
+    }
+}
+
+#[test]
+fn sdwan_routes_reach_only_peers_that_negotiated_safi_74() {
+    let sd = vec![Family::Vpnv4, Family::SdwanV4];
+    let mut net = Net::new(
+        &[("t1", sd.clone()), ("t1", sd), ("t1", vec![Family::Vpnv4])],
+        tenants(),
+    );
+    let r = sdwan_local(1);
+    let acts = net.nodes[1].originate_sdwan(&r).unwrap();
+    net.queue.extend(acts.into_iter().map(|a| (1, a)));
+    net.run();
+    let key = RouteKey::Sdwan { sdwan: r.nlri };
+    assert_eq!(net.keys(2), vec![key.to_string()]);
+    let (_, p) = &net.nodes[2].snapshot()[0];
+    assert_eq!(p.attrs.tunnel_encap.as_ref(), Some(&r.tunnel_encap));
+    assert_eq!(p.next_hop, r.next_hop);
+    assert!(net.keys(3).is_empty());
+    let c = net.nodes[3].peer_summary(0, net.now).unwrap().counters;
+    assert!(c.drops.is_empty() && c.errors.is_empty(), "{c:?}");
+    // Summaries list what each Established session negotiated.
+    let s = net.nodes[0].summaries(net.now);
+    assert_eq!(
+        s[0].negotiated_families,
+        vec![Family::Vpnv4, Family::SdwanV4]
+    );
+    assert_eq!(s[2].negotiated_families, vec![Family::Vpnv4]);
+    // Withdraw by key.
+    let acts = net.nodes[1].withdraw_local(&key);
+    net.queue.extend(acts.into_iter().map(|a| (1, a)));
+    net.run();
+    assert!(net.keys(2).is_empty());
+    assert!(net.nodes[1]
+        .originate_sdwan(&crate::config::SdwanLocalRoute {
+            tunnel_encap: Default::default(),
+            ..sdwan_local(2)
+        })
+        .is_err());
+}
+
+fn loopback_route(unless: Option<Family>) -> LocalRoute {
+    LocalRoute {
+        prefix: "10.255.0.1/32".parse().unwrap(),
+        rd: None,
+        label: None,
+        next_hop: "198.51.100.1".parse().unwrap(),
+        route_targets: vec![rt("65000:1")],
+        color: Some(9),
+        local_pref: None,
+        med: None,
+        tunnel_encap: Some(sdwan_tunnel(9)),
+        unless_peer_has: unless,
+    }
+}
+
+#[test]
+fn unless_peer_has_keeps_the_fallback_route_from_safi_74_peers() {
+    // RR speaks SAFI 74 with edge 1: the fallback loopback route stays home.
+    let with74 = vec![Family::Ipv4Unicast, Family::SdwanV4];
+    let mut net = Net::new(&[("t1", with74.clone()), ("t1", with74)], tenants());
+    net.originate(1, loopback_route(Some(Family::SdwanV4)));
+    assert_eq!(net.nodes[0].loc_rib_len(), 0);
+    assert_eq!(net.keys(1), vec!["10.255.0.1/32"]);
+    // RR without SAFI 74: the route goes out with attribute 23 and Color,
+    // and is reflected to the restricted tenant-1 peer intact.
+    let v4 = vec![Family::Ipv4Unicast];
+    let mut net = Net::new(
+        &[("t1", v4.clone()), ("t1", v4.clone()), ("t2", v4)],
+        tenants(),
+    );
+    let r = loopback_route(Some(Family::SdwanV4));
+    net.originate(1, r.clone());
+    assert_eq!(net.keys(2), vec!["10.255.0.1/32"]);
+    let (_, p) = &net.nodes[2].snapshot()[0];
+    assert_eq!(p.attrs.tunnel_encap, r.tunnel_encap);
+    assert_eq!(p.attrs.colors().collect::<Vec<_>>(), vec![9]);
+    assert_eq!(p.attrs.cluster_list, vec![Ipv4Addr::from(RR_ID)]);
+    assert!(net.keys(3).is_empty(), "tenant 2 gets nothing of tenant 1");
+}
+
+#[test]
+fn restricted_group_receives_vpn_route_with_tunnel_and_color_intact() {
+    let mut net = Net::new(&[("t1", vpn()), ("t1", vpn()), ("t2", vpn())], tenants());
+    let mut r = vpn_route("10.1.0.0/24", "65000:1", &["65000:1"], Some(9));
+    r.tunnel_encap = Some(sdwan_tunnel(9));
+    net.originate(1, r.clone());
+    let (_, p) = &net.nodes[2].snapshot()[0];
+    assert_eq!(p.attrs.tunnel_encap, r.tunnel_encap);
+    assert_eq!(p.attrs.colors().collect::<Vec<_>>(), vec![9]);
+    assert!(net.keys(3).is_empty());
 }

@@ -91,20 +91,46 @@ pub fn decode_attributes(
     let mut c = Cursor::new(buf);
     while !c.is_empty() {
         let start = base + c.pos();
-        // RFC 7606 §4: an attribute header or length that overruns the
-        // attribute field leaves the MP_REACH/UNREACH possibly unlocated:
-        // the only safe action is a session reset.
-        let overrun =
-            |at: usize| DecodeError::reset(Reason::AttributeLengthOverrun, at, ncode::UPDATE, 1);
-        let flags = c.u8().map_err(|_| overrun(start))?;
-        let code = c.u8().map_err(|_| overrun(start))?;
-        let len = if flags & FLAG_EXT_LEN != 0 {
-            usize::from(c.u16().map_err(|_| overrun(start))?)
-        } else {
-            usize::from(c.u8().map_err(|_| overrun(start))?)
+        let rest = c.rest();
+        // RFC 7606 §4: an attribute whose header does not fit (fewer than
+        // 3, or 4 with Extended Length, octets left) or whose length
+        // overruns the Total Path Attribute Length is treat-as-withdraw;
+        // the total length still locates the NLRI field. Parsing stops
+        // there. Exception: if the broken attribute is MP_REACH_NLRI or
+        // MP_UNREACH_NLRI its NLRI cannot be located to be withdrawn, so
+        // the session is reset (RFC 7606 §3 j, §5.3).
+        let header = match rest {
+            [f, code, l, ..] if f & FLAG_EXT_LEN == 0 => Some((*f, *code, 3, usize::from(*l))),
+            [f, code, a, b, ..] if f & FLAG_EXT_LEN != 0 => {
+                Some((*f, *code, 4, usize::from(u16::from_be_bytes([*a, *b]))))
+            }
+            _ => None,
         };
+        let Some((flags, code, hlen, len)) = header.filter(|h| h.2 + h.3 <= rest.len()) else {
+            let code = rest.get(1).copied();
+            if code == Some(code::MP_REACH) || code == Some(code::MP_UNREACH) {
+                return Err(DecodeError::reset(
+                    Reason::AttributeLengthOverrun,
+                    start,
+                    ncode::UPDATE,
+                    1,
+                )
+                .with_attr(code.unwrap_or(0)));
+            }
+            out.errors.push(DecodeError {
+                reason: Reason::AttributeLengthOverrun,
+                offset: start,
+                attr_type: code,
+                action: Action::TreatAsWithdraw,
+                notify: (ncode::UPDATE, 1),
+                data: Vec::new(),
+            });
+            break;
+        };
+        // Both fit (checked above).
+        let _ = c.bytes(hlen);
         let vstart = base + c.pos();
-        let value = c.bytes(len).map_err(|_| overrun(start).with_attr(code))?;
+        let value = c.bytes(len).unwrap_or_default();
 
         // Duplicates (RFC 7606 §3 g): MP attributes reset, others: keep the
         // first, discard the rest.
@@ -479,8 +505,34 @@ mod tests {
         let e = decode_attributes(&bad_nh, 0, &ctx4()).unwrap_err();
         assert_eq!(e.action, Action::SessionReset);
         assert_eq!(e.reason, Reason::MalformedMpReach);
-        let e = decode_attributes(&[0x40, 1, 5, 0], 0, &ctx4()).unwrap_err();
+        // An MP attribute that overruns: its NLRI is lost, reset.
+        let e = decode_attributes(&[0x80, 14, 9, 0, 1], 0, &ctx4()).unwrap_err();
         assert_eq!(e.reason, Reason::AttributeLengthOverrun);
+        assert_eq!(e.action, Action::SessionReset);
+    }
+
+    #[test]
+    fn overrun_is_treat_as_withdraw_keeping_what_was_parsed() {
+        // ORIGIN fine, then ORIGIN-length 5 with one byte left (RFC 7606 §4).
+        let d = decode_attributes(&[0x40, 1, 1, 0, 0xc0, 8, 5, 0], 7, &ctx4()).unwrap();
+        assert_eq!(d.attrs.origin, Some(Origin::Igp));
+        assert_eq!(d.errors.len(), 1);
+        let e = &d.errors[0];
+        assert_eq!(
+            (e.reason, e.action, e.offset, e.attr_type),
+            (
+                Reason::AttributeLengthOverrun,
+                Action::TreatAsWithdraw,
+                11,
+                Some(8)
+            )
+        );
+        // Two stray bytes: not even a header.
+        let d = decode_attributes(&[0x40, 1, 1, 0, 0x40, 2], 0, &ctx4()).unwrap();
+        assert_eq!(d.errors[0].action, Action::TreatAsWithdraw);
+        // An MP_UNREACH whose header is cut: reset.
+        let e = decode_attributes(&[0x90, 15, 0], 0, &ctx4()).unwrap_err();
+        assert_eq!(e.action, Action::SessionReset);
     }
 
     #[test]

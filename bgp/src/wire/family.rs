@@ -40,6 +40,15 @@ impl Family {
         Family::SdwanV6,
     ];
 
+    /// Families whose routes carry Route Targets that RT-Constraint
+    /// (RFC 4684) filters: VPN-IP and SD-WAN edge discovery.
+    pub fn is_vpn_like(self) -> bool {
+        matches!(
+            self,
+            Family::Vpnv4 | Family::Vpnv6 | Family::SdwanV4 | Family::SdwanV6
+        )
+    }
+
     pub fn from_afi_safi(afi: u16, safi: u8) -> Option<Family> {
         Some(match (afi, safi) {
             (AFI_IPV4, SAFI_UNICAST) => Family::Ipv4Unicast,

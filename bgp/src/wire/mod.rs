@@ -2,6 +2,7 @@
 //! submodule pairs a typed representation with its decoder and encoder;
 //! decoders report named errors with offsets and the RFC 7606 action.
 
+pub mod as4;
 pub mod attr;
 pub mod attr_decode;
 pub mod community;
@@ -11,6 +12,7 @@ pub mod family;
 pub mod message;
 pub mod nlri;
 pub mod open;
+pub mod sdwan_subtlv;
 pub mod tunnel;
 
 pub use attr::{AsPath, EncodeCtx, MpReach, MpUnreach, NextHop, Origin, PathAttributes};

@@ -1,6 +1,7 @@
 //! Tunnel Encapsulation attribute, path attribute 23 (RFC 9012 §2), with the
 //! sub-TLVs of RFC 9012 §3 and the SD-WAN-Hybrid ones of
-//! draft-ietf-idr-sdwan-edge-discovery. Unknown sub-TLVs (and tunnels of
+//! draft-ietf-idr-sdwan-edge-discovery (values typed in `sdwan_subtlv`).
+//! Unknown sub-TLVs (and tunnels of
 //! unknown type) are kept byte-exact and passed on.
 //!
 //! ```text
@@ -11,6 +12,7 @@
 
 use super::cursor::{len16_end, len16_start, Cursor, PutBytes};
 use super::error::{Malformed, VResult};
+use super::sdwan_subtlv::{ExtendedPort, PublicKey, SaNonce, SaProposal, SimplifiedSa};
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -80,16 +82,16 @@ pub enum SubTlv {
     PrefixSid { value: Vec<u8> },
     /// 64: IPsec SA ID: list of 4-byte SA identifiers.
     IpsecSaId { ids: Vec<u32> },
-    /// 65: Extended Port (NAT info, encapsulation, underlay); value as bytes.
-    ExtendedPort { value: Vec<u8> },
-    /// 67: IPsec SA nonce / rekey counter; value as bytes.
-    RekeyCounter { value: Vec<u8> },
-    /// 68: Public Key; value as bytes.
-    PublicKey { value: Vec<u8> },
-    /// 69: Proposal (transform list); value as bytes.
-    Proposal { value: Vec<u8> },
-    /// 70: Simplified IPsec SA; value as bytes.
-    SimplifiedIpsecSa { value: Vec<u8> },
+    /// 65: Extended Port (NAT info, encapsulation, underlay).
+    ExtendedPort { port: ExtendedPort },
+    /// 67: IPsec SA nonce with the rekey counter.
+    RekeyCounter { nonce: SaNonce },
+    /// 68: Public Key (X25519).
+    PublicKey { key: PublicKey },
+    /// 69: IPsec SA Proposal (transform list).
+    Proposal { proposal: SaProposal },
+    /// 70: Simplified IPsec SA.
+    SimplifiedIpsecSa { sa: SimplifiedSa },
     /// Any other sub-TLV type, kept and passed on.
     Unknown { code: u8, value: Vec<u8> },
 }
@@ -238,11 +240,22 @@ fn decode_sub_tlv(code: u8, v: &[u8], tunnel_type: u16) -> VResult<SubTlv> {
             }
             SubTlv::IpsecSaId { ids }
         }
-        65 => SubTlv::ExtendedPort { value: v.to_vec() },
-        67 => SubTlv::RekeyCounter { value: v.to_vec() },
-        68 => SubTlv::PublicKey { value: v.to_vec() },
-        69 => SubTlv::Proposal { value: v.to_vec() },
-        70 => SubTlv::SimplifiedIpsecSa { value: v.to_vec() },
+        // Typed SD-WAN values consume the whole value or fail themselves.
+        65 => SubTlv::ExtendedPort {
+            port: ExtendedPort::decode(v)?,
+        },
+        67 => SubTlv::RekeyCounter {
+            nonce: SaNonce::decode(v)?,
+        },
+        68 => SubTlv::PublicKey {
+            key: PublicKey::decode(v)?,
+        },
+        69 => SubTlv::Proposal {
+            proposal: SaProposal::decode(v)?,
+        },
+        70 => SubTlv::SimplifiedIpsecSa {
+            sa: SimplifiedSa::decode(v)?,
+        },
         code => SubTlv::Unknown {
             code,
             value: v.to_vec(),
@@ -327,13 +340,12 @@ fn encode_sub_tlv(s: &SubTlv, out: &mut Vec<u8>) {
         SubTlv::EmbeddedLabelHandling { value } => v.put_u8(*value),
         SubTlv::MplsLabelStack { entries } => entries.iter().for_each(|e| v.put_u32(*e)),
         SubTlv::IpsecSaId { ids } => ids.iter().for_each(|e| v.put_u32(*e)),
-        SubTlv::PrefixSid { value }
-        | SubTlv::ExtendedPort { value }
-        | SubTlv::RekeyCounter { value }
-        | SubTlv::PublicKey { value }
-        | SubTlv::Proposal { value }
-        | SubTlv::SimplifiedIpsecSa { value }
-        | SubTlv::Unknown { value, .. } => v.extend_from_slice(value),
+        SubTlv::ExtendedPort { port } => port.encode(&mut v),
+        SubTlv::RekeyCounter { nonce } => nonce.encode(&mut v),
+        SubTlv::PublicKey { key } => key.encode(&mut v),
+        SubTlv::Proposal { proposal } => proposal.encode(&mut v),
+        SubTlv::SimplifiedIpsecSa { sa } => sa.encode(&mut v),
+        SubTlv::PrefixSid { value } | SubTlv::Unknown { value, .. } => v.extend_from_slice(value),
     }
     if code < 128 {
         out.put_u8(u8::try_from(v.len()).unwrap_or(u8::MAX));

@@ -143,6 +143,10 @@ pub fn our_config(
         peers,
         peer_groups: vec![],
         routes: vec![],
+        add_path: vec![],
+        restart_time: Some(120),
+        stale_routes_secs: 360,
+        extended_message: true,
     }
 }
 
@@ -184,6 +188,7 @@ pub fn vpn_route(
         local_pref: None,
         med: None,
         tunnel_encap: None,
+        unless_peer_has: None,
     }
 }
 
@@ -209,4 +214,248 @@ pub fn originate_test_routes(us: &sdwan_bgp::speaker::Speaker, v6_color: Option<
         v6_color,
     ))
     .unwrap();
+}
+
+/// The SD-WAN sub-TLVs of draft-ietf-idr-sdwan-edge-discovery with typed
+/// values: 65 Extended Port, 67 nonce + rekey counter, 68 X25519 public
+/// key, 69 proposal, 70 Simplified IPsec SA.
+pub fn sdwan_sub_tlvs() -> Vec<sdwan_bgp::wire::SubTlv> {
+    use sdwan_bgp::wire::sdwan_subtlv::*;
+    use sdwan_bgp::wire::SubTlv;
+    vec![
+        SubTlv::ExtendedPort {
+            port: ExtendedPort {
+                nat_type: NatType::PortRestrictedCone,
+                encap_type: 1,
+                transport_network_id: 1,
+                rd_id: 0,
+                local_addr: "192.168.1.10".parse().unwrap(),
+                local_port: 4500,
+                public_addr: "198.51.100.7".parse().unwrap(),
+                public_port: 61000,
+                sub_tlvs: vec![PortSubTlv::Underlay {
+                    connection_type: 1,
+                    port_type: 1,
+                    speed_mbps: 1000,
+                }],
+            },
+        },
+        SubTlv::RekeyCounter {
+            nonce: SaNonce {
+                rekey_counter: 3,
+                nonce: (0xa0..0xb4).collect(),
+            },
+        },
+        SubTlv::PublicKey {
+            key: PublicKey {
+                x25519: core::array::from_fn(|i| i as u8 + 1),
+            },
+        },
+        SubTlv::Proposal {
+            proposal: SaProposal {
+                proposals: vec![Proposal {
+                    number: 1,
+                    transforms: vec![
+                        Transform {
+                            transform_type: 1,
+                            id: 20,
+                            key_bits: 256,
+                        },
+                        Transform {
+                            transform_type: 4,
+                            id: 31,
+                            key_bits: 0,
+                        },
+                    ],
+                }],
+            },
+        },
+        SubTlv::SimplifiedIpsecSa {
+            sa: SimplifiedSa {
+                transform: SaTransform::AesGcm256,
+                esn: true,
+                natt: true,
+                replay_window: 1024,
+                lifetime_secs: 3600,
+                spi_base: 0,
+            },
+        },
+    ]
+}
+
+/// A running gobgpd and the port of its gRPC API (for the `gobgp` CLI).
+pub struct Gobgp {
+    pub daemon: Daemon,
+    pub api: String,
+}
+
+impl Gobgp {
+    /// `gobgp -u 127.0.0.1 -p API <args>`, output (stdout + stderr).
+    pub fn cli(&self, args: &[&str]) -> String {
+        let mut a = vec!["-u", "127.0.0.1", "-p", &self.api];
+        a.extend_from_slice(args);
+        run("gobgp", &a)
+    }
+
+    /// `gobgp global rib -a FAMILY -j` as JSON (Null when unparsable).
+    pub fn rib(&self, family: &str) -> serde_json::Value {
+        serde_json::from_str(&self.cli(&["global", "rib", "-a", family, "-j"]))
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// One `[[neighbors]]` block of gobgpd.toml: iBGP AS 65000, GoBGP passive
+/// on `local`, the given afi-safi names, optionally as route reflector
+/// for this client with `cluster_id`.
+pub fn gobgp_neighbor(
+    addr: &str,
+    local: &str,
+    afi_safis: &[&str],
+    rr_cluster: Option<&str>,
+) -> String {
+    let mut s = format!(
+        r#"[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{addr}"
+    peer-as = 65000
+  [neighbors.transport.config]
+    passive-mode = true
+    local-address = "{local}"
+"#
+    );
+    if let Some(c) = rr_cluster {
+        s += &format!(
+            r#"  [neighbors.route-reflector.config]
+    route-reflector-client = true
+    route-reflector-cluster-id = "{c}"
+"#
+        );
+    }
+    for f in afi_safis {
+        s += &format!(
+            r#"  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "{f}"
+"#
+        );
+    }
+    s
+}
+
+/// Start gobgpd (AS 65000) listening on `ip:port` with `neighbors`
+/// (from [`gobgp_neighbor`]), its API on a free loopback port.
+pub fn start_gobgpd(router_id: &str, ip: &str, port: u16, neighbors: &[String]) -> Gobgp {
+    let api = free_port("127.0.0.1").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("gobgpd.toml");
+    let mut text = format!(
+        r#"[global.config]
+  as = 65000
+  router-id = "{router_id}"
+  port = {port}
+  local-address-list = ["{ip}"]
+"#
+    );
+    for n in neighbors {
+        text += n;
+    }
+    std::fs::write(&conf, text).unwrap();
+    let daemon = Daemon::spawn(
+        "gobgpd",
+        dir,
+        Command::new("gobgpd").args([
+            "-f",
+            conf.to_str().unwrap(),
+            "--api-hosts",
+            &format!("127.0.0.1:{api}"),
+            "--pprof-disable",
+            "-l",
+            "info",
+        ]),
+    );
+    Gobgp { daemon, api }
+}
+
+/// A running BIRD 2 and its control socket.
+pub struct Bird {
+    pub daemon: Daemon,
+    pub sock: String,
+}
+
+impl Bird {
+    pub fn cli(&self, args: &[&str]) -> String {
+        let mut a = vec!["-s", self.sock.as_str()];
+        a.extend_from_slice(args);
+        run("birdc", &a)
+    }
+}
+
+/// Start BIRD in the foreground with `conf` (a log line to the temp dir
+/// is prepended).
+pub fn start_bird(conf: &str) -> Bird {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    std::fs::write(
+        dir.path().join("bird.conf"),
+        format!("log \"{d}/bird.log\" all;\n{conf}"),
+    )
+    .unwrap();
+    let sock = format!("{d}/bird.ctl");
+    let daemon = Daemon::spawn(
+        "bird",
+        dir,
+        Command::new("bird").args([
+            "-f",
+            "-c",
+            &format!("{d}/bird.conf"),
+            "-s",
+            &sock,
+            "-P",
+            &format!("{d}/bird.pid"),
+        ]),
+    );
+    Bird { daemon, sock }
+}
+
+/// An SD-WAN-Hybrid tunnel (draft-ietf-idr-sdwan-edge-discovery): egress
+/// endpoint, Color, UDP port 4500 (ESP in UDP) and the key-agreement
+/// sub-TLVs 67, 68, 70.
+pub fn sdwan_hybrid_tunnel(endpoint: &str, color: u32) -> sdwan_bgp::wire::TunnelEncap {
+    use sdwan_bgp::wire::tunnel::TUNNEL_SDWAN_HYBRID;
+    use sdwan_bgp::wire::{SubTlv, Tunnel, TunnelEncap};
+    let mut sub_tlvs = vec![
+        SubTlv::EgressEndpoint {
+            address: Some(endpoint.parse().unwrap()),
+        },
+        SubTlv::Color { flags: 0, color },
+        SubTlv::UdpDestPort { port: 4500 },
+    ];
+    sub_tlvs.extend(
+        sdwan_sub_tlvs()
+            .into_iter()
+            .filter(|s| matches!(s.code(), 67 | 68 | 70)),
+    );
+    TunnelEncap {
+        tunnels: vec![Tunnel {
+            tunnel_type: TUNNEL_SDWAN_HYBRID,
+            sub_tlvs,
+        }],
+    }
+}
+
+/// The same tunnels with each tunnel's sub-TLVs in a canonical order
+/// (route reflectors may reorder them).
+pub fn canonical(t: &sdwan_bgp::wire::TunnelEncap) -> Vec<(u16, Vec<String>)> {
+    t.tunnels
+        .iter()
+        .map(|t| {
+            let mut s: Vec<String> = t
+                .sub_tlvs
+                .iter()
+                .map(|s| serde_json::to_string(s).unwrap())
+                .collect();
+            s.sort();
+            (t.tunnel_type, s)
+        })
+        .collect()
 }

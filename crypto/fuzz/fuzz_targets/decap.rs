@@ -1,6 +1,8 @@
 //! Decapsulation must never panic: arbitrary bytes go through outer-header
 //! parsing, SPI lookup (the first input byte picks whether the SPI field is
-//! forced to the installed SA's) and, for a hit, ESP checks and GCM open.
+//! forced to the installed SA's) and, for a hit, ESP checks and GCM open;
+//! other mode bits pin the SA's peer address and send the input twice
+//! through `decap_burst` (replay re-check within a burst).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -17,7 +19,12 @@ fuzz_target!(|input: &[u8]| {
     let mut params = SaParams::new(SPI);
     params.esn = mode & 1 == 1;
     let mut set = InboundSet::<sdwan_crypto::aead::DefaultEngine>::default();
-    set.insert(InboundSa::new(params, &keys).unwrap());
+    let sa = InboundSa::new(params, &keys).unwrap();
+    set.insert(if mode & 8 == 8 {
+        sa.with_expected_peer(std::net::IpAddr::from([192, 0, 2, 1]))
+    } else {
+        sa
+    });
     let mut buf = vec![0u8; rest.len() + 64];
     buf[32..32 + rest.len()].copy_from_slice(rest);
     if mode & 2 == 2 {
@@ -25,6 +32,18 @@ fuzz_target!(|input: &[u8]| {
         if let Some(s) = buf.get_mut(32 + 28..32 + 32) {
             s.copy_from_slice(&SPI.to_be_bytes());
         }
+    }
+    if mode & 4 == 4 {
+        let mut copy = buf.clone();
+        let mut frames = [
+            Frame::new(&mut buf, 32, rest.len()).unwrap(),
+            Frame::new(&mut copy, 32, rest.len()).unwrap(),
+        ];
+        let mut results = [Err(sdwan_crypto::DropReason::Truncated); 2];
+        let mut ctx =
+            <sdwan_crypto::aead::DefaultEngine as sdwan_crypto::aead::AeadEngine>::new_burst();
+        set.decap_burst(&mut frames, &mut ctx, &mut results);
+        return;
     }
     let mut frame = Frame::new(&mut buf, 32, rest.len()).unwrap();
     let _ = set.decap(&mut frame);

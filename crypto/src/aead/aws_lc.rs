@@ -11,6 +11,9 @@ pub struct AwsLcGcm(LessSafeKey);
 impl AeadEngine for AwsLcGcm {
     const NAME: &'static str = "aws-lc-rs";
 
+    type Burst = ();
+    fn new_burst() {}
+
     fn new(key: &[u8]) -> Result<Self, BadKey> {
         let alg = match key.len() {
             16 => &AES_128_GCM,

@@ -1,9 +1,11 @@
 //! intel-ipsec-mb backend (feature `ipsec-mb`), through sdwan-ffi's safe
 //! [`GcmKey`](sdwan_ffi::ipsec_mb::GcmKey): the library's direct AES-GCM
-//! functions for the best instruction set the CPU has.
+//! functions for the best instruction set the CPU has, and for bursts its
+//! job manager ([`GcmBurst`](sdwan_ffi::ipsec_mb::GcmBurst), one per
+//! worker).
 
-use super::{AeadEngine, BadKey, TagMismatch, NONCE_LEN, TAG_LEN};
-use sdwan_ffi::ipsec_mb::GcmKey;
+use super::{AeadEngine, AeadJob, BadKey, TagMismatch, NONCE_LEN, TAG_LEN};
+use sdwan_ffi::ipsec_mb::{GcmBurst, GcmJob, GcmKey};
 
 /// AES-128/256-GCM through intel-ipsec-mb. The expanded key is cleared on
 /// drop by `GcmKey`.
@@ -11,6 +13,41 @@ pub struct IpsecMbGcm(GcmKey);
 
 impl AeadEngine for IpsecMbGcm {
     const NAME: &'static str = "ipsec-mb";
+
+    /// `None` when the job manager could not be made: bursts then run
+    /// one buffer at a time through the direct functions.
+    type Burst = Option<GcmBurst>;
+
+    fn new_burst() -> Self::Burst {
+        GcmBurst::new()
+    }
+
+    fn seal_burst(ctx: &mut Self::Burst, jobs: &mut [Option<AeadJob<'_, Self>>]) {
+        let Some(mgr) = ctx else {
+            for j in jobs.iter_mut().flatten() {
+                j.engine.seal(&j.nonce, &j.aad[..j.aad_len], j.buf);
+                j.ok = true;
+            }
+            return;
+        };
+        let ok = mgr.seal(jobs.iter_mut().flatten().map(as_gcm_job));
+        for (j, ok) in jobs.iter_mut().flatten().zip(ok) {
+            j.ok = ok;
+        }
+    }
+
+    fn open_burst(ctx: &mut Self::Burst, jobs: &mut [Option<AeadJob<'_, Self>>]) {
+        let Some(mgr) = ctx else {
+            for j in jobs.iter_mut().flatten() {
+                j.ok = j.engine.open(&j.nonce, &j.aad[..j.aad_len], j.buf).is_ok();
+            }
+            return;
+        };
+        let ok = mgr.open(jobs.iter_mut().flatten().map(as_gcm_job));
+        for (j, ok) in jobs.iter_mut().flatten().zip(ok) {
+            j.ok = ok;
+        }
+    }
 
     fn new(key: &[u8]) -> Result<Self, BadKey> {
         GcmKey::new(key).map(Self).ok_or(BadKey)
@@ -30,5 +67,14 @@ impl AeadEngine for IpsecMbGcm {
         } else {
             Err(TagMismatch)
         }
+    }
+}
+
+fn as_gcm_job<'a>(j: &'a mut AeadJob<'_, IpsecMbGcm>) -> GcmJob<'a> {
+    GcmJob {
+        key: &j.engine.0,
+        iv: j.nonce,
+        aad: &j.aad[..j.aad_len],
+        data: &mut *j.buf,
     }
 }

@@ -10,7 +10,10 @@
 //! | `ipsec-mb`   | [`IpsecMbGcm`]       | intel-ipsec-mb via sdwan-ffi |
 //!
 //! The ESP layer builds the 12-byte nonce (salt ‖ explicit IV) and the AAD;
-//! the backend only seals and opens.
+//! the backend only seals and opens, one buffer at a time or a burst of up
+//! to [`MAX_BURST`] ([`AeadJob`]s, each with its own key) in one call:
+//! intel-ipsec-mb submits the burst to its job manager; the other backends
+//! loop.
 
 #[cfg(feature = "aws-lc")]
 mod aws_lc;
@@ -40,6 +43,21 @@ pub struct BadKey;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TagMismatch;
 
+/// Most operations one burst call takes (a DPDK rx burst).
+pub const MAX_BURST: usize = 64;
+
+/// One operation of a burst: `buf` as for [`AeadEngine::seal`] /
+/// [`AeadEngine::open`] (tag in the last 16 bytes). `ok` is the result:
+/// sealed, or tag verified.
+pub struct AeadJob<'a, E> {
+    pub engine: &'a E,
+    pub nonce: [u8; NONCE_LEN],
+    pub aad: [u8; 12],
+    pub aad_len: usize,
+    pub buf: &'a mut [u8],
+    pub ok: bool,
+}
+
 /// AES-GCM with a 16-byte tag. Implementations hold the expanded key and
 /// must zeroize (or let their engine free securely) key material on drop.
 pub trait AeadEngine: Sized + Send {
@@ -56,6 +74,27 @@ pub trait AeadEngine: Sized + Send {
     /// Verifies the tag in the last 16 bytes of `buf` and decrypts the rest
     /// in place. `buf.len() >= 16`.
     fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> Result<(), TagMismatch>;
+
+    /// Per-worker state bursts need (intel-ipsec-mb's job manager); `()`
+    /// for engines that work one buffer at a time.
+    type Burst: Send;
+
+    fn new_burst() -> Self::Burst;
+
+    /// Seals every `Some` job (at most [`MAX_BURST`]) and sets its `ok`.
+    fn seal_burst(_ctx: &mut Self::Burst, jobs: &mut [Option<AeadJob<'_, Self>>]) {
+        for j in jobs.iter_mut().flatten() {
+            j.engine.seal(&j.nonce, &j.aad[..j.aad_len], j.buf);
+            j.ok = true;
+        }
+    }
+
+    /// Opens every `Some` job (at most [`MAX_BURST`]); `ok` = tag verified.
+    fn open_burst(_ctx: &mut Self::Burst, jobs: &mut [Option<AeadJob<'_, Self>>]) {
+        for j in jobs.iter_mut().flatten() {
+            j.ok = j.engine.open(&j.nonce, &j.aad[..j.aad_len], j.buf).is_ok();
+        }
+    }
 }
 
 /// The backend the crate prefers when the caller does not choose.

@@ -13,6 +13,9 @@ pub enum RustCryptoGcm {
 impl AeadEngine for RustCryptoGcm {
     const NAME: &'static str = "rustcrypto";
 
+    type Burst = ();
+    fn new_burst() {}
+
     fn new(key: &[u8]) -> Result<Self, BadKey> {
         match key.len() {
             16 => Ok(Self::Aes128(Box::new(

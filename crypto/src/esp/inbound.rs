@@ -1,22 +1,31 @@
 //! Inbound SA hot state and ESP decapsulation in place, plus the per-worker
 //! set of inbound SAs keyed by SPI.
 //!
-//! Order of checks (RFC 4303 §3.4): outer header → SPI lookup → length →
-//! anti-replay *check* → ICV → anti-replay *update* → padding → next header.
-//! Every failure is a [`DropReason`], counted; nothing here panics on any
-//! input (see `fuzz/fuzz_targets/decap.rs`).
+//! Order of checks (RFC 4303 §3.4): outer header → SPI lookup → outer
+//! source (when the SA pins its peer's address) → length → anti-replay
+//! *check* → ICV → anti-replay *update* → padding → next header → ECN
+//! (RFC 6040, [`crate::ecn`]). Every failure is a [`DropReason`], counted;
+//! nothing here panics on any input (see `fuzz/fuzz_targets/decap.rs`).
+//!
+//! NAT rebinding: an SA remembers the outer source (address, UDP port) of
+//! the newest authenticated packet. When a packet that authenticates and
+//! advances the replay window comes from elsewhere, [`Received::Inner`]
+//! says `rebound`, so the caller points the outbound SA's NAT-T
+//! destination at the new source (RFC 3948 §3; only authenticated packets
+//! may move it, so a forged packet cannot redirect the tunnel).
 
 use super::{
     aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN, MIN_SPI,
     TRAILER_LEN,
 };
-use crate::aead::{AeadEngine, BadKey};
-use crate::outer::{locate_esp, Located, NATT_PORT};
+use crate::aead::{AeadEngine, AeadJob, BadKey, MAX_BURST};
+use crate::outer::{locate_esp, Located, OuterSource, NATT_PORT};
 use crate::replay::{BadWindowSize, ReplayWindow};
 use crate::{DropCounters, DropReason};
 use sdwan_packet::Frame;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
 
 /// Smallest encrypted part: payload + padding + trailer is a non-zero
 /// multiple of 4.
@@ -44,6 +53,10 @@ pub struct InboundSa<E: AeadEngine> {
     window: ReplayWindow,
     params: SaParams,
     counters: SaCounters,
+    /// Packets from any other outer source are dropped (`bad_outer_source`).
+    expected_peer: Option<IpAddr>,
+    /// Outer source of the newest authenticated packet.
+    last_source: Option<OuterSource>,
 }
 
 impl<E: AeadEngine> core::fmt::Debug for InboundSa<E> {
@@ -69,7 +82,23 @@ impl<E: AeadEngine> InboundSa<E> {
             window: ReplayWindow::new(params.replay_window).map_err(InboundError::BadWindow)?,
             params,
             counters: SaCounters::default(),
+            expected_peer: None,
+            last_source: None,
         })
+    }
+
+    /// Accept this SA's packets only from outer source `peer` (a peer
+    /// with a known, un-NATed address; a static gateway).
+    pub fn with_expected_peer(mut self, peer: IpAddr) -> Self {
+        self.expected_peer = Some(peer);
+        self
+    }
+    pub fn expected_peer(&self) -> Option<IpAddr> {
+        self.expected_peer
+    }
+    /// Outer source of the newest authenticated packet.
+    pub fn last_source(&self) -> Option<OuterSource> {
+        self.last_source
     }
 
     pub fn spi(&self) -> u32 {
@@ -95,8 +124,22 @@ impl<E: AeadEngine> InboundSa<E> {
         frame: &mut Frame<'_>,
         esp_offset: usize,
     ) -> Result<NextHeader, DropReason> {
-        match self.decap_inner(frame, esp_offset) {
-            Ok(nh) => Ok(nh),
+        self.decap_with_ecn(frame, esp_offset, crate::ecn::NOT_ECT)
+            .map(|(nh, _)| nh)
+    }
+
+    /// [`decap_at`](Self::decap_at) for a packet whose outer header had
+    /// ECN field `outer_ecn` (RFC 6040 §4.2 applied to the inner header).
+    /// Also returns the packet's 64-bit sequence number.
+    #[inline]
+    pub fn decap_with_ecn(
+        &mut self,
+        frame: &mut Frame<'_>,
+        esp_offset: usize,
+        outer_ecn: u8,
+    ) -> Result<(NextHeader, u64), DropReason> {
+        match self.decap_inner(frame, esp_offset, outer_ecn) {
+            Ok(r) => Ok(r),
             Err(r) => {
                 self.counters.drops.count(r);
                 Err(r)
@@ -104,15 +147,65 @@ impl<E: AeadEngine> InboundSa<E> {
         }
     }
 
+    /// Checks the outer source against the expected peer (before any
+    /// crypto work); counts `bad_outer_source`.
+    #[inline]
+    fn check_source(&mut self, source: &OuterSource) -> Result<(), DropReason> {
+        match self.expected_peer {
+            Some(p) if p != source.addr => {
+                self.counters.drops.count(DropReason::BadOuterSource);
+                Err(DropReason::BadOuterSource)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The `Received` for a packet that passed every check.
+    #[inline]
+    fn received(&mut self, at: EspAt, next_header: NextHeader, seq: u64) -> Received {
+        let rebound = self.note_source(at.source, seq);
+        Received::Inner {
+            spi: at.spi,
+            next_header,
+            source: at.source,
+            rebound,
+        }
+    }
+
+    /// Records the source of an authenticated packet with sequence `seq`;
+    /// true when it moved (only the newest packet may move it).
+    #[inline]
+    fn note_source(&mut self, source: OuterSource, seq: u64) -> bool {
+        if seq != self.window.top() {
+            return false;
+        }
+        let moved = self.last_source.is_some_and(|s| s != source);
+        self.last_source = Some(source);
+        moved
+    }
+
     #[inline]
     fn decap_inner(
         &mut self,
         frame: &mut Frame<'_>,
         esp_offset: usize,
-    ) -> Result<NextHeader, DropReason> {
+        outer_ecn: u8,
+    ) -> Result<(NextHeader, u64), DropReason> {
+        let c = self.check(frame, esp_offset)?;
+        let body = esp_body(frame, esp_offset)?;
+        self.engine
+            .open(&c.nonce, &c.aad[..c.aad_len], body)
+            .map_err(|_| DropReason::IcvFail)?;
+        self.finish(frame, esp_offset, c, outer_ecn)
+    }
+
+    /// Everything before the ICV: length, lifetime, sequence number
+    /// inference and the anti-replay check; the nonce and AAD to open with.
+    #[inline]
+    fn check(&self, frame: &Frame<'_>, esp_offset: usize) -> Result<Checked, DropReason> {
         let esp = frame
-            .data_mut()
-            .get_mut(esp_offset..)
+            .data()
+            .get(esp_offset..)
             .ok_or(DropReason::Truncated)?;
         if esp.len() < ESP_HEADER_LEN + IV_LEN + MIN_CIPHERTEXT + ICV_LEN {
             return Err(DropReason::Truncated);
@@ -134,17 +227,34 @@ impl<E: AeadEngine> InboundSa<E> {
 
         let mut iv = [0u8; IV_LEN];
         iv.copy_from_slice(&esp[ESP_HEADER_LEN..ESP_HEADER_LEN + IV_LEN]);
-        let nonce = super::nonce(self.salt, iv);
         let mut aad_buf = [0u8; 12];
         let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
-        let body = &mut esp[ESP_HEADER_LEN + IV_LEN..];
-        self.engine
-            .open(&nonce, &aad_buf[..aad_len], body)
-            .map_err(|_| DropReason::IcvFail)?;
-        // Authentic: only now may the window move.
-        self.window.update(seq).map_err(|_| DropReason::Replay)?;
+        Ok(Checked {
+            seq,
+            ct_len,
+            nonce: super::nonce(self.salt, iv),
+            aad: aad_buf,
+            aad_len,
+        })
+    }
 
-        let pt = &body[..ct_len];
+    /// After the ICV verified: window update (again: a burst may hold the
+    /// same sequence number twice), padding, next header, trimming to the
+    /// inner packet, ECN, counters.
+    #[inline]
+    fn finish(
+        &mut self,
+        frame: &mut Frame<'_>,
+        esp_offset: usize,
+        c: Checked,
+        outer_ecn: u8,
+    ) -> Result<(NextHeader, u64), DropReason> {
+        // Authentic: only now may the window move.
+        self.window.update(c.seq).map_err(|_| DropReason::Replay)?;
+        let ct_len = c.ct_len;
+        let pt = esp_body(frame, esp_offset)?
+            .get(..ct_len)
+            .ok_or(DropReason::Truncated)?;
         let pad_len = usize::from(pt[ct_len - 2]);
         let nh = pt[ct_len - 1];
         let inner_len = ct_len
@@ -167,17 +277,60 @@ impl<E: AeadEngine> InboundSa<E> {
             .trim_back(ICV_LEN + pad_len + TRAILER_LEN)
             .and_then(|()| frame.trim_front(esp_offset + ESP_HEADER_LEN + IV_LEN))
             .map_err(|_| DropReason::Truncated)?;
+        crate::ecn::decap(outer_ecn, next, frame.data_mut())?;
         self.counters.packets += 1;
         self.counters.bytes += inner_len as u64;
-        Ok(next)
+        Ok((next, c.seq))
     }
+}
+
+/// Where an ESP packet of a known SA starts, and its outer fields.
+#[derive(Debug, Clone, Copy)]
+struct EspAt {
+    spi: u32,
+    esp_offset: usize,
+    source: OuterSource,
+    ecn: u8,
+}
+
+/// What [`InboundSet::front`] decided.
+enum Front {
+    Done(Received),
+    Esp(EspAt),
+}
+
+/// What [`InboundSa::check`] learnt before the ICV.
+#[derive(Debug, Clone, Copy)]
+struct Checked {
+    seq: u64,
+    ct_len: usize,
+    nonce: [u8; crate::aead::NONCE_LEN],
+    aad: [u8; 12],
+    aad_len: usize,
+}
+
+/// The encrypted part and ICV of the ESP packet at `esp_offset`.
+#[inline]
+fn esp_body<'f>(frame: &'f mut Frame<'_>, esp_offset: usize) -> Result<&'f mut [u8], DropReason> {
+    frame
+        .data_mut()
+        .get_mut(esp_offset + ESP_HEADER_LEN + IV_LEN..)
+        .ok_or(DropReason::Truncated)
 }
 
 /// What arrived, after [`InboundSet::decap`] succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received {
-    /// The frame now holds the inner packet of this type, from SA `spi`.
-    Inner { spi: u32, next_header: NextHeader },
+    /// The frame now holds the inner packet of this type, from SA `spi`,
+    /// sent from outer `source`. `rebound`: this authenticated, newest
+    /// packet came from another source than the SA's previous one (NAT
+    /// rebinding): update the outbound SA's NAT-T destination port/address.
+    Inner {
+        spi: u32,
+        next_header: NextHeader,
+        source: OuterSource,
+        rebound: bool,
+    },
     /// A NAT-keepalive; nothing to forward.
     Keepalive,
     /// IKE behind the non-ESP marker; the frame holds the IKE message.
@@ -267,6 +420,121 @@ impl<E: AeadEngine> InboundSet<E> {
     /// the IKE message).
     #[inline]
     pub fn decap(&mut self, frame: &mut Frame<'_>) -> Result<Received, DropReason> {
+        match self.front(frame)? {
+            Front::Done(r) => Ok(r),
+            Front::Esp(at) => {
+                let Some(sa) = self.sas.get_mut(&at.spi) else {
+                    return Err(DropReason::BadSpi);
+                };
+                let (nh, seq) = sa.decap_with_ecn(frame, at.esp_offset, at.ecn)?;
+                Ok(sa.received(at, nh, seq))
+            }
+        }
+    }
+
+    /// Decapsulates a burst (e.g. one rx burst), opening the packets with
+    /// one engine call per [`MAX_BURST`] (intel-ipsec-mb's job manager;
+    /// other engines loop). Same checks and counters as [`decap`](Self::decap);
+    /// the anti-replay window is checked before and updated after the
+    /// burst's ICVs, so a sequence number twice in one burst is a replay.
+    /// `results[i]` is `frames[i]`'s outcome.
+    pub fn decap_burst(
+        &mut self,
+        frames: &mut [Frame<'_>],
+        ctx: &mut E::Burst,
+        results: &mut [Result<Received, DropReason>],
+    ) {
+        for (f, r) in frames
+            .chunks_mut(MAX_BURST)
+            .zip(results.chunks_mut(MAX_BURST))
+        {
+            self.decap_chunk(f, ctx, r);
+        }
+    }
+
+    fn decap_chunk(
+        &mut self,
+        frames: &mut [Frame<'_>],
+        ctx: &mut E::Burst,
+        results: &mut [Result<Received, DropReason>],
+    ) {
+        let mut pending: [Option<(EspAt, Checked)>; MAX_BURST] = [None; MAX_BURST];
+        for ((f, p), r) in frames.iter_mut().zip(&mut pending).zip(results.iter_mut()) {
+            *r = match self.front(f) {
+                Ok(Front::Done(x)) => Ok(x),
+                Ok(Front::Esp(at)) => match self.sas.get_mut(&at.spi) {
+                    Some(sa) => match sa.check(f, at.esp_offset) {
+                        Ok(c) => {
+                            *p = Some((at, c));
+                            continue;
+                        }
+                        Err(e) => {
+                            sa.counters.drops.count(e);
+                            Err(e)
+                        }
+                    },
+                    None => Err(DropReason::BadSpi),
+                },
+                Err(e) => Err(e),
+            };
+        }
+        let mut opened = [false; MAX_BURST];
+        {
+            let sas = &self.sas;
+            let mut jobs: [Option<AeadJob<'_, E>>; MAX_BURST] = std::array::from_fn(|_| None);
+            for ((f, p), j) in frames.iter_mut().zip(&pending).zip(&mut jobs) {
+                let Some((at, c)) = p else { continue };
+                let (Some(sa), Ok(buf)) = (sas.get(&at.spi), esp_body(f, at.esp_offset)) else {
+                    continue;
+                };
+                *j = Some(AeadJob {
+                    engine: &sa.engine,
+                    nonce: c.nonce,
+                    aad: c.aad,
+                    aad_len: c.aad_len,
+                    buf,
+                    ok: false,
+                });
+            }
+            E::open_burst(ctx, &mut jobs);
+            for (o, j) in opened.iter_mut().zip(&jobs) {
+                *o = j.as_ref().is_some_and(|j| j.ok);
+            }
+        }
+        for (((f, p), r), ok) in frames
+            .iter_mut()
+            .zip(pending)
+            .zip(results.iter_mut())
+            .zip(opened)
+        {
+            let Some((at, c)) = p else { continue };
+            let Some(sa) = self.sas.get_mut(&at.spi) else {
+                continue;
+            };
+            let got = if ok {
+                sa.finish(f, at.esp_offset, c, at.ecn)
+            } else if sa.window.check(c.seq).is_err() {
+                // As one by one: an earlier packet of the burst took the
+                // number, and the replay check comes before the ICV.
+                Err(DropReason::Replay)
+            } else {
+                Err(DropReason::IcvFail)
+            };
+            *r = match got {
+                Ok((nh, seq)) => Ok(sa.received(at, nh, seq)),
+                Err(e) => {
+                    sa.counters.drops.count(e);
+                    Err(e)
+                }
+            };
+        }
+    }
+
+    /// Everything before the SA's own checks: outer header, keepalive and
+    /// IKE demux, SPI lookup, outer source, Ethernet padding. Counts the
+    /// drops it decides.
+    #[inline]
+    fn front(&mut self, frame: &mut Frame<'_>) -> Result<Front, DropReason> {
         let located = match locate_esp(frame.data(), self.natt_port) {
             Ok(l) => l,
             Err(r) => {
@@ -277,7 +545,7 @@ impl<E: AeadEngine> InboundSet<E> {
         match located {
             Located::Keepalive => {
                 self.keepalives += 1;
-                Ok(Received::Keepalive)
+                Ok(Front::Done(Received::Keepalive))
             }
             Located::Ike { offset, ip_len } => {
                 self.ike += 1;
@@ -286,9 +554,14 @@ impl<E: AeadEngine> InboundSet<E> {
                     .set_len(ip_len)
                     .and_then(|()| frame.trim_front(offset))
                     .map_err(|_| DropReason::Truncated)?;
-                Ok(Received::Ike)
+                Ok(Front::Done(Received::Ike))
             }
-            Located::Esp { esp_offset, ip_len } => {
+            Located::Esp {
+                esp_offset,
+                ip_len,
+                source,
+                ecn,
+            } => {
                 let d = frame.data();
                 let spi = match d.get(esp_offset..esp_offset + 4) {
                     Some(s) => u32::from_be_bytes([s[0], s[1], s[2], s[3]]),
@@ -301,13 +574,18 @@ impl<E: AeadEngine> InboundSet<E> {
                     self.drops.count(DropReason::BadSpi);
                     return Err(DropReason::BadSpi);
                 };
+                sa.check_source(&source)?;
                 // Drop Ethernet padding after the IP packet.
                 if frame.set_len(ip_len).is_err() {
                     self.drops.count(DropReason::Truncated);
                     return Err(DropReason::Truncated);
                 }
-                let next_header = sa.decap_at(frame, esp_offset)?;
-                Ok(Received::Inner { spi, next_header })
+                Ok(Front::Esp(EspAt {
+                    spi,
+                    esp_offset,
+                    source,
+                    ecn,
+                }))
             }
         }
     }

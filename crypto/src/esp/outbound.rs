@@ -11,7 +11,7 @@ use super::{
     aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN,
     TRAILER_LEN,
 };
-use crate::aead::{AeadEngine, BadKey};
+use crate::aead::{AeadEngine, AeadJob, BadKey, MAX_BURST};
 use crate::outer::{BadOuter, DfPolicy, DscpPolicy, NattPorts, OuterTemplate, UDP_HEADER_LEN};
 use crate::DropReason;
 use sdwan_packet::Frame;
@@ -42,6 +42,15 @@ impl From<BadKey> for OutboundError {
     fn from(_: BadKey) -> Self {
         OutboundError::BadKey
     }
+}
+
+/// An inner packet wrapped in ESP, waiting for its seal.
+#[derive(Debug, Clone, Copy)]
+struct Prepared {
+    seq: u64,
+    tos: u8,
+    df: bool,
+    inner_len: usize,
 }
 
 pub struct OutboundSa<E: AeadEngine> {
@@ -162,6 +171,104 @@ impl<E: AeadEngine> OutboundSa<E> {
 
     #[inline]
     fn encap_inner(&mut self, frame: &mut Frame<'_>, nh: NextHeader) -> Result<(), DropReason> {
+        let p = self.prepare(frame, nh)?;
+        let (nonce, aad_buf, aad_len) = self.nonce_aad(p.seq);
+        self.engine.seal(
+            &nonce,
+            &aad_buf[..aad_len],
+            &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..],
+        );
+        self.finish(frame, p)
+    }
+
+    /// Encapsulates a burst of inner packets (e.g. one rx burst's packets
+    /// for this SA), sealing them with one engine call per [`MAX_BURST`]
+    /// (intel-ipsec-mb's job manager; other engines loop). `results[i]` is
+    /// `frames[i]`'s outcome; drops are counted. A frame whose seal the
+    /// engine refused (`engine_error`) has unspecified content.
+    pub fn encap_burst(
+        &mut self,
+        frames: &mut [Frame<'_>],
+        nh: NextHeader,
+        ctx: &mut E::Burst,
+        results: &mut [Result<(), DropReason>],
+    ) {
+        for (f, r) in frames
+            .chunks_mut(MAX_BURST)
+            .zip(results.chunks_mut(MAX_BURST))
+        {
+            self.encap_chunk(f, nh, ctx, r);
+        }
+    }
+
+    fn encap_chunk(
+        &mut self,
+        frames: &mut [Frame<'_>],
+        nh: NextHeader,
+        ctx: &mut E::Burst,
+        results: &mut [Result<(), DropReason>],
+    ) {
+        let mut prepared: [Option<Prepared>; MAX_BURST] = [None; MAX_BURST];
+        for ((f, p), r) in frames.iter_mut().zip(&mut prepared).zip(results.iter_mut()) {
+            match self.prepare(f, nh) {
+                Ok(x) => *p = Some(x),
+                Err(e) => {
+                    self.counters.drops.count(e);
+                    *r = Err(e);
+                }
+            }
+        }
+        let mut sealed = [false; MAX_BURST];
+        {
+            let mut jobs: [Option<AeadJob<'_, E>>; MAX_BURST] = std::array::from_fn(|_| None);
+            for ((f, p), j) in frames.iter_mut().zip(&prepared).zip(&mut jobs) {
+                if let Some(p) = p {
+                    let (nonce, aad, aad_len) = self.nonce_aad(p.seq);
+                    *j = Some(AeadJob {
+                        engine: &self.engine,
+                        nonce,
+                        aad,
+                        aad_len,
+                        buf: &mut f.data_mut()[ESP_HEADER_LEN + IV_LEN..],
+                        ok: false,
+                    });
+                }
+            }
+            E::seal_burst(ctx, &mut jobs);
+            for (s, j) in sealed.iter_mut().zip(&jobs) {
+                *s = j.as_ref().is_some_and(|j| j.ok);
+            }
+        }
+        for (((f, p), r), ok) in frames
+            .iter_mut()
+            .zip(prepared)
+            .zip(results.iter_mut())
+            .zip(sealed)
+        {
+            let Some(p) = p else { continue };
+            *r = if ok {
+                self.finish(f, p)
+            } else {
+                Err(DropReason::EngineError)
+            };
+            if let Err(e) = r {
+                self.counters.drops.count(*e);
+            }
+        }
+    }
+
+    #[inline]
+    fn nonce_aad(&self, seq: u64) -> ([u8; crate::aead::NONCE_LEN], [u8; 12], usize) {
+        let nonce = super::nonce(self.salt, seq.to_be_bytes());
+        let mut aad_buf = [0u8; 12];
+        let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
+        (nonce, aad_buf, aad_len)
+    }
+
+    /// Checks, writes the trailer and ESP header around the inner packet
+    /// and takes the sequence number; the frame is untouched on error.
+    #[inline]
+    fn prepare(&mut self, frame: &mut Frame<'_>, nh: NextHeader) -> Result<Prepared, DropReason> {
         let seq = self.next_seq;
         if seq > self.last_seq || seq == 0 {
             return Err(DropReason::SeqExhausted);
@@ -214,27 +321,29 @@ impl<E: AeadEngine> OutboundSa<E> {
         h[..4].copy_from_slice(&self.spi.to_be_bytes());
         h[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
         h[8..16].copy_from_slice(&seq.to_be_bytes());
-
-        let nonce = super::nonce(self.salt, seq.to_be_bytes());
-        let mut aad_buf = [0u8; 12];
-        let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
-        self.engine.seal(
-            &nonce,
-            &aad_buf[..aad_len],
-            &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..],
-        );
-
-        let outer_len = self.outer.len();
-        frame.prepend(outer_len).map_err(|_| DropReason::NoRoom)?;
-        let (hdr, esp) = frame.data_mut().split_at_mut(outer_len);
-        self.outer.write(hdr, esp, tos, df, self.ip_id);
-
-        self.ip_id = self.ip_id.wrapping_add(1);
         // After 2^64-1 this is 0, which `encap` refuses: exhausted, never
         // reused.
         self.next_seq = seq.wrapping_add(1);
+        Ok(Prepared {
+            seq,
+            tos,
+            df,
+            inner_len,
+        })
+    }
+
+    /// After sealing: the outer headers (headroom checked in `prepare`)
+    /// and the counters.
+    #[inline]
+    fn finish(&mut self, frame: &mut Frame<'_>, p: Prepared) -> Result<(), DropReason> {
+        let outer_len = self.outer.len();
+        // `prepare` checked headroom_needed(), which includes this.
+        frame.prepend(outer_len).map_err(|_| DropReason::NoRoom)?;
+        let (hdr, esp) = frame.data_mut().split_at_mut(outer_len);
+        self.outer.write(hdr, esp, p.tos, p.df, self.ip_id);
+        self.ip_id = self.ip_id.wrapping_add(1);
         self.counters.packets += 1;
-        self.counters.bytes += inner_len as u64;
+        self.counters.bytes += p.inner_len as u64;
         Ok(())
     }
 

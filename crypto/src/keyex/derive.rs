@@ -23,7 +23,7 @@
 //! drop.
 
 use super::params::{NonceParam, PublicKeyParam};
-use crate::esp::{Cipher, KeyMaterial, MIN_SPI};
+use crate::esp::{Cipher, KeyMaterial, SaParams, MIN_SPI};
 use hkdf::Hkdf;
 use sha2::Sha256;
 use std::net::IpAddr;
@@ -173,11 +173,15 @@ pub struct PeerParams {
     pub nonce: NonceParam,
 }
 
-/// One direction's SA: SPI and key material.
+/// One direction's SA: SPI, key material and the per-SA parameters to
+/// build [`InboundSa`](crate::InboundSa) / [`OutboundSa`](crate::OutboundSa)
+/// from (`params.spi == spi`). [`derive_pair`] fills `params` with
+/// [`SaParams::new`]'s defaults; [`super::Manager`] applies its policy.
 #[derive(Debug, Clone)]
 pub struct DirectionalSa {
     pub spi: u32,
     pub keys: KeyMaterial,
+    pub params: SaParams,
 }
 
 /// Both directions between a local and a peer port, plus the counters they
@@ -227,10 +231,12 @@ pub fn derive_pair(
         outbound: DirectionalSa {
             spi: spi_out,
             keys: keys(&hk, cipher, &dir_out, spi_out, spi_in),
+            params: SaParams::new(spi_out),
         },
         inbound: DirectionalSa {
             spi: spi_in,
             keys: keys(&hk, cipher, &dir_in, spi_in, spi_out),
+            params: SaParams::new(spi_in),
         },
         local_counter: lc,
         peer_counter: pc,

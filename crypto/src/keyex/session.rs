@@ -14,6 +14,9 @@
 //!    advertisement and we have no unconfirmed change of ours; otherwise
 //!    after the first packet authenticates on the new inbound SA (the peer
 //!    derived the same generation), or after `confirm_timeout` seconds.
+//!    First contact (no generation in use yet) counts as an unconfirmed
+//!    change of ours: the peer may not have our advertisement yet, so a new
+//!    pair starts sending after `confirm_timeout` (or the first packet).
 //! 3. A superseded inbound SA keeps decrypting for `grace` seconds (packets
 //!    in flight, a peer still switching) and is then removed.
 
@@ -82,6 +85,36 @@ impl PairSession {
         self.current.as_ref().map(|k| k.outbound.spi)
     }
 
+    /// A generation is installed inbound but not yet used outbound.
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Nothing installed and nothing left to remove: the session may go.
+    pub fn is_idle(&self) -> bool {
+        self.peer.is_none()
+            && self.current.is_none()
+            && self.pending.is_none()
+            && self.retiring.is_empty()
+    }
+
+    /// The peer port went away (withdrawn) or ours did: stop sending (the
+    /// caller removes the outbound SA whose SPI is returned) and retire
+    /// every inbound SA for `grace` seconds, so packets in flight still
+    /// decrypt; `tick` removes them.
+    pub fn close(&mut self, now: u64) -> Option<u32> {
+        self.peer = None;
+        let current = self.current.take();
+        let out = current.as_ref().map(|c| c.outbound.spi);
+        if let Some(p) = self.pending.take() {
+            self.retire(p.keys.inbound.spi, now);
+        }
+        if let Some(c) = current {
+            self.retire(c.inbound.spi, now);
+        }
+        out
+    }
+
     /// Inbound SPIs that are installed: current, pending, retiring.
     pub fn inbound_spis(&self) -> Vec<u32> {
         let mut v: Vec<u32> = self.current.iter().map(|k| k.inbound.spi).collect();
@@ -105,10 +138,11 @@ impl PairSession {
         // Our own change is confirmed only if a pending generation carries
         // our current counter and was already seen working; otherwise the
         // peer may not know our latest parameters yet.
-        let ours_unconfirmed = self
-            .pending
-            .as_ref()
-            .is_some_and(|p| p.keys.local_counter == local.counter())
+        let ours_unconfirmed = self.current.is_none()
+            || self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.keys.local_counter == local.counter())
             || self
                 .current
                 .as_ref()
@@ -160,6 +194,9 @@ impl PairSession {
     }
 
     fn new_generation(&mut self, keys: PairKeys, use_now: bool, now: u64) -> Vec<Action> {
+        // A generation derived again (the peer came back with the same
+        // parameters) revives its retiring inbound SA instead of removing it.
+        self.retiring.retain(|r| r.0 != keys.inbound.spi);
         let mut actions = vec![Action::InstallInbound(keys.inbound.clone())];
         // A pending generation that never got used is superseded.
         if let Some(old) = self.pending.take() {

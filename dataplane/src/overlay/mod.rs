@@ -25,6 +25,40 @@
 //!   the outer 5-tuple pins one SA to one rx queue, hence one worker: the
 //!   per-worker anti-replay state is exact), and its inner label/key/VNI
 //!   chooses the VRF through [`OverlayTable::decap`].
+//!
+//! ## Where the state lives, and why no lock is on the path
+//!
+//! | state | owner | written by | per packet |
+//! |---|---|---|---|
+//! | [`OverlayTable`] (paths, tunnels, decap map, inbound specs) | shared, immutable snapshot | control thread, one `publish` per change | read through the burst's `Arc` |
+//! | outbound SA key schedule and outer template (`SharedOutboundSa`) | shared by all workers inside the snapshot | nobody after construction | read |
+//! | outbound sequence number | shared, `AtomicU64` on its own cache line | every worker | one `fetch_add` (wait-free) |
+//! | `InboundSet` (keys, replay windows, per-SA counters) | per worker ([`OverlayWorker`]) | its worker only | `&mut`, no sharing: RSS pins an SA to one queue |
+//! | per-tunnel counters ([`TunnelCounters`]) | per worker | its worker only | plain `u64` adds |
+//! | published counters ([`OverlayCounterSlots`]) | one block per worker | its worker, once per burst (Relaxed stores) | none |
+//!
+//! The only cross-core write per packet is the outbound sequence number,
+//! which must be unique under the key; everything else a worker writes is
+//! its own. A new snapshot is picked up by a pointer compare per burst; a
+//! worker rebuilds its own inbound state when it sees a new generation
+//! ([`OverlayWorker::sync`]), keeping the replay state of SPIs that stay.
+//!
+//! Files: `inner` (MPLS / GRE / VXLAN header push and pop), `flow` (the
+//! tunnel-choice hash), `worker_state` ([`OverlayWorker`]), `counters`
+//! (per-tunnel / per-SA counters and their sums). The forwarding steps
+//! themselves are in `pipeline::overlay_out` (LAN -> WAN) and
+//! `pipeline::overlay_in` (WAN -> LAN).
+
+pub mod counters;
+pub mod flow;
+pub mod inner;
+mod worker_state;
+
+pub use counters::{
+    InboundKey, OverlayCounterBlock, OverlayCounterSlots, OverlayTotals, SaTotals,
+    TunnelCounters, TunnelKey,
+};
+pub use worker_state::OverlayWorker;
 
 use arc_swap::{ArcSwap, Cache};
 use sdwan_crypto::aead::DefaultEngine;
@@ -103,6 +137,14 @@ pub struct OverlayTable {
     /// Clamp the TCP MSS of SYNs entering from LAN ports to this value
     /// (none: no clamping).
     pub mss_clamp: Option<u16>,
+}
+
+impl OverlayTable {
+    /// The VRF a decrypted label / key / VNI belongs to.
+    #[inline]
+    pub fn decap_vrf(&self, key: InnerEncap) -> Option<u16> {
+        self.decap.iter().find(|e| e.key == key).map(|e| e.vrf)
+    }
 }
 
 /// Control side of the overlay snapshot.

@@ -2,7 +2,7 @@
 //! broadcast (ARP), and IPv6 multicast (33:33:..., RFC 2464 §7; the IPv6
 //! stage checks the group is one we joined).
 
-use super::{arp, ipv4, ipv6, Context, PortConfig, Verdict, WorkerState};
+use super::{arp, ipv4, ipv6, Context, Ingress, PortConfig, Verdict, WorkerState};
 use crate::drop_reason::DropReason;
 use crate::neighbor::ControlEvent;
 use sdwan_packet::ethernet::{ethertype, EthernetFrame, HEADER_LEN};
@@ -38,8 +38,8 @@ pub(super) fn input(
     }
     match et {
         ethertype::ARP => arp::input(frame, HEADER_LEN, port, worker, events),
-        ethertype::IPV4 => ipv4::input(frame, HEADER_LEN, port, ctx, worker, events),
-        ethertype::IPV6 => ipv6::input(frame, HEADER_LEN, port, ctx, worker, events),
+        ethertype::IPV4 => ipv4::input(frame, HEADER_LEN, Ingress::port(port), ctx, worker, events),
+        ethertype::IPV6 => ipv6::input(frame, HEADER_LEN, Ingress::port(port), ctx, worker, events),
         _ => Verdict::Drop(DropReason::BadEthertype),
     }
 }

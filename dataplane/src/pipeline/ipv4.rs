@@ -3,7 +3,9 @@
 //! ICMP errors for TTL expiry, no route and DF+too big.
 
 use super::icmp_error::drop_with_icmpv4;
-use super::{ethernet, next_hop, Context, PortConfig, Verdict, WorkerState};
+use super::overlay_out::{self, Client};
+use super::{ethernet, next_hop, overlay_in, Context, Ingress, Verdict, WorkerState};
+use crate::overlay::inner::Family;
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
 use crate::fib::NextHop;
@@ -31,7 +33,7 @@ fn martian_destination(a: Ipv4Addr) -> bool {
 pub(super) fn input(
     frame: &mut Frame<'_>,
     l2: usize,
-    port: &PortConfig,
+    ing: Ingress<'_>,
     ctx: &Context<'_>,
     worker: &mut WorkerState,
     events: &mut impl FnMut(ControlEvent),
@@ -51,12 +53,12 @@ pub(super) fn input(
     if frame.set_len(l2 + total).is_err() {
         return Verdict::Drop(DropReason::Truncated);
     }
-    let (src_ours, dst_ours) = ctx.local.ours_v4(port.vrf, src, dst);
+    let (src_ours, dst_ours) = ctx.local.ours_v4(ing.vrf, src, dst);
     if martian_source(src) || src_ours {
         return Verdict::Drop(DropReason::MartianSource);
     }
     if dst_ours {
-        return local(frame, l2, port, worker);
+        return local(frame, l2, ing, ctx, worker, events);
     }
     if dst.is_multicast() || dst.is_broadcast() {
         // Link-scope control traffic (or multicast data we do not route).
@@ -65,20 +67,35 @@ pub(super) fn input(
     if martian_destination(dst) {
         return Verdict::Drop(DropReason::MartianDestination);
     }
-    let (out_id, nh_ip) = match ctx.fib.lookup_v4(port.vrf, dst) {
+    let (out_id, nh_ip) = match ctx.fib.lookup_v4(ing.vrf, dst) {
         None => {
             let unreachable = (msg_type::DST_UNREACHABLE, unreach_code::NET, 0);
-            return drop_with_icmpv4(frame, l2, port, worker, DropReason::NoRoute, unreachable);
+            return error(frame, l2, ing, worker, DropReason::NoRoute, unreachable);
         }
-        Some(NextHop::Local) => return local(frame, l2, port, worker),
+        Some(NextHop::Local) => return local(frame, l2, ing, ctx, worker, events),
         Some(NextHop::Blackhole) => return Verdict::Drop(DropReason::Blackhole),
-        Some(NextHop::Overlay { .. }) => return Verdict::Drop(DropReason::NoRoute),
+        Some(NextHop::Overlay { path }) => {
+            if ttl <= 1 {
+                let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::TTL, 0);
+                return error(frame, l2, ing, worker, DropReason::TtlExpired, te);
+            }
+            if ing.from_overlay {
+                return Verdict::Drop(DropReason::OverlayLoop);
+            }
+            let client = Client {
+                family: Family::V4,
+                ttl,
+                total,
+                dont_frag,
+            };
+            return overlay_out::send(frame, l2, ing.port, *path, client, ctx, worker, events);
+        }
         Some(NextHop::Connected { port }) => (*port, IpAddr::V4(dst)),
         Some(NextHop::Gateway { port, via }) => (*port, *via),
     };
     if ttl <= 1 {
         let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::TTL, 0);
-        return drop_with_icmpv4(frame, l2, port, worker, DropReason::TtlExpired, te);
+        return error(frame, l2, ing, worker, DropReason::TtlExpired, te);
     }
     let Some(out) = ctx.port(out_id) else {
         return Verdict::Drop(DropReason::NoRoute);
@@ -93,14 +110,7 @@ pub(super) fn input(
             unreach_code::FRAG_NEEDED,
             u32::from(out.mtu),
         );
-        return drop_with_icmpv4(
-            frame,
-            l2,
-            port,
-            worker,
-            DropReason::MtuExceeded,
-            frag_needed,
-        );
+        return error(frame, l2, ing, worker, DropReason::MtuExceeded, frag_needed);
     }
     let mac = match next_hop::resolve(ctx.neighbors, out, nh_ip, worker, events) {
         Ok(m) => m,
@@ -111,10 +121,28 @@ pub(super) fn input(
     Verdict::Forward { port: out.id }
 }
 
+/// An ICMP error back to the sender, except for packets that came out of
+/// the overlay (the error would have to go back into the tunnel: counted
+/// drop only).
+#[inline(always)]
+fn error(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    ing: Ingress<'_>,
+    worker: &mut WorkerState,
+    reason: DropReason,
+    icmp: (u8, u8, u32),
+) -> Verdict {
+    if ing.from_overlay {
+        return Verdict::Drop(reason);
+    }
+    drop_with_icmpv4(frame, l2, ing.port, worker, reason, icmp)
+}
+
 /// TTL `ttl` (> 1, read at parse) minus one with the RFC 1624 incremental
 /// checksum update, on the header validated at `l2`: one bounds check
 /// instead of one per field.
-fn decrement_ttl(frame: &mut Frame<'_>, l2: usize, ttl: u8) {
+pub(super) fn decrement_ttl(frame: &mut Frame<'_>, l2: usize, ttl: u8) {
     let Some(h) = frame
         .data_mut()
         .get_mut(l2 + 8..l2 + 12)
@@ -130,9 +158,30 @@ fn decrement_ttl(frame: &mut Frame<'_>, l2: usize, ttl: u8) {
     h[2..4].copy_from_slice(&c.to_be_bytes());
 }
 
-/// Addressed to us: echo requests are answered, the rest goes to the glue.
-fn local(frame: &mut Frame<'_>, l2: usize, port: &PortConfig, worker: &mut WorkerState) -> Verdict {
+/// Addressed to us: ESP-in-UDP on a WAN port goes to the overlay, echo
+/// requests are answered, the rest goes to the glue. Client packets out of
+/// the overlay addressed to us are not answered (the reply would have to
+/// go back into the tunnel).
+fn local(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    ing: Ingress<'_>,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Verdict {
+    if ing.from_overlay {
+        return Verdict::Drop(DropReason::LocalUnhandled);
+    }
+    let port = ing.port;
     let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
+    if ip.protocol() == protocol::UDP && !ip.is_fragment() {
+        let l4 = l2 + ip.header_len();
+        if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
+            return v;
+        }
+        return Verdict::Local;
+    }
     if ip.protocol() != protocol::ICMP || ip.is_fragment() {
         return Verdict::Local;
     }

@@ -4,7 +4,9 @@
 //! packet too big. Link-local traffic never leaves its link.
 
 use super::icmp_error::drop_with_icmpv6;
-use super::{ethernet, ndp, next_hop, Context, PortConfig, Verdict, WorkerState};
+use super::overlay_out::{self, Client};
+use super::{ethernet, ndp, next_hop, overlay_in, Context, Ingress, PortConfig, Verdict, WorkerState};
+use crate::overlay::inner::Family;
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
 use crate::fib::NextHop;
@@ -20,11 +22,12 @@ use std::net::{IpAddr, Ipv6Addr};
 pub(super) fn input(
     frame: &mut Frame<'_>,
     l2: usize,
-    port: &PortConfig,
+    ing: Ingress<'_>,
     ctx: &Context<'_>,
     worker: &mut WorkerState,
     events: &mut impl FnMut(ControlEvent),
 ) -> Verdict {
+    let port = ing.port;
     let ip = match Ipv6Packet::new_checked(&frame.data()[l2..]) {
         Ok(p) => p,
         Err(Error::Truncated { .. }) => return Verdict::Drop(DropReason::Truncated),
@@ -38,18 +41,21 @@ pub(super) fn input(
         return Verdict::Drop(DropReason::MartianSource);
     }
     if dst.is_multicast() {
+        if ing.from_overlay {
+            return Verdict::Drop(DropReason::LocalUnhandled);
+        }
         if port.joined_v6(&dst) {
-            return local(frame, l2, port, worker, events);
+            return local(frame, l2, ing, ctx, worker, events);
         }
         return Verdict::Drop(DropReason::NotForUs);
     }
     // An unspecified source is only valid for DAD, which is multicast.
-    let (src_ours, dst_ours) = ctx.local.ours_v6(port.vrf, &src, &dst);
+    let (src_ours, dst_ours) = ctx.local.ours_v6(ing.vrf, &src, &dst);
     if src.is_unspecified() || src.is_loopback() || src_ours {
         return Verdict::Drop(DropReason::MartianSource);
     }
     if dst_ours {
-        return local(frame, l2, port, worker, events);
+        return local(frame, l2, ing, ctx, worker, events);
     }
     if dst.is_unspecified() || dst.is_loopback() {
         return Verdict::Drop(DropReason::MartianDestination);
@@ -57,27 +63,42 @@ pub(super) fn input(
     if is_link_local(&src) || is_link_local(&dst) {
         return Verdict::Drop(DropReason::LinkLocalScope);
     }
-    let (out_id, nh_ip) = match ctx.fib.lookup_v6(port.vrf, dst) {
+    let (out_id, nh_ip) = match ctx.fib.lookup_v6(ing.vrf, dst) {
         None => {
             let unreachable = (msg_type::DST_UNREACHABLE, unreach_code::NO_ROUTE, 0);
-            return drop_with_icmpv6(frame, l2, port, worker, DropReason::NoRoute, unreachable);
+            return error(frame, l2, ing, worker, DropReason::NoRoute, unreachable);
         }
-        Some(NextHop::Local) => return local(frame, l2, port, worker, events),
+        Some(NextHop::Local) => return local(frame, l2, ing, ctx, worker, events),
         Some(NextHop::Blackhole) => return Verdict::Drop(DropReason::Blackhole),
-        Some(NextHop::Overlay { .. }) => return Verdict::Drop(DropReason::NoRoute),
+        Some(NextHop::Overlay { path }) => {
+            if hop_limit <= 1 {
+                let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::HOP_LIMIT, 0);
+                return error(frame, l2, ing, worker, DropReason::HopLimitExpired, te);
+            }
+            if ing.from_overlay {
+                return Verdict::Drop(DropReason::OverlayLoop);
+            }
+            let client = Client {
+                family: Family::V6,
+                ttl: hop_limit,
+                total,
+                dont_frag: true,
+            };
+            return overlay_out::send(frame, l2, port, *path, client, ctx, worker, events);
+        }
         Some(NextHop::Connected { port }) => (*port, IpAddr::V6(dst)),
         Some(NextHop::Gateway { port, via }) => (*port, *via),
     };
     if hop_limit <= 1 {
         let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::HOP_LIMIT, 0);
-        return drop_with_icmpv6(frame, l2, port, worker, DropReason::HopLimitExpired, te);
+        return error(frame, l2, ing, worker, DropReason::HopLimitExpired, te);
     }
     let Some(out) = ctx.port(out_id) else {
         return Verdict::Drop(DropReason::NoRoute);
     };
     if total > usize::from(out.mtu) {
         let ptb = (msg_type::PACKET_TOO_BIG, 0, u32::from(out.mtu));
-        return drop_with_icmpv6(frame, l2, port, worker, DropReason::MtuExceeded, ptb);
+        return error(frame, l2, ing, worker, DropReason::MtuExceeded, ptb);
     }
     let mac = match next_hop::resolve(ctx.neighbors, out, nh_ip, worker, events) {
         Ok(m) => m,
@@ -88,21 +109,52 @@ pub(super) fn input(
     Verdict::Forward { port: out.id }
 }
 
-/// Addressed to us (unicast, or a group we joined): echo and NDP are
-/// handled, the rest goes to the glue.
+/// An ICMPv6 error back to the sender, except for packets that came out
+/// of the overlay (counted drop only).
+#[inline(always)]
+fn error(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    ing: Ingress<'_>,
+    worker: &mut WorkerState,
+    reason: DropReason,
+    icmp: (u8, u8, u32),
+) -> Verdict {
+    if ing.from_overlay {
+        return Verdict::Drop(reason);
+    }
+    drop_with_icmpv6(frame, l2, ing.port, worker, reason, icmp)
+}
+
+/// Addressed to us (unicast, or a group we joined): ESP-in-UDP on a WAN
+/// port goes to the overlay, echo and NDP are handled, the rest goes to
+/// the glue. Client packets out of the overlay addressed to us are not
+/// answered (the reply would have to go back into the tunnel).
 fn local(
     frame: &mut Frame<'_>,
     l2: usize,
-    port: &PortConfig,
+    ing: Ingress<'_>,
+    ctx: &Context<'_>,
     worker: &mut WorkerState,
     events: &mut impl FnMut(ControlEvent),
 ) -> Verdict {
+    if ing.from_overlay {
+        return Verdict::Drop(DropReason::LocalUnhandled);
+    }
+    let port = ing.port;
     let ip = Ipv6Packet::new_unchecked(&frame.data()[l2..]);
     let ul = match ip.upper_layer() {
         Ok(u) => u,
         Err(Error::Truncated { .. }) => return Verdict::Drop(DropReason::Truncated),
         Err(_) => return Verdict::Drop(DropReason::BadIpv6ExtensionHeader),
     };
+    if ul.protocol == next_header::UDP && !ul.fragmented {
+        let l4 = l2 + ul.offset;
+        if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
+            return v;
+        }
+        return Verdict::Local;
+    }
     if ul.protocol != next_header::ICMPV6 || ul.fragmented {
         return Verdict::Local;
     }

@@ -15,7 +15,9 @@
 //! VRF for the per-packet check), `ethernet` (L2 accept/demux), `arp`,
 //! `ipv4`, `ipv6`, `ndp`, `icmp_error` (in-place ICMP errors), `next_hop`
 //! (FIB result → neighbor → L2 rewrite), `solicit` (ARP request / NS
-//! builders for the control thread), `rate_limit`.
+//! builders for the control thread), `rate_limit`, `overlay_out` (client
+//! packet → ESP-in-UDP toward a remote edge, LAN → WAN) and `overlay_in`
+//! (ESP-in-UDP to us → client packet into its VRF, WAN → LAN).
 
 mod arp;
 mod ethernet;
@@ -25,6 +27,8 @@ mod ipv6;
 mod local_addrs;
 mod ndp;
 mod next_hop;
+mod overlay_in;
+mod overlay_out;
 mod port;
 mod rate_limit;
 mod solicit;
@@ -40,6 +44,7 @@ use crate::counters::{Event, WorkerCounters};
 use crate::drop_reason::DropReason;
 use crate::fib::Fib;
 use crate::neighbor::{ControlEvent, NeighborTable};
+use crate::overlay::{OverlayTable, OverlayWorker};
 use sdwan_packet::Frame;
 
 /// What the glue does with the frame after [`process`].
@@ -81,11 +86,36 @@ pub struct Context<'a> {
     /// Our addresses per VRF: `LocalAddrs::new(ports)`, rebuilt whenever
     /// `ports` changes.
     pub local: &'a LocalAddrs,
+    /// The overlay snapshot (tunnels, paths, decap map, inbound SAs),
+    /// loaded once per burst like the FIB.
+    pub overlay: &'a OverlayTable,
 }
 
 impl<'a> Context<'a> {
     fn port(&self, id: u16) -> Option<&'a PortConfig> {
         self.ports.get(usize::from(id)).filter(|p| p.id == id)
+    }
+}
+
+/// Where a packet enters the IP stage: from a port (its VRF), or out of the
+/// overlay after decryption (VRF from the label; ICMP errors and local
+/// delivery are not sent back into the tunnel, and the packet may not go
+/// back into the overlay).
+#[derive(Clone, Copy)]
+struct Ingress<'a> {
+    port: &'a PortConfig,
+    vrf: u16,
+    from_overlay: bool,
+}
+
+impl<'a> Ingress<'a> {
+    #[inline(always)]
+    fn port(port: &'a PortConfig) -> Self {
+        Self {
+            port,
+            vrf: port.vrf,
+            from_overlay: false,
+        }
     }
 }
 
@@ -107,9 +137,12 @@ impl Default for IcmpRateLimit {
 }
 
 /// Everything one worker owns and writes per packet.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct WorkerState {
     pub counters: WorkerCounters,
+    /// This worker's inbound SAs, tunnel counters and WAN port set, synced
+    /// from the overlay snapshot on each generation change.
+    pub overlay: OverlayWorker,
     icmp_bucket: TokenBucket,
     now_ns: u64,
 }
@@ -118,6 +151,7 @@ impl WorkerState {
     pub fn new(num_ports: usize, icmp: IcmpRateLimit) -> Self {
         Self {
             counters: WorkerCounters::new(num_ports),
+            overlay: OverlayWorker::new(),
             icmp_bucket: TokenBucket::new(icmp.per_second, icmp.burst),
             now_ns: 0,
         }
@@ -151,6 +185,7 @@ pub fn process(
     events: &mut impl FnMut(ControlEvent),
 ) -> Verdict {
     worker.counters.rx(in_port, frame.len());
+    worker.overlay.sync(ctx.overlay, &mut worker.counters);
     let verdict = match ctx.port(in_port) {
         Some(port) => ethernet::input(frame, port, ctx, worker, events),
         None => Verdict::Drop(DropReason::UnknownPort),

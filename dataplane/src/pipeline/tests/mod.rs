@@ -8,6 +8,7 @@ mod forward_v6;
 mod local_v4;
 mod malformed;
 mod ndp;
+mod overlay;
 mod resolution;
 mod vrf;
 
@@ -45,6 +46,8 @@ pub struct Router {
     pub neighbors: NeighborTable,
     pub worker: WorkerState,
     pub events: Vec<ControlEvent>,
+    /// Empty unless a test installs one (see `overlay`).
+    pub overlay: crate::overlay::OverlayTable,
 }
 
 impl Router {
@@ -118,6 +121,7 @@ impl Router {
             neighbors,
             worker: WorkerState::new(2, icmp),
             events: Vec::new(),
+            overlay: crate::overlay::OverlayTable::default(),
         }
     }
 
@@ -144,6 +148,7 @@ impl Router {
             fib: &self.fib,
             neighbors: &self.neighbors,
             local: &local,
+            overlay: &self.overlay,
         };
         let events = &mut self.events;
         let v = process(&mut f, in_port, &ctx, &mut self.worker, &mut |e| {

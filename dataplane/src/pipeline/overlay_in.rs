@@ -1,0 +1,150 @@
+//! WAN → LAN through the overlay (draft §6.1.2, RFC 3948 §2.2): UDP to one
+//! of our addresses on a WAN port (a port that carries tunnels in the
+//! current snapshot) is demultiplexed by destination port:
+//!
+//! - 500 (IKE) → dropped, `ike_not_supported` (keys come from BGP, §4.3);
+//! - 4500 → the worker's own `InboundSet`: a keepalive (0xFF) is consumed
+//!   and counted, IKE behind the non-ESP marker is `ike_not_supported`, ESP
+//!   is decrypted (SPI, anti-replay, ICV; every ESP drop keeps its name as
+//!   `esp_*`), the SA's binding (WAN port, peer address) is checked, the
+//!   MPLS / GRE / VXLAN header is popped, its label / key / VNI picks the
+//!   VRF (`unknown_vpn_label` otherwise), and the client packet goes
+//!   through the ordinary IPv4/IPv6 stage in that VRF (TTL decrement,
+//!   lookup, new Ethernet header toward the LAN next hop);
+//! - anything else → `None`: the caller delivers it locally as before.
+
+use super::{ipv4, ipv6, Context, Ingress, PortConfig, Verdict, WorkerState};
+use crate::counters::Event;
+use crate::drop_reason::DropReason;
+use crate::neighbor::ControlEvent;
+use crate::overlay::inner::{self, Family};
+use sdwan_crypto::outer::NATT_PORT;
+use sdwan_crypto::{NextHeader, Received};
+use sdwan_packet::ethernet::{ethertype, HEADER_LEN as ETH_LEN};
+use sdwan_packet::Frame;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// UDP port of IKE (RFC 7296 §2).
+pub const IKE_PORT: u16 = 500;
+
+/// `l2`: start of the outer IP header (validated by the IP stage), `l4`:
+/// start of its UDP header.
+#[inline(never)]
+pub(super) fn receive(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    l4: usize,
+    port: &PortConfig,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Option<Verdict> {
+    if !worker.overlay.is_wan(port.id) {
+        return None;
+    }
+    let d = frame.data();
+    let Some(udp) = d.get(l4..l4 + 8) else {
+        return Some(Verdict::Drop(DropReason::Truncated));
+    };
+    match u16::from_be_bytes([udp[2], udp[3]]) {
+        IKE_PORT => return Some(Verdict::Drop(DropReason::IkeNotSupported)),
+        NATT_PORT => {}
+        _ => return None,
+    }
+    let src = outer_source(&d[l2..]);
+    Some(decap(frame, l2, port, src, ctx, worker, events))
+}
+
+fn outer_source(ip: &[u8]) -> Option<IpAddr> {
+    match ip.first().map(|b| b >> 4) {
+        Some(4) => {
+            let s: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
+            Some(IpAddr::V4(Ipv4Addr::from(s)))
+        }
+        Some(6) => {
+            let s: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
+            Some(IpAddr::V6(Ipv6Addr::from(s)))
+        }
+        _ => None,
+    }
+}
+
+#[inline(always)]
+fn decap(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    port: &PortConfig,
+    src: Option<IpAddr>,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Verdict {
+    if frame.trim_front(l2).is_err() {
+        return Verdict::Drop(DropReason::Truncated);
+    }
+    let ow = &mut worker.overlay;
+    ow.dirty = true;
+    // A variant the crypto crate adds later is dropped under `esp_other`
+    // until it is handled here.
+    #[allow(unreachable_patterns)]
+    let (spi, next_header) = match ow.inbound.decap(frame) {
+        Err(r) => return Verdict::Drop(r.into()),
+        Ok(Received::Keepalive) => {
+            worker.counters.event(Event::OverlayKeepalives);
+            return Verdict::Consumed;
+        }
+        Ok(Received::Ike) => return Verdict::Drop(DropReason::IkeNotSupported),
+        Ok(Received::Inner {
+            spi, next_header, ..
+        }) => (spi, next_header),
+        Ok(_) => return Verdict::Drop(DropReason::EspOther),
+    };
+    let Some(sa) = ow.installed.get(&spi) else {
+        return Verdict::Drop(DropReason::EspBadSpi);
+    };
+    if sa.local_port != port.id || sa.peer.is_some_and(|p| Some(p) != src) {
+        return Verdict::Drop(DropReason::EspWrongPeer);
+    }
+    client(frame, port, next_header, ctx, worker, events)
+}
+
+/// The decrypted payload: pop the VPN header, pick the VRF, route the
+/// client packet in it.
+#[inline(always)]
+fn client(
+    frame: &mut Frame<'_>,
+    port: &PortConfig,
+    next_header: NextHeader,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Verdict {
+    let (key, family) = match inner::pop(frame, next_header) {
+        Ok(k) => k,
+        Err(r) => return Verdict::Drop(r),
+    };
+    let Some(vrf) = ctx.overlay.decap_vrf(key) else {
+        return Verdict::Drop(DropReason::UnknownVpnLabel);
+    };
+    // An Ethernet header for the IP stage's L2 rewrite (addresses are set
+    // toward the next hop there).
+    let Ok(h) = frame.prepend(ETH_LEN) else {
+        return Verdict::Drop(DropReason::NoRoom);
+    };
+    h[..12].fill(0);
+    let et = match family {
+        Family::V4 => ethertype::IPV4,
+        Family::V6 => ethertype::IPV6,
+    };
+    h[12..].copy_from_slice(&et.to_be_bytes());
+    worker.counters.event(Event::OverlayDecapsulated);
+    let ing = Ingress {
+        port,
+        vrf,
+        from_overlay: true,
+    };
+    match family {
+        Family::V4 => ipv4::input(frame, ETH_LEN, ing, ctx, worker, events),
+        Family::V6 => ipv6::input(frame, ETH_LEN, ing, ctx, worker, events),
+    }
+}

@@ -1,0 +1,288 @@
+//! LAN → WAN through the overlay (draft §4.1.1, §6.1.2): a client packet
+//! whose FIB next hop is `NextHop::Overlay { path }` (TTL already checked
+//! by the IP stage) leaves as
+//! `Ethernet / outer IPv4|IPv6 / UDP 4500 / ESP(inner header / client packet)`
+//! out of the tunnel's local WAN port.
+//!
+//! Steps: tunnel by flow hash → tunnel MTU check (frag-needed / PTB to the
+//! sender, RFC 1191 / RFC 8201, rate-limited) → underlay next hop (the
+//! remote endpoint looked up in the WAN port's VRF) and its MAC → TCP MSS
+//! clamp → TTL / hop-limit decrement → strip the LAN Ethernet header →
+//! push MPLS / GRE / VXLAN → ESP + outer headers (`SharedOutboundSa`) →
+//! Ethernet toward the underlay next hop.
+//!
+//! Room: with 128 B of mbuf headroom plus the 14 B LAN header we reuse,
+//! IPv6 outer (40) + UDP (8) + ESP (16) + MPLS (4) + Ethernet (14) = 82 B
+//! fits; GRE adds 8; VXLAN over IPv6 needs 148 B, so then the frame is
+//! moved back into its tailroom once (a copy of the packet), and only
+//! when that is short too is it dropped as `no_room`.
+
+use super::icmp_error::{drop_with_icmpv4, drop_with_icmpv6};
+use super::{ipv4, next_hop, Context, PortConfig, Verdict, WorkerState};
+use crate::counters::Event;
+use crate::drop_reason::DropReason;
+use crate::fib::NextHop;
+use crate::neighbor::ControlEvent;
+use crate::overlay::inner::{self, Family, VxlanOuter};
+use crate::overlay::{flow, Tunnel};
+use sdwan_crypto::esp::{ICV_LEN, TRAILER_LEN};
+use sdwan_packet::ethernet::{ethertype, EthernetRepr, HEADER_LEN as ETH_LEN};
+use sdwan_packet::icmpv4::{msg_type as icmp4, unreach_code};
+use sdwan_packet::icmpv6::msg_type as icmp6;
+use sdwan_packet::ipv6::Ipv6Packet;
+use sdwan_packet::tcp::{flags, TcpPacket};
+use sdwan_packet::Frame;
+use std::net::IpAddr;
+
+/// What the IP stage learned about the client packet at `l2`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Client {
+    pub family: Family,
+    /// TTL / hop limit as received (> 1).
+    pub ttl: u8,
+    /// IP total length.
+    pub total: usize,
+    /// IPv4 DF (always true for IPv6: routers never fragment it).
+    pub dont_frag: bool,
+}
+
+/// Largest client packet a tunnel carries when its WAN port's IP MTU is
+/// `mtu`: ESP pads `inner + 2` to a multiple of 4 (RFC 4303 §2.4), and the
+/// outer headers, ESP header, IV (`sa_head`) and ICV come on top.
+pub fn tunnel_mtu(mtu: u16, sa_head: usize, inner_header: usize) -> usize {
+    (usize::from(mtu).saturating_sub(sa_head + ICV_LEN) & !3)
+        .saturating_sub(TRAILER_LEN + inner_header)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub(super) fn send(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    in_port: &PortConfig,
+    path: u32,
+    client: Client,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Verdict {
+    let table = ctx.overlay;
+    let Some(p) = table.paths.get(path as usize) else {
+        return Verdict::Drop(DropReason::OverlayNoTunnel);
+    };
+    if p.tunnels.is_empty() {
+        return Verdict::Drop(DropReason::OverlayNoTunnel);
+    }
+    let hash = flow::hash(&frame.data()[l2..], client.family);
+    let tid = p.tunnels[flow::pick(hash, p.tunnels.len())] as usize;
+    let Some(tunnel) = table.tunnels.get(tid) else {
+        return Verdict::Drop(DropReason::OverlayNoTunnel);
+    };
+    let Some(out) = ctx.port(tunnel.local_port) else {
+        return Verdict::Drop(DropReason::OverlayNoTunnel);
+    };
+    match encapsulate(frame, l2, in_port, out, tunnel, tid, p.inner, hash, client, ctx, worker, events) {
+        Ok(v) => v,
+        Err(r) => {
+            if let Some(tc) = worker.overlay.tunnels.get_mut(tid) {
+                tc.path_drops += 1;
+            }
+            worker.overlay.dirty = true;
+            Verdict::Drop(r)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn encapsulate(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    in_port: &PortConfig,
+    out: &PortConfig,
+    tunnel: &Tunnel,
+    tid: usize,
+    encap: crate::overlay::InnerEncap,
+    hash: u32,
+    client: Client,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Result<Verdict, DropReason> {
+    let sa = &*tunnel.sa;
+    let outer = *sa.outer();
+    let outer_v6 = outer.dst.is_ipv6();
+    let inner_header = inner::len(encap, outer_v6);
+    let max = tunnel_mtu(out.mtu, sa.headroom_needed(), inner_header);
+    if client.total > max {
+        return too_big(frame, l2, in_port, client, max, worker);
+    }
+    let nh_ip = underlay_next_hop(ctx, out, tunnel.remote)?;
+    let mac = next_hop::resolve(ctx.neighbors, out, nh_ip, worker, events)?;
+    let front = inner_header + sa.headroom_needed() + ETH_LEN;
+    make_room(frame, l2, front, sa.tailroom_needed())?;
+    if let Some(clamp) = ctx.overlay.mss_clamp {
+        if clamp_mss(frame, l2, client.family, clamp) {
+            worker.counters.event(Event::MssClamped);
+        }
+    }
+    let ttl = client.ttl - 1;
+    match client.family {
+        Family::V4 => ipv4::decrement_ttl(frame, l2, client.ttl),
+        Family::V6 => Ipv6Packet::new_unchecked(&mut frame.data_mut()[l2..]).set_hop_limit(ttl),
+    }
+    frame.trim_front(l2).map_err(|_| DropReason::Truncated)?;
+    let vx = VxlanOuter {
+        src: outer.src,
+        dst: outer.dst,
+        src_mac: out.mac,
+        entropy: hash as u16,
+    };
+    let nh = inner::push(frame, encap, client.family, ttl, &vx)?;
+    let tc = worker
+        .overlay
+        .tunnels
+        .get_mut(tid)
+        .ok_or(DropReason::OverlayNoTunnel)?;
+    if let Err(r) = sa.encap(frame, nh, &mut tc.sa) {
+        // Counted on the tunnel by the SA; not a path drop.
+        worker.overlay.dirty = true;
+        return Ok(Verdict::Drop(r.into()));
+    }
+    worker.overlay.dirty = true;
+    let h = frame.prepend(ETH_LEN).map_err(|_| DropReason::NoRoom)?;
+    let eth = EthernetRepr {
+        dst: mac,
+        src: out.mac,
+        vlan_id: None,
+        ethertype: if outer_v6 {
+            ethertype::IPV6
+        } else {
+            ethertype::IPV4
+        },
+    };
+    eth.emit(h).map_err(|_| DropReason::NoRoom)?;
+    worker.counters.event(Event::OverlayEncapsulated);
+    Ok(Verdict::Forward { port: out.id })
+}
+
+/// Frag-needed (IPv4 with DF) or Packet Too Big (IPv6) carrying the tunnel
+/// MTU back to the sender; IPv4 without DF is dropped (we never fragment).
+#[cold]
+fn too_big(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    in_port: &PortConfig,
+    client: Client,
+    max: usize,
+    worker: &mut WorkerState,
+) -> Result<Verdict, DropReason> {
+    let mtu = max as u32;
+    let reason = DropReason::MtuExceeded;
+    Ok(match client.family {
+        Family::V4 if !client.dont_frag => return Err(reason),
+        Family::V4 => {
+            let fn_ = (icmp4::DST_UNREACHABLE, unreach_code::FRAG_NEEDED, mtu);
+            drop_with_icmpv4(frame, l2, in_port, worker, reason, fn_)
+        }
+        Family::V6 => {
+            let ptb = (icmp6::PACKET_TOO_BIG, 0, mtu);
+            drop_with_icmpv6(frame, l2, in_port, worker, reason, ptb)
+        }
+    })
+}
+
+/// The remote endpoint's next hop in the underlay: a route in the WAN
+/// port's VRF that leaves through that same port (a tunnel is bound to its
+/// port: its SA's outer source is that port's address).
+#[inline(always)]
+fn underlay_next_hop(
+    ctx: &Context<'_>,
+    out: &PortConfig,
+    remote: IpAddr,
+) -> Result<IpAddr, DropReason> {
+    let route = match remote {
+        IpAddr::V4(a) => ctx.fib.lookup_v4(out.vrf, a),
+        IpAddr::V6(a) => ctx.fib.lookup_v6(out.vrf, a),
+    };
+    match route {
+        Some(NextHop::Connected { port }) if *port == out.id => Ok(remote),
+        Some(NextHop::Gateway { port, via }) if *port == out.id => Ok(*via),
+        _ => Err(DropReason::UnderlayNoRoute),
+    }
+}
+
+/// Ensures `front` bytes can be written before the client packet at `l2`
+/// (whose `l2` header bytes are reused) and `back` after it: moves the
+/// frame toward its tail when the headroom is short and the tailroom
+/// allows, else `NoRoom`.
+#[inline(always)]
+fn make_room(frame: &mut Frame<'_>, l2: usize, front: usize, back: usize) -> Result<(), DropReason> {
+    let have = frame.headroom() + l2;
+    if have >= front && frame.tailroom() >= back {
+        return Ok(());
+    }
+    let shift = front.saturating_sub(have);
+    if frame.tailroom() < shift + back {
+        return Err(DropReason::NoRoom);
+    }
+    let len = frame.len();
+    frame.set_len(len + shift).map_err(|_| DropReason::NoRoom)?;
+    frame.data_mut().copy_within(..len, shift);
+    frame.trim_front(shift).map_err(|_| DropReason::NoRoom)
+}
+
+/// Lowers the MSS option of an unfragmented TCP SYN to `clamp` (RFC 1624
+/// incremental checksum update, in `TcpPacket::clamp_mss`). True when it
+/// changed. IPv6 packets with extension headers are left alone.
+fn clamp_mss(frame: &mut Frame<'_>, l2: usize, family: Family, clamp: u16) -> bool {
+    let d = &mut frame.data_mut()[l2..];
+    let l4 = match family {
+        Family::V4 => {
+            let frag = u16::from_be_bytes([d[6], d[7]]) & 0x3fff;
+            if d[9] != 6 || frag != 0 {
+                return false;
+            }
+            usize::from(d[0] & 0x0f) * 4
+        }
+        Family::V6 => {
+            if d[6] != 6 {
+                return false;
+            }
+            40
+        }
+    };
+    let Some(seg) = d.get_mut(l4..) else {
+        return false;
+    };
+    let Ok(mut tcp) = TcpPacket::new_checked(seg) else {
+        return false;
+    };
+    if tcp.flags() & flags::SYN == 0 {
+        return false;
+    }
+    match tcp.mss() {
+        Ok(Some(m)) if m > clamp => tcp.clamp_mss(clamp).is_ok(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tunnel_mtu_is_the_largest_packet_that_fits() {
+        // IPv4 outer + UDP + ESP header/IV = 44; MPLS 4.
+        for mtu in [576u16, 1280, 1400, 1500, 1501, 1502, 1503, 9000] {
+            let max = tunnel_mtu(mtu, 44, 4);
+            let size = |inner: usize| {
+                let p = inner + 4 + TRAILER_LEN;
+                44 + p.div_ceil(4) * 4 + ICV_LEN
+            };
+            assert!(size(max) <= usize::from(mtu), "{mtu}");
+            assert!(size(max + 1) > usize::from(mtu), "{mtu}");
+        }
+        assert_eq!(tunnel_mtu(40, 44, 4), 0);
+    }
+}

@@ -1,0 +1,452 @@
+//! Checks of the overlay sections (`[node]`, `[bgp]`, `[[wan]]` and the
+//! VPN fields of `[[vrf]]`, see the overlay contract §1) and their
+//! resolved form. A config without any of them has no overlay and is
+//! unchanged; with one of them, all must be consistent: one node id,
+//! distinct RDs / labels / WAN ids / WAN colors, WAN ports in VRF
+//! `default`, client ports in client VRFs.
+use super::error::ConfigError;
+use super::model::{EdgeConfig, VrfConfig};
+use super::validate::ResolvedPort;
+use sdwan_bgp::config::RouteTarget;
+use sdwan_bgp::wire::{ExtCommunity, Rd};
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+
+/// MPLS labels 0..=15 are reserved (RFC 3032 §2.1).
+const MIN_LABEL: u32 = 16;
+const MAX_LABEL: u32 = (1 << 20) - 1;
+
+/// The VPN encapsulation inside ESP of one VRF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VrfEncap {
+    Mpls,
+    Gre,
+    Vxlan,
+}
+
+impl VrfEncap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VrfEncap::Mpls => "mpls",
+            VrfEncap::Gre => "gre",
+            VrfEncap::Vxlan => "vxlan",
+        }
+    }
+}
+
+/// `internet`: always ESP; `private`: a private underlay (issue #7; for
+/// now treated like `internet`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WanKind {
+    Internet,
+    Private,
+}
+
+#[derive(Debug, Clone)]
+pub struct BgpPeer {
+    pub address: IpAddr,
+    pub port: u16,
+    pub remote_as: u32,
+    pub md5_key: Option<String>,
+    pub local_address: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedWan {
+    /// Our port index.
+    pub port: u16,
+    pub port_name: String,
+    /// Port-Local-ID.
+    pub id: u32,
+    pub color: u32,
+    pub kind: WanKind,
+    /// What we advertise as the tunnel egress endpoint.
+    pub public_address: IpAddr,
+    /// The port's own addresses (outer source by family).
+    pub addresses: Vec<IpAddr>,
+    pub gateway: Option<IpAddr>,
+}
+
+impl ResolvedWan {
+    /// Our outer source address toward a peer address of this family.
+    pub fn source_for(&self, remote: IpAddr) -> Option<IpAddr> {
+        if self.public_address.is_ipv4() == remote.is_ipv4()
+            && self.addresses.contains(&self.public_address)
+        {
+            return Some(self.public_address);
+        }
+        self.addresses
+            .iter()
+            .copied()
+            .find(|a| a.is_ipv4() == remote.is_ipv4())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OverlayVrf {
+    pub name: String,
+    pub id: u16,
+    pub rd: Rd,
+    pub import: Vec<RouteTarget>,
+    pub export: Vec<RouteTarget>,
+    pub label: u32,
+    pub color: Option<u32>,
+    pub encap: VrfEncap,
+}
+
+/// Everything the overlay control plane runs from.
+#[derive(Debug, Clone)]
+pub struct OverlayConfig {
+    pub node_id: Ipv4Addr,
+    pub asn: u32,
+    pub hold_time: u16,
+    pub peers: Vec<BgpPeer>,
+    pub wans: Vec<ResolvedWan>,
+    pub vrfs: Vec<OverlayVrf>,
+}
+
+impl OverlayConfig {
+    /// Every export Route Target of the edge, sorted, without duplicates.
+    pub fn all_export_rts(&self) -> Vec<RouteTarget> {
+        let mut v: Vec<RouteTarget> = self
+            .vrfs
+            .iter()
+            .flat_map(|v| v.export.iter().copied())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    pub fn wan_by_id(&self, id: u32) -> Option<&ResolvedWan> {
+        self.wans.iter().find(|w| w.id == id)
+    }
+}
+
+struct Cx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Cx<'_> {
+    fn err(&self, span: Range<usize>, field: impl Into<String>, m: impl Into<String>) -> ConfigError {
+        ConfigError::at(self.path, self.text, span.start, field, m)
+    }
+}
+
+/// The first span of an overlay-only key, to point at when `[node]` is
+/// missing.
+fn first_overlay_key(raw: &EdgeConfig) -> Option<(Range<usize>, String)> {
+    if let Some(b) = &raw.bgp {
+        return Some((b.span(), "bgp".into()));
+    }
+    if let Some(w) = raw.wans.first() {
+        return Some((w.port.span(), "wan[0].port".into()));
+    }
+    for (i, v) in raw.vrfs.iter().enumerate() {
+        let keys: [(Option<Range<usize>>, &str); 6] = [
+            (v.rd.as_ref().map(Spanned::span), "rd"),
+            (v.import.first().map(Spanned::span), "import"),
+            (v.export.first().map(Spanned::span), "export"),
+            (v.label.as_ref().map(Spanned::span), "label"),
+            (v.color.as_ref().map(Spanned::span), "color"),
+            (v.encap.as_ref().map(Spanned::span), "encap"),
+        ];
+        if let Some((Some(span), k)) = keys.into_iter().find(|(s, _)| s.is_some()) {
+            return Some((span, format!("vrf[{i}].{k}")));
+        }
+    }
+    None
+}
+
+/// Validates the overlay sections against the already resolved ports.
+/// `Ok(None)`: no overlay configured.
+pub fn validate(
+    raw: &EdgeConfig,
+    ports: &[ResolvedPort],
+    path: &Path,
+    text: &str,
+) -> Result<Option<OverlayConfig>, ConfigError> {
+    let cx = Cx { path, text };
+    let Some(node) = &raw.node else {
+        return match first_overlay_key(raw) {
+            Some((span, field)) => Err(cx.err(
+                span,
+                field,
+                "overlay settings need a [node] section (id, asn)",
+            )),
+            None => Ok(None),
+        };
+    };
+    let node_span = node.span();
+    let node = node.get_ref();
+    let node_id = *node.id.get_ref();
+    if node_id.is_unspecified() || node_id.is_multicast() || node_id.is_broadcast() {
+        return Err(cx.err(
+            node.id.span(),
+            "node.id",
+            format!("{node_id} is not a usable node id (unicast IPv4 loopback)"),
+        ));
+    }
+    let asn = *node.asn.get_ref();
+    if asn == 0 {
+        return Err(cx.err(node.asn.span(), "node.asn", "AS 0 is reserved"));
+    }
+
+    let Some(bgp) = &raw.bgp else {
+        return Err(cx.err(
+            node_span,
+            "bgp",
+            "the overlay needs a [bgp] section with at least one [[bgp.peer]]",
+        ));
+    };
+    let bgp_span = bgp.span();
+    let bgp = bgp.get_ref();
+    let hold_time = match &bgp.hold_time {
+        None => 90,
+        Some(h) if *h.get_ref() == 0 || *h.get_ref() >= 3 => *h.get_ref(),
+        Some(h) => return Err(cx.err(h.span(), "bgp.hold_time", "must be 0 or at least 3 (RFC 4271 §4.2)")),
+    };
+    if bgp.peers.is_empty() {
+        return Err(cx.err(bgp_span, "bgp.peer", "at least one [[bgp.peer]] is required"));
+    }
+    let mut peers = Vec::new();
+    for (i, p) in bgp.peers.iter().enumerate() {
+        let address = *p.address.get_ref();
+        if peers.iter().any(|q: &BgpPeer| q.address == address) {
+            return Err(cx.err(
+                p.address.span(),
+                format!("bgp.peer[{i}].address"),
+                format!("peer {address} configured twice"),
+            ));
+        }
+        if *p.port.get_ref() == 0 {
+            return Err(cx.err(p.port.span(), format!("bgp.peer[{i}].port"), "must be 1..=65535"));
+        }
+        if let Some(k) = &p.md5_key {
+            // Linux TCP_MD5SIG_MAXKEYLEN.
+            if k.get_ref().is_empty() || k.get_ref().len() > 80 {
+                return Err(cx.err(k.span(), format!("bgp.peer[{i}].md5_key"), "must be 1..=80 bytes"));
+            }
+        }
+        peers.push(BgpPeer {
+            address,
+            port: *p.port.get_ref(),
+            remote_as: p.remote_as.unwrap_or(asn),
+            md5_key: p.md5_key.as_ref().map(|k| k.get_ref().clone()),
+            local_address: p.local_address,
+        });
+    }
+
+    let wans = validate_wans(&cx, raw, ports, node_span.clone())?;
+    let vrfs = validate_vrfs(&cx, &raw.vrfs, &wans)?;
+
+    // Every port is either a WAN port (VRF default) or a client port of an
+    // overlay VRF.
+    for (i, p) in ports.iter().enumerate() {
+        let is_wan = wans.iter().any(|w| w.port as usize == i);
+        if p.vrf == 0 && !is_wan {
+            return Err(cx.err(
+                raw.ports[i].name.span(),
+                format!("port[{i}].vrf"),
+                format!(
+                    "port {:?} is in VRF \"default\", the underlay: with an overlay, a LAN port belongs to a client [[vrf]] (or make it a [[wan]])",
+                    p.name
+                ),
+            ));
+        }
+    }
+
+    Ok(Some(OverlayConfig {
+        node_id,
+        asn,
+        hold_time,
+        peers,
+        wans,
+        vrfs,
+    }))
+}
+
+fn validate_wans(
+    cx: &Cx<'_>,
+    raw: &EdgeConfig,
+    ports: &[ResolvedPort],
+    node_span: Range<usize>,
+) -> Result<Vec<ResolvedWan>, ConfigError> {
+    if raw.wans.is_empty() {
+        return Err(cx.err(node_span, "wan", "the overlay needs at least one [[wan]] port"));
+    }
+    let mut wans: Vec<ResolvedWan> = Vec::new();
+    for (i, w) in raw.wans.iter().enumerate() {
+        let f = |k: &str| format!("wan[{i}].{k}");
+        let name = w.port.get_ref();
+        let Some(idx) = ports.iter().position(|p| &p.name == name) else {
+            return Err(cx.err(w.port.span(), f("port"), format!("unknown port {name:?}")));
+        };
+        let port = &ports[idx];
+        if port.vrf != 0 {
+            return Err(cx.err(
+                w.port.span(),
+                f("port"),
+                format!(
+                    "port {name:?} is in client VRF {:?}; a WAN port must be in VRF \"default\" (the underlay)",
+                    port.vrf_name
+                ),
+            ));
+        }
+        if wans.iter().any(|x| x.port as usize == idx) {
+            return Err(cx.err(w.port.span(), f("port"), format!("port {name:?} is already a WAN port")));
+        }
+        let id = *w.id.get_ref();
+        if wans.iter().any(|x| x.id == id) {
+            return Err(cx.err(w.id.span(), f("id"), format!("WAN id {id} used twice")));
+        }
+        let color = *w.color.get_ref();
+        if let Some(x) = wans.iter().find(|x| x.color == color) {
+            return Err(cx.err(
+                w.color.span(),
+                f("color"),
+                format!("color {color} already used by WAN port {:?}", x.port_name),
+            ));
+        }
+        let kind = match w.kind.as_ref().map(|k| k.get_ref().as_str()) {
+            None | Some("internet") => WanKind::Internet,
+            Some("private") => WanKind::Private,
+            Some(other) => {
+                let span = w.kind.as_ref().map_or(w.port.span(), Spanned::span);
+                return Err(cx.err(span, f("kind"), format!("{other:?} is neither \"internet\" nor \"private\"")));
+            }
+        };
+        let addresses: Vec<IpAddr> = port.addresses.iter().map(|a| a.addr()).collect();
+        let public_address = match &w.public_address {
+            Some(a) => {
+                let ip = *a.get_ref();
+                if ip.is_unspecified() || ip.is_multicast() {
+                    return Err(cx.err(a.span(), f("public_address"), format!("{ip} is not a unicast address")));
+                }
+                if !addresses.iter().any(|x| x.is_ipv4() == ip.is_ipv4()) {
+                    return Err(cx.err(
+                        a.span(),
+                        f("public_address"),
+                        format!("port {name:?} has no address of the same IP version as {ip}"),
+                    ));
+                }
+                ip
+            }
+            None => *addresses.first().ok_or_else(|| {
+                cx.err(
+                    w.port.span(),
+                    f("public_address"),
+                    format!("port {name:?} has no address: give it `addresses` or set public_address"),
+                )
+            })?,
+        };
+        let gateway = match &w.gateway {
+            None => None,
+            Some(g) => {
+                let ip = *g.get_ref();
+                if !port.addresses.iter().any(|a| a.trunc().contains(&ip) && a.addr() != ip) {
+                    return Err(cx.err(
+                        g.span(),
+                        f("gateway"),
+                        format!("gateway {ip} is not in a connected subnet of port {name:?}"),
+                    ));
+                }
+                Some(ip)
+            }
+        };
+        wans.push(ResolvedWan {
+            port: idx as u16,
+            port_name: name.clone(),
+            id,
+            color,
+            kind,
+            public_address,
+            addresses,
+            gateway,
+        });
+    }
+    Ok(wans)
+}
+
+fn parse_rts(cx: &Cx<'_>, list: &[Spanned<String>], field: &str) -> Result<Vec<RouteTarget>, ConfigError> {
+    let mut out = Vec::new();
+    for (j, s) in list.iter().enumerate() {
+        let text = s.get_ref();
+        let rt = ExtCommunity::route_target(text.strip_prefix("rt:").unwrap_or(text))
+            .map_err(|e| cx.err(s.span(), format!("{field}[{j}]"), format!("{text:?} is not a Route Target (ASN:n or IP:n): {e}")))?;
+        let rt = RouteTarget(rt);
+        if out.contains(&rt) {
+            return Err(cx.err(s.span(), format!("{field}[{j}]"), format!("Route Target {text:?} listed twice")));
+        }
+        out.push(rt);
+    }
+    Ok(out)
+}
+
+fn validate_vrfs(cx: &Cx<'_>, raw: &[VrfConfig], wans: &[ResolvedWan]) -> Result<Vec<OverlayVrf>, ConfigError> {
+    let mut out: Vec<OverlayVrf> = Vec::new();
+    let mut rds = HashSet::new();
+    for (i, v) in raw.iter().enumerate() {
+        let f = |k: &str| format!("vrf[{i}].{k}");
+        let name = v.name.get_ref().clone();
+        let Some(rd_text) = &v.rd else {
+            return Err(cx.err(v.name.span(), f("rd"), format!("VRF {name:?} needs `rd` (the overlay is configured)")));
+        };
+        let rd: Rd = rd_text
+            .get_ref()
+            .parse()
+            .map_err(|e| cx.err(rd_text.span(), f("rd"), format!("{:?} is not a Route Distinguisher: {e}", rd_text.get_ref())))?;
+        if !rds.insert(rd) {
+            return Err(cx.err(rd_text.span(), f("rd"), format!("RD {} used by two VRFs", rd_text.get_ref())));
+        }
+        let Some(label) = &v.label else {
+            return Err(cx.err(v.name.span(), f("label"), format!("VRF {name:?} needs `label` (the overlay is configured)")));
+        };
+        let lv = *label.get_ref();
+        if !(MIN_LABEL..=MAX_LABEL).contains(&lv) {
+            return Err(cx.err(label.span(), f("label"), format!("must be {MIN_LABEL}..={MAX_LABEL} (20 bits, 0-15 reserved)")));
+        }
+        if let Some(x) = out.iter().find(|x| x.label == lv) {
+            return Err(cx.err(label.span(), f("label"), format!("label {lv} already used by VRF {:?}", x.name)));
+        }
+        let color = match &v.color {
+            None => None,
+            Some(c) => {
+                let cv = *c.get_ref();
+                if !wans.iter().any(|w| w.color == cv) {
+                    return Err(cx.err(c.span(), f("color"), format!("no [[wan]] port has color {cv}")));
+                }
+                Some(cv)
+            }
+        };
+        let encap = match v.encap.as_ref().map(|e| e.get_ref().as_str()) {
+            None | Some("mpls") => VrfEncap::Mpls,
+            Some("gre") => VrfEncap::Gre,
+            Some("vxlan") => VrfEncap::Vxlan,
+            Some(other) => {
+                let span = v.encap.as_ref().map_or(v.name.span(), Spanned::span);
+                return Err(cx.err(span, f("encap"), format!("{other:?} is not one of \"mpls\", \"gre\", \"vxlan\"")));
+            }
+        };
+        let import = parse_rts(cx, &v.import, &f("import"))?;
+        let export = parse_rts(cx, &v.export, &f("export"))?;
+        if import.is_empty() && export.is_empty() {
+            return Err(cx.err(v.name.span(), f("import"), format!("VRF {name:?} imports and exports no Route Target")));
+        }
+        out.push(OverlayVrf {
+            name,
+            id: *v.id.get_ref(),
+            rd,
+            import,
+            export,
+            label: lv,
+            color,
+            encap,
+        });
+    }
+    Ok(out)
+}

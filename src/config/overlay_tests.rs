@@ -1,0 +1,240 @@
+//! Overlay config: the examples are valid, and each inconsistency of the
+//! overlay contract §1 is refused at the right line and field.
+use super::*;
+use std::path::Path;
+
+/// One WAN port, two client VRFs; `{}` placeholders are replaced by tests.
+const OVERLAY: &str = r#"[node]
+id = "10.255.0.1"
+asn = 65000
+
+[bgp]
+[[bgp.peer]]
+address = "127.0.0.1"
+port = 1179
+
+[[wan]]
+port = "wan0"
+id = 1
+color = 100
+gateway = "192.0.2.254"
+
+[[vrf]]
+name = "blue"
+id = 1
+rd = "65000:101"
+import = ["65000:1"]
+export = ["65000:1"]
+label = 1001
+
+[[vrf]]
+name = "red"
+id = 2
+rd = "65000:102"
+import = ["65000:2"]
+export = ["65000:2"]
+label = 1002
+encap = "gre"
+
+[[port]]
+name = "wan0"
+device = "net_tap0,iface=w0"
+addresses = ["192.0.2.1/24"]
+
+[[port]]
+name = "lan0"
+device = "net_tap1,iface=l0"
+vrf = "blue"
+addresses = ["10.1.0.1/24"]
+
+[[port]]
+name = "lan1"
+device = "net_tap2,iface=l1"
+vrf = "red"
+addresses = ["10.1.0.1/24"]
+"#;
+
+fn parse_overlay(text: &str) -> Result<Resolved, ConfigError> {
+    parse(Path::new("o.toml"), text)
+}
+
+/// OVERLAY with `from` replaced by `to` (which must occur).
+fn with(from: &str, to: &str) -> Result<Resolved, ConfigError> {
+    assert!(OVERLAY.contains(from), "{from:?} not in the base config");
+    parse_overlay(&OVERLAY.replacen(from, to, 1))
+}
+
+fn refused(from: &str, to: &str) -> ConfigError {
+    with(from, to).expect_err("must be refused")
+}
+
+#[test]
+fn overlay_config_resolves() {
+    let c = parse_overlay(OVERLAY).unwrap();
+    let o = c.overlay.expect("overlay");
+    assert_eq!(o.node_id.to_string(), "10.255.0.1");
+    assert_eq!(o.peers[0].port, 1179);
+    assert_eq!(o.peers[0].remote_as, 65000);
+    assert_eq!(o.hold_time, 90);
+    assert_eq!(o.wans[0].port, 0);
+    assert_eq!(o.wans[0].public_address.to_string(), "192.0.2.1");
+    assert_eq!(o.vrfs.len(), 2);
+    assert_eq!(o.vrfs[0].rd.to_string(), "65000:101");
+    assert_eq!(o.vrfs[1].encap, VrfEncap::Gre);
+    assert_eq!(o.vrfs[0].encap, VrfEncap::Mpls);
+    assert_eq!(o.all_export_rts().len(), 2);
+}
+
+#[test]
+fn plain_configs_have_no_overlay() {
+    let text = include_str!("../../examples/edge.toml");
+    let c = parse(Path::new("examples/edge.toml"), text).unwrap();
+    assert!(c.overlay.is_none());
+}
+
+#[test]
+fn overlay_examples_are_valid() {
+    for (name, text) in [
+        ("overlay-edge1.toml", include_str!("../../examples/overlay-edge1.toml")),
+        ("overlay-edge2.toml", include_str!("../../examples/overlay-edge2.toml")),
+    ] {
+        let c = parse(Path::new(name), text).unwrap_or_else(|e| panic!("{e}"));
+        let o = c.overlay.expect("overlay");
+        assert_eq!(o.vrfs.len(), 2, "{name}");
+        assert_eq!(o.wans.len(), 1, "{name}");
+        assert_eq!(o.peers[0].port, 1179, "{name}");
+    }
+}
+
+#[test]
+fn overlay_keys_without_node_are_refused() {
+    let e = refused("[node]\nid = \"10.255.0.1\"\nasn = 65000\n", "");
+    assert_eq!(e.field, "bgp", "{e}");
+    assert!(e.message.contains("[node]"), "{e}");
+    // Only a VRF's rd: still needs [node].
+    let text = "[[vrf]]\nname = \"b\"\nid = 1\nrd = \"65000:1\"\n[[port]]\nname = \"a\"\ndevice = \"net_null0\"\nvrf = \"b\"\n";
+    let e = parse_overlay(text).unwrap_err();
+    assert_eq!((e.line, e.field.as_str()), (4, "vrf[0].rd"), "{e}");
+}
+
+#[test]
+fn missing_bgp_peer_and_wan_are_refused() {
+    let e = refused("[[bgp.peer]]\naddress = \"127.0.0.1\"\nport = 1179\n", "");
+    assert_eq!(e.field, "bgp.peer", "{e}");
+    let e = refused(
+        "[[wan]]\nport = \"wan0\"\nid = 1\ncolor = 100\ngateway = \"192.0.2.254\"\n",
+        "",
+    );
+    assert_eq!(e.field, "wan", "{e}");
+}
+
+#[test]
+fn duplicate_rd_is_refused_at_its_line() {
+    let e = refused("rd = \"65000:102\"", "rd = \"65000:101\"");
+    assert_eq!(e.field, "vrf[1].rd", "{e}");
+    assert!(e.message.contains("used by two VRFs"), "{e}");
+    assert_eq!((e.line, e.column), (27, 6), "{e}");
+}
+
+#[test]
+fn bad_rd_and_rt_are_refused() {
+    let e = refused("rd = \"65000:102\"", "rd = \"blah\"");
+    assert_eq!(e.field, "vrf[1].rd", "{e}");
+    let e = refused("import = [\"65000:2\"]", "import = [\"65000:2\", \"x:y\"]");
+    assert_eq!(e.field, "vrf[1].import[1]", "{e}");
+    let e = refused("export = [\"65000:2\"]", "export = [\"65000:2\", \"65000:2\"]");
+    assert!(e.message.contains("twice"), "{e}");
+}
+
+#[test]
+fn duplicate_and_out_of_range_labels_are_refused() {
+    let e = refused("label = 1002", "label = 1001");
+    assert_eq!(e.field, "vrf[1].label", "{e}");
+    assert!(e.message.contains("already used by VRF \"blue\""), "{e}");
+    assert_eq!(e.line, 30, "{e}");
+    let e = refused("label = 1002", "label = 3");
+    assert!(e.message.contains("reserved"), "{e}");
+    let e = refused("label = 1002", "label = 1048576");
+    assert_eq!(e.field, "vrf[1].label", "{e}");
+    let e = refused("label = 1002\n", "");
+    assert!(e.message.contains("needs `label`"), "{e}");
+}
+
+#[test]
+fn duplicate_wan_id_and_reused_color_are_refused() {
+    let second = "[[wan]]\nport = \"wan1\"\nid = 1\ncolor = 200\n\n[[port]]\nname = \"wan1\"\ndevice = \"net_tap3,iface=w1\"\naddresses = [\"198.51.100.1/24\"]\n";
+    let e = parse_overlay(&format!("{OVERLAY}\n{second}")).unwrap_err();
+    assert_eq!(e.field, "wan[1].id", "{e}");
+    assert!(e.message.contains("WAN id 1 used twice"), "{e}");
+    let second = second.replace("id = 1\ncolor = 200", "id = 2\ncolor = 100");
+    let e = parse_overlay(&format!("{OVERLAY}\n{second}")).unwrap_err();
+    assert_eq!(e.field, "wan[1].color", "{e}");
+    assert!(e.message.contains("already used by WAN port \"wan0\""), "{e}");
+    let ok = second.replace("color = 100", "color = 200");
+    let c = parse_overlay(&format!("{OVERLAY}\n{ok}")).unwrap();
+    assert_eq!(c.overlay.unwrap().wans.len(), 2);
+}
+
+#[test]
+fn unknown_wan_port_is_refused() {
+    let e = refused("port = \"wan0\"", "port = \"wan9\"");
+    assert_eq!(e.field, "wan[0].port", "{e}");
+    assert!(e.message.contains("unknown port \"wan9\""), "{e}");
+    assert_eq!(e.line, 11, "{e}");
+    assert_eq!(e.column, 8, "{e}");
+}
+
+#[test]
+fn wan_port_in_a_client_vrf_is_refused() {
+    let e = refused("port = \"wan0\"", "port = \"lan0\"");
+    assert_eq!(e.field, "wan[0].port", "{e}");
+    assert!(e.message.contains("client VRF \"blue\""), "{e}");
+}
+
+#[test]
+fn lan_port_in_the_default_vrf_is_refused() {
+    let e = refused("vrf = \"red\"\n", "");
+    assert_eq!(e.field, "port[2].vrf", "{e}");
+    assert!(e.message.contains("underlay"), "{e}");
+}
+
+#[test]
+fn vrf_color_must_be_a_wan_color() {
+    let e = refused("label = 1001\n", "label = 1001\ncolor = 7\n");
+    assert_eq!(e.field, "vrf[0].color", "{e}");
+    let c = with("label = 1001\n", "label = 1001\ncolor = 100\n").unwrap();
+    assert_eq!(c.overlay.unwrap().vrfs[0].color, Some(100));
+}
+
+#[test]
+fn bad_kind_encap_gateway_and_public_address_are_refused() {
+    let e = refused("color = 100\n", "color = 100\nkind = \"satellite\"\n");
+    assert_eq!(e.field, "wan[0].kind", "{e}");
+    let e = refused("encap = \"gre\"", "encap = \"ipip\"");
+    assert_eq!(e.field, "vrf[1].encap", "{e}");
+    let e = refused("gateway = \"192.0.2.254\"", "gateway = \"203.0.113.1\"");
+    assert_eq!(e.field, "wan[0].gateway", "{e}");
+    let e = refused("color = 100\n", "color = 100\npublic_address = \"2001:db8::1\"\n");
+    assert_eq!(e.field, "wan[0].public_address", "{e}");
+    let c = with("color = 100\n", "color = 100\npublic_address = \"203.0.113.7\"\n").unwrap();
+    let w = &c.overlay.unwrap().wans[0];
+    assert_eq!(w.public_address.to_string(), "203.0.113.7");
+    // Behind NAT: the outer source is the port's own address.
+    assert_eq!(w.source_for("198.51.100.9".parse().unwrap()).unwrap().to_string(), "192.0.2.1");
+}
+
+#[test]
+fn node_id_and_bgp_peer_checks() {
+    let e = refused("id = \"10.255.0.1\"", "id = \"0.0.0.0\"");
+    assert_eq!((e.field.as_str(), e.line), ("node.id", 2), "{e}");
+    let e = refused("asn = 65000", "asn = 0");
+    assert_eq!(e.field, "node.asn", "{e}");
+    let dup = "[[bgp.peer]]\naddress = \"127.0.0.1\"\nport = 1179\n";
+    let e = refused(dup, &format!("{dup}{dup}"));
+    assert_eq!(e.field, "bgp.peer[1].address", "{e}");
+    let e = refused("[bgp]\n", "[bgp]\nhold_time = 2\n");
+    assert_eq!(e.field, "bgp.hold_time", "{e}");
+    let c = with("port = 1179\n", "port = 1179\nremote_as = 65001\nmd5_key = \"s\"\n").unwrap();
+    let p = &c.overlay.unwrap().peers[0];
+    assert_eq!((p.remote_as, p.md5_key.as_deref()), (65001, Some("s")));
+}

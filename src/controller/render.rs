@@ -1,0 +1,250 @@
+//! The edge config the controller hands to a device: the overlay-contract
+//! sections `[node]`, `[bgp]` (+ `[[bgp.peer]]`), `[[wan]]`, `[[vrf]]`
+//! (see /work/overlay-contract.md §1). The box-local sections (`[eal]`,
+//! `[dataplane]`, `[[port]]`, `[management]`) come from the edge's own
+//! hardware file; `edge::bootstrap` merges the two.
+//!
+//! These structs mirror the contract with unknown fields refused, so a
+//! rendered config is checked by parsing it back.
+use super::registry::model::{Device, Tenant};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderedConfig {
+    pub node: Node,
+    pub bgp: Bgp,
+    #[serde(rename = "wan")]
+    pub wans: Vec<Wan>,
+    #[serde(rename = "vrf")]
+    pub vrfs: Vec<Vrf>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    pub id: Ipv4Addr,
+    pub asn: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bgp {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_time: Option<u16>,
+    #[serde(rename = "peer")]
+    pub peers: Vec<BgpPeer>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BgpPeer {
+    pub address: IpAddr,
+    pub port: u16,
+    pub remote_as: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_address: Option<IpAddr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wan {
+    pub port: String,
+    pub id: u32,
+    pub color: u32,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vrf {
+    pub name: String,
+    pub id: u16,
+    pub rd: String,
+    pub import: Vec<String>,
+    pub export: Vec<String>,
+    pub label: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<u32>,
+    pub encap: String,
+}
+
+/// A route reflector the edges dial.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteReflector {
+    pub address: IpAddr,
+    #[serde(default = "default_bgp_port")]
+    pub port: u16,
+}
+
+fn default_bgp_port() -> u16 {
+    179
+}
+
+/// Import / export RTs of a device VRF: its own lists, or its tenant's
+/// Route Targets when empty.
+pub fn effective_rts(
+    vrf: &super::registry::model::DeviceVrf,
+    tenants: &[Tenant],
+) -> (Vec<String>, Vec<String>) {
+    let tenant_rts = tenants
+        .iter()
+        .find(|t| t.name == vrf.tenant)
+        .map(|t| t.route_targets.clone())
+        .unwrap_or_default();
+    let pick = |own: &Vec<String>| {
+        if own.is_empty() {
+            tenant_rts.clone()
+        } else {
+            own.clone()
+        }
+    };
+    (pick(&vrf.import), pick(&vrf.export))
+}
+
+/// The config `device` receives: it dials every route reflector with its
+/// TCP-MD5 key, from its BGP source address when one is known.
+pub fn render(
+    device: &Device,
+    tenants: &[Tenant],
+    reflectors: &[RouteReflector],
+    hold_time: Option<u16>,
+) -> RenderedConfig {
+    RenderedConfig {
+        node: Node {
+            id: device.node_id,
+            asn: device.asn,
+        },
+        bgp: Bgp {
+            hold_time,
+            peers: reflectors
+                .iter()
+                .map(|rr| BgpPeer {
+                    address: rr.address,
+                    port: rr.port,
+                    remote_as: device.asn,
+                    md5_key: Some(device.md5_key.clone()),
+                    local_address: device.bgp_source,
+                })
+                .collect(),
+        },
+        wans: device
+            .wans
+            .iter()
+            .map(|w| Wan {
+                port: w.port.clone(),
+                id: w.id,
+                color: w.color,
+                kind: w.kind.clone(),
+            })
+            .collect(),
+        vrfs: device
+            .vrfs
+            .iter()
+            .map(|v| {
+                let (import, export) = effective_rts(v, tenants);
+                Vrf {
+                    name: v.name.clone(),
+                    id: v.id,
+                    rd: v.rd.clone(),
+                    import,
+                    export,
+                    label: v.label,
+                    color: v.color,
+                    encap: v.encap.clone(),
+                }
+            })
+            .collect(),
+    }
+}
+
+impl RenderedConfig {
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("rendered config serializes to TOML")
+    }
+
+    pub fn from_toml(text: &str) -> Result<RenderedConfig, String> {
+        toml::from_str(text).map_err(|e| format!("rendered config: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::registry::model::*;
+
+    #[test]
+    fn renders_the_contract_sections_and_parses_back() {
+        let d = Device {
+            serial: "S1".into(),
+            site: "paris".into(),
+            state: DeviceState::Enrolled,
+            node_id: "10.255.0.1".parse().unwrap(),
+            asn: 65000,
+            bgp_source: Some("127.0.0.21".parse().unwrap()),
+            vrfs: vec![DeviceVrf {
+                tenant: "blue".into(),
+                name: "blue".into(),
+                id: 1,
+                rd: "10.255.0.1:1".into(),
+                label: 1001,
+                color: Some(100),
+                import: vec![],
+                export: vec![],
+                encap: "mpls".into(),
+            }],
+            wans: vec![WanPort {
+                port: "wan0".into(),
+                id: 1,
+                color: 100,
+                kind: "internet".into(),
+            }],
+            config_version: 3,
+            md5_key: "k3y".into(),
+            cert_fingerprint: None,
+        };
+        let tenants = vec![Tenant {
+            name: "blue".into(),
+            route_targets: vec!["65000:1".into()],
+        }];
+        let rrs = vec![
+            RouteReflector {
+                address: "127.0.0.1".parse().unwrap(),
+                port: 1179,
+            },
+            RouteReflector {
+                address: "127.0.0.2".parse().unwrap(),
+                port: 1179,
+            },
+        ];
+        let r = render(&d, &tenants, &rrs, Some(30));
+        let text = r.to_toml();
+        for want in [
+            "[node]",
+            "id = \"10.255.0.1\"",
+            "[[bgp.peer]]",
+            "md5_key = \"k3y\"",
+            "local_address = \"127.0.0.21\"",
+            "[[wan]]",
+            "[[vrf]]",
+            "rd = \"10.255.0.1:1\"",
+            "import = [\"65000:1\"]",
+            "label = 1001",
+        ] {
+            assert!(text.contains(want), "{want} missing in\n{text}");
+        }
+        assert_eq!(RenderedConfig::from_toml(&text).unwrap(), r);
+        assert_eq!(r.bgp.peers.len(), 2);
+        // RTs of the VRF and Route Distinguisher parse as the BGP crate's
+        // types.
+        let rd: sdwan_bgp::wire::Rd = r.vrfs[0].rd.parse().unwrap();
+        assert_eq!(rd.to_string(), "10.255.0.1:1");
+        let rt: sdwan_bgp::config::RouteTarget =
+            serde_json::from_value(serde_json::json!(r.vrfs[0].export[0])).unwrap();
+        assert_eq!(rt.0.to_string(), "rt:65000:1");
+    }
+}

@@ -1,0 +1,217 @@
+//! Harness for the overlay end-to-end test (issue #6): an "internet"
+//! namespace with a Linux bridge joining the edges' WAN TAPs, client
+//! namespaces on the LAN TAPs, the route reflector (`sdwan controller` or
+//! `gobgpd`) on loopback, background processes killed by PID on drop.
+
+use super::*;
+use std::path::Path;
+
+pub fn is_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("id");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// A background process (server, capture, route reflector) with its
+/// output in a file; SIGTERM (then SIGKILL) by PID on drop.
+pub struct Proc {
+    pub name: String,
+    pub child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `argv`, in namespace `ns` when given, stdout+stderr to `log`.
+    pub fn spawn(name: &str, ns: Option<&str>, argv: &[&str], log: &Path) -> Proc {
+        let out = std::fs::File::create(log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let mut cmd = match ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).args(argv);
+                c
+            }
+            None => {
+                let mut c = Command::new(argv[0]);
+                c.args(&argv[1..]);
+                c
+            }
+        };
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name} ({argv:?}): {e}"));
+        Proc {
+            name: name.to_string(),
+            child: Some(child),
+            log: log.to_path_buf(),
+        }
+    }
+
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Waits until the output contains `what`; panics with the output after
+    /// `secs` or when the process exits.
+    pub fn wait_for_output(&mut self, what: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.output().contains(what) {
+                return;
+            }
+            if let Some(st) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "{} exited ({st}) before {what:?}:\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not print {what:?} in {secs} s:\n{}",
+                self.name,
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// Sends `signal` (e.g. "-INT", "-TERM") and waits up to 10 s, then
+    /// SIGKILL. Returns the exit status.
+    pub fn stop_with(&mut self, signal: &str) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = run("kill", &[signal, &child.id().to_string()]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(st)) = child.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop_with("-TERM");
+    }
+}
+
+/// The "internet": a namespace with bridge `br0` (no addresses, IPv6
+/// disabled so the kernel itself puts nothing on the wire) joining the
+/// edges' WAN TAPs.
+pub struct Internet {
+    pub ns: Netns,
+}
+
+impl Internet {
+    pub fn new(name: &str) -> Internet {
+        let ns = Netns::new(name);
+        for key in ["all", "default"] {
+            ns.must(&[
+                "sysctl",
+                "-qw",
+                &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
+            ]);
+        }
+        must(
+            "ip",
+            &[
+                "-n",
+                name,
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "stp_state",
+                "0",
+            ],
+        );
+        must("ip", &["-n", name, "link", "set", "br0", "up"]);
+        Internet { ns }
+    }
+
+    /// Moves the WAN TAP `ifname` (created by DPDK in the root namespace)
+    /// into the internet and enslaves it to the bridge.
+    pub fn plug(&self, ifname: &str) {
+        let n = &self.ns.name;
+        must("ip", &["link", "set", ifname, "netns", n]);
+        must("ip", &["-n", n, "link", "set", ifname, "master", "br0"]);
+        must("ip", &["-n", n, "link", "set", ifname, "up"]);
+    }
+
+    /// Starts tcpdump on the bridge, writing `pcap`.
+    pub fn capture(&self, pcap: &Path, log: &Path) -> Proc {
+        let mut p = Proc::spawn(
+            "tcpdump",
+            Some(&self.ns.name),
+            &[
+                "tcpdump",
+                "-i",
+                "br0",
+                "-n",
+                "-U",
+                "-s",
+                "0",
+                "-w",
+                pcap.to_str().unwrap(),
+            ],
+            log,
+        );
+        p.wait_for_output("listening on br0", 10);
+        p
+    }
+}
+
+/// A client namespace on a LAN TAP: `10.{site}.0.2/24` and
+/// `fd00:{site}::2/64`, default routes via the edge's `.1` / `::1`.
+pub fn attach_client(ns: &Netns, tap: &str, site: u8) {
+    ns.take_link(
+        tap,
+        &format!("10.{site}.0.2/24"),
+        &format!("10.{site}.0.1"),
+        &format!("fd00:{site}::2/64"),
+        &format!("fd00:{site}::1"),
+    );
+}
+
+/// Polls `f` every 250 ms until it returns `Some`, for at most `secs`.
+pub fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
