@@ -174,6 +174,10 @@ for s in 1 2; do
   done
   # WAN TAP onto the internet bridge; LAN TAPs to the site's clients.
   ip link set "$P${s}w" netns "$P-inet"
+  # DPDK's TAP PMD gives the kernel side the port's MAC; a bridge would
+  # treat it as its own and never forward to the edge: the kernel side
+  # gets a MAC of its own.
+  ip -n "$P-inet" link set "$P${s}w" address "0a:00:00:00:0$s:01"
   ip -n "$P-inet" link set "$P${s}w" master br0 up
   client "$P-b$s" "$P${s}b" "$s"
   client "$P-r$s" "$P${s}r" "$s"

@@ -392,13 +392,21 @@ impl Overlay {
             tail(&self.reflector.log(), 30)
         );
         for (i, e) in self.edges.iter().enumerate() {
-            s.push_str(&format!(
-                "== edge{} routes\n{}\n== edge{} log (tail)\n{}\n",
-                i + 1,
-                e.api_get("/api/routes").unwrap_or_default(),
-                i + 1,
-                tail(&e.log(), 30)
-            ));
+            let n = i + 1;
+            for what in [
+                "routes",
+                "tunnels",
+                "sa",
+                "drops",
+                "neighbors",
+                "interfaces",
+            ] {
+                s.push_str(&format!(
+                    "== edge{n} /api/{what}\n{}\n",
+                    e.api_get(&format!("/api/{what}")).unwrap_or_default()
+                ));
+            }
+            s.push_str(&format!("== edge{n} log (tail)\n{}\n", tail(&e.log(), 30)));
         }
         s
     }

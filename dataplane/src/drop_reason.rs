@@ -103,6 +103,12 @@ pub enum DropReason {
     EspTooBig,
     /// Inner packet too short for its header (ESP encapsulation).
     EspBadInner,
+    /// Outer source address is not the peer the SA expects.
+    EspBadOuterSource,
+    /// Outer CE mark on a not-ECT inner packet (RFC 6040 §4.2).
+    EspEcnCeNotEct,
+    /// The AEAD engine refused a burst job.
+    EspEngineError,
     /// A crypto drop reason this dataplane build does not name yet.
     EspOther,
     /// Authentic ESP from an address or port the SA is not bound to.
@@ -173,6 +179,9 @@ impl DropReason {
         DropReason::EspNoRoom,
         DropReason::EspTooBig,
         DropReason::EspBadInner,
+        DropReason::EspBadOuterSource,
+        DropReason::EspEcnCeNotEct,
+        DropReason::EspEngineError,
         DropReason::EspOther,
         DropReason::EspWrongPeer,
         DropReason::BadInnerEncap,
@@ -235,6 +244,9 @@ impl DropReason {
             DropReason::EspNoRoom => "esp_no_room",
             DropReason::EspTooBig => "esp_too_big",
             DropReason::EspBadInner => "esp_bad_inner",
+            DropReason::EspBadOuterSource => "esp_bad_outer_source",
+            DropReason::EspEcnCeNotEct => "esp_ecn_ce_not_ect",
+            DropReason::EspEngineError => "esp_engine_error",
             DropReason::EspOther => "esp_other",
             DropReason::EspWrongPeer => "esp_wrong_peer",
             DropReason::BadInnerEncap => "bad_inner_encap",
@@ -271,6 +283,9 @@ impl From<sdwan_crypto::DropReason> for DropReason {
             C::NoRoom => DropReason::EspNoRoom,
             C::TooBig => DropReason::EspTooBig,
             C::BadInner => DropReason::EspBadInner,
+            C::BadOuterSource => DropReason::EspBadOuterSource,
+            C::EcnCeNotEct => DropReason::EspEcnCeNotEct,
+            C::EngineError => DropReason::EspEngineError,
             _ => DropReason::EspOther,
         }
     }

@@ -9,6 +9,8 @@ mod validate;
 
 pub use error::ConfigError;
 pub use model::*;
+#[cfg(test)]
+pub use overlay::WanKind;
 pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
 pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
 

@@ -149,6 +149,12 @@ pub struct NodeConfig {
     /// SD-WAN node id (IPv4 loopback), also the BGP router id.
     pub id: Spanned<std::net::Ipv4Addr>,
     pub asn: Spanned<u32>,
+    /// TCP MSS written into SYNs entering a tunnel from a LAN port
+    /// (lowered only, never raised); 0 turns clamping off. Default 1340:
+    /// fits IPv4 and IPv6 clients over an IPv4 or IPv6 underlay with a
+    /// 1500-byte WAN MTU.
+    #[serde(default)]
+    pub tcp_mss_clamp: Option<Spanned<u16>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -20,6 +20,13 @@ const MIN_LABEL: u32 = 16;
 const MAX_LABEL: u32 = (1 << 20) - 1;
 
 /// The VPN encapsulation inside ESP of one VRF.
+/// Default `node.tcp_mss_clamp`: 1500 − IPv6 outer (40) − UDP (8) − ESP
+/// with IV and ICV (32) − padding and trailer (≤ 5) − MPLS (4) − IPv6 and
+/// TCP headers of the client (60), rounded down.
+const DEFAULT_MSS_CLAMP: u16 = 1340;
+/// RFC 879 / RFC 8200 lower bounds: no sane clamp goes below 536.
+const MIN_MSS: u16 = 536;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum VrfEncap {
     Mpls,
@@ -43,6 +50,15 @@ impl VrfEncap {
 pub enum WanKind {
     Internet,
     Private,
+}
+
+impl WanKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WanKind::Internet => "internet",
+            WanKind::Private => "private",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +118,8 @@ pub struct OverlayVrf {
 pub struct OverlayConfig {
     pub node_id: Ipv4Addr,
     pub asn: u32,
+    /// TCP MSS clamp on LAN → tunnel SYNs (`None`: off).
+    pub mss_clamp: Option<u16>,
     pub hold_time: u16,
     pub peers: Vec<BgpPeer>,
     pub wans: Vec<ResolvedWan>,
@@ -132,7 +150,12 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn err(&self, span: Range<usize>, field: impl Into<String>, m: impl Into<String>) -> ConfigError {
+    fn err(
+        &self,
+        span: Range<usize>,
+        field: impl Into<String>,
+        m: impl Into<String>,
+    ) -> ConfigError {
         ConfigError::at(self.path, self.text, span.start, field, m)
     }
 }
@@ -195,6 +218,21 @@ pub fn validate(
     if asn == 0 {
         return Err(cx.err(node.asn.span(), "node.asn", "AS 0 is reserved"));
     }
+    let mss_clamp = match &node.tcp_mss_clamp {
+        None => Some(DEFAULT_MSS_CLAMP),
+        Some(m) if *m.get_ref() == 0 => None,
+        Some(m) if *m.get_ref() < MIN_MSS => {
+            return Err(cx.err(
+                m.span(),
+                "node.tcp_mss_clamp",
+                format!(
+                    "{} is below the minimum TCP MSS {MIN_MSS} (0 turns clamping off)",
+                    m.get_ref()
+                ),
+            ))
+        }
+        Some(m) => Some(*m.get_ref()),
+    };
 
     let Some(bgp) = &raw.bgp else {
         return Err(cx.err(
@@ -208,10 +246,20 @@ pub fn validate(
     let hold_time = match &bgp.hold_time {
         None => 90,
         Some(h) if *h.get_ref() == 0 || *h.get_ref() >= 3 => *h.get_ref(),
-        Some(h) => return Err(cx.err(h.span(), "bgp.hold_time", "must be 0 or at least 3 (RFC 4271 §4.2)")),
+        Some(h) => {
+            return Err(cx.err(
+                h.span(),
+                "bgp.hold_time",
+                "must be 0 or at least 3 (RFC 4271 §4.2)",
+            ))
+        }
     };
     if bgp.peers.is_empty() {
-        return Err(cx.err(bgp_span, "bgp.peer", "at least one [[bgp.peer]] is required"));
+        return Err(cx.err(
+            bgp_span,
+            "bgp.peer",
+            "at least one [[bgp.peer]] is required",
+        ));
     }
     let mut peers = Vec::new();
     for (i, p) in bgp.peers.iter().enumerate() {
@@ -224,12 +272,20 @@ pub fn validate(
             ));
         }
         if *p.port.get_ref() == 0 {
-            return Err(cx.err(p.port.span(), format!("bgp.peer[{i}].port"), "must be 1..=65535"));
+            return Err(cx.err(
+                p.port.span(),
+                format!("bgp.peer[{i}].port"),
+                "must be 1..=65535",
+            ));
         }
         if let Some(k) = &p.md5_key {
             // Linux TCP_MD5SIG_MAXKEYLEN.
             if k.get_ref().is_empty() || k.get_ref().len() > 80 {
-                return Err(cx.err(k.span(), format!("bgp.peer[{i}].md5_key"), "must be 1..=80 bytes"));
+                return Err(cx.err(
+                    k.span(),
+                    format!("bgp.peer[{i}].md5_key"),
+                    "must be 1..=80 bytes",
+                ));
             }
         }
         peers.push(BgpPeer {
@@ -263,6 +319,7 @@ pub fn validate(
     Ok(Some(OverlayConfig {
         node_id,
         asn,
+        mss_clamp,
         hold_time,
         peers,
         wans,
@@ -277,7 +334,11 @@ fn validate_wans(
     node_span: Range<usize>,
 ) -> Result<Vec<ResolvedWan>, ConfigError> {
     if raw.wans.is_empty() {
-        return Err(cx.err(node_span, "wan", "the overlay needs at least one [[wan]] port"));
+        return Err(cx.err(
+            node_span,
+            "wan",
+            "the overlay needs at least one [[wan]] port",
+        ));
     }
     let mut wans: Vec<ResolvedWan> = Vec::new();
     for (i, w) in raw.wans.iter().enumerate() {
@@ -298,7 +359,11 @@ fn validate_wans(
             ));
         }
         if wans.iter().any(|x| x.port as usize == idx) {
-            return Err(cx.err(w.port.span(), f("port"), format!("port {name:?} is already a WAN port")));
+            return Err(cx.err(
+                w.port.span(),
+                f("port"),
+                format!("port {name:?} is already a WAN port"),
+            ));
         }
         let id = *w.id.get_ref();
         if wans.iter().any(|x| x.id == id) {
@@ -317,7 +382,11 @@ fn validate_wans(
             Some("private") => WanKind::Private,
             Some(other) => {
                 let span = w.kind.as_ref().map_or(w.port.span(), Spanned::span);
-                return Err(cx.err(span, f("kind"), format!("{other:?} is neither \"internet\" nor \"private\"")));
+                return Err(cx.err(
+                    span,
+                    f("kind"),
+                    format!("{other:?} is neither \"internet\" nor \"private\""),
+                ));
             }
         };
         let addresses: Vec<IpAddr> = port.addresses.iter().map(|a| a.addr()).collect();
@@ -325,7 +394,11 @@ fn validate_wans(
             Some(a) => {
                 let ip = *a.get_ref();
                 if ip.is_unspecified() || ip.is_multicast() {
-                    return Err(cx.err(a.span(), f("public_address"), format!("{ip} is not a unicast address")));
+                    return Err(cx.err(
+                        a.span(),
+                        f("public_address"),
+                        format!("{ip} is not a unicast address"),
+                    ));
                 }
                 if !addresses.iter().any(|x| x.is_ipv4() == ip.is_ipv4()) {
                     return Err(cx.err(
@@ -340,7 +413,9 @@ fn validate_wans(
                 cx.err(
                     w.port.span(),
                     f("public_address"),
-                    format!("port {name:?} has no address: give it `addresses` or set public_address"),
+                    format!(
+                        "port {name:?} has no address: give it `addresses` or set public_address"
+                    ),
                 )
             })?,
         };
@@ -348,7 +423,11 @@ fn validate_wans(
             None => None,
             Some(g) => {
                 let ip = *g.get_ref();
-                if !port.addresses.iter().any(|a| a.trunc().contains(&ip) && a.addr() != ip) {
+                if !port
+                    .addresses
+                    .iter()
+                    .any(|a| a.trunc().contains(&ip) && a.addr() != ip)
+                {
                     return Err(cx.err(
                         g.span(),
                         f("gateway"),
@@ -372,53 +451,98 @@ fn validate_wans(
     Ok(wans)
 }
 
-fn parse_rts(cx: &Cx<'_>, list: &[Spanned<String>], field: &str) -> Result<Vec<RouteTarget>, ConfigError> {
+fn parse_rts(
+    cx: &Cx<'_>,
+    list: &[Spanned<String>],
+    field: &str,
+) -> Result<Vec<RouteTarget>, ConfigError> {
     let mut out = Vec::new();
     for (j, s) in list.iter().enumerate() {
         let text = s.get_ref();
-        let rt = ExtCommunity::route_target(text.strip_prefix("rt:").unwrap_or(text))
-            .map_err(|e| cx.err(s.span(), format!("{field}[{j}]"), format!("{text:?} is not a Route Target (ASN:n or IP:n): {e}")))?;
+        let rt =
+            ExtCommunity::route_target(text.strip_prefix("rt:").unwrap_or(text)).map_err(|e| {
+                cx.err(
+                    s.span(),
+                    format!("{field}[{j}]"),
+                    format!("{text:?} is not a Route Target (ASN:n or IP:n): {e}"),
+                )
+            })?;
         let rt = RouteTarget(rt);
         if out.contains(&rt) {
-            return Err(cx.err(s.span(), format!("{field}[{j}]"), format!("Route Target {text:?} listed twice")));
+            return Err(cx.err(
+                s.span(),
+                format!("{field}[{j}]"),
+                format!("Route Target {text:?} listed twice"),
+            ));
         }
         out.push(rt);
     }
     Ok(out)
 }
 
-fn validate_vrfs(cx: &Cx<'_>, raw: &[VrfConfig], wans: &[ResolvedWan]) -> Result<Vec<OverlayVrf>, ConfigError> {
+fn validate_vrfs(
+    cx: &Cx<'_>,
+    raw: &[VrfConfig],
+    wans: &[ResolvedWan],
+) -> Result<Vec<OverlayVrf>, ConfigError> {
     let mut out: Vec<OverlayVrf> = Vec::new();
     let mut rds = HashSet::new();
     for (i, v) in raw.iter().enumerate() {
         let f = |k: &str| format!("vrf[{i}].{k}");
         let name = v.name.get_ref().clone();
         let Some(rd_text) = &v.rd else {
-            return Err(cx.err(v.name.span(), f("rd"), format!("VRF {name:?} needs `rd` (the overlay is configured)")));
+            return Err(cx.err(
+                v.name.span(),
+                f("rd"),
+                format!("VRF {name:?} needs `rd` (the overlay is configured)"),
+            ));
         };
-        let rd: Rd = rd_text
-            .get_ref()
-            .parse()
-            .map_err(|e| cx.err(rd_text.span(), f("rd"), format!("{:?} is not a Route Distinguisher: {e}", rd_text.get_ref())))?;
+        let rd: Rd = rd_text.get_ref().parse().map_err(|e| {
+            cx.err(
+                rd_text.span(),
+                f("rd"),
+                format!("{:?} is not a Route Distinguisher: {e}", rd_text.get_ref()),
+            )
+        })?;
         if !rds.insert(rd) {
-            return Err(cx.err(rd_text.span(), f("rd"), format!("RD {} used by two VRFs", rd_text.get_ref())));
+            return Err(cx.err(
+                rd_text.span(),
+                f("rd"),
+                format!("RD {} used by two VRFs", rd_text.get_ref()),
+            ));
         }
         let Some(label) = &v.label else {
-            return Err(cx.err(v.name.span(), f("label"), format!("VRF {name:?} needs `label` (the overlay is configured)")));
+            return Err(cx.err(
+                v.name.span(),
+                f("label"),
+                format!("VRF {name:?} needs `label` (the overlay is configured)"),
+            ));
         };
         let lv = *label.get_ref();
         if !(MIN_LABEL..=MAX_LABEL).contains(&lv) {
-            return Err(cx.err(label.span(), f("label"), format!("must be {MIN_LABEL}..={MAX_LABEL} (20 bits, 0-15 reserved)")));
+            return Err(cx.err(
+                label.span(),
+                f("label"),
+                format!("must be {MIN_LABEL}..={MAX_LABEL} (20 bits, 0-15 reserved)"),
+            ));
         }
         if let Some(x) = out.iter().find(|x| x.label == lv) {
-            return Err(cx.err(label.span(), f("label"), format!("label {lv} already used by VRF {:?}", x.name)));
+            return Err(cx.err(
+                label.span(),
+                f("label"),
+                format!("label {lv} already used by VRF {:?}", x.name),
+            ));
         }
         let color = match &v.color {
             None => None,
             Some(c) => {
                 let cv = *c.get_ref();
                 if !wans.iter().any(|w| w.color == cv) {
-                    return Err(cx.err(c.span(), f("color"), format!("no [[wan]] port has color {cv}")));
+                    return Err(cx.err(
+                        c.span(),
+                        f("color"),
+                        format!("no [[wan]] port has color {cv}"),
+                    ));
                 }
                 Some(cv)
             }
@@ -429,13 +553,21 @@ fn validate_vrfs(cx: &Cx<'_>, raw: &[VrfConfig], wans: &[ResolvedWan]) -> Result
             Some("vxlan") => VrfEncap::Vxlan,
             Some(other) => {
                 let span = v.encap.as_ref().map_or(v.name.span(), Spanned::span);
-                return Err(cx.err(span, f("encap"), format!("{other:?} is not one of \"mpls\", \"gre\", \"vxlan\"")));
+                return Err(cx.err(
+                    span,
+                    f("encap"),
+                    format!("{other:?} is not one of \"mpls\", \"gre\", \"vxlan\""),
+                ));
             }
         };
         let import = parse_rts(cx, &v.import, &f("import"))?;
         let export = parse_rts(cx, &v.export, &f("export"))?;
         if import.is_empty() && export.is_empty() {
-            return Err(cx.err(v.name.span(), f("import"), format!("VRF {name:?} imports and exports no Route Target")));
+            return Err(cx.err(
+                v.name.span(),
+                f("import"),
+                format!("VRF {name:?} imports and exports no Route Target"),
+            ));
         }
         out.push(OverlayVrf {
             name,

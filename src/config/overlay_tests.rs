@@ -95,8 +95,14 @@ fn plain_configs_have_no_overlay() {
 #[test]
 fn overlay_examples_are_valid() {
     for (name, text) in [
-        ("overlay-edge1.toml", include_str!("../../examples/overlay-edge1.toml")),
-        ("overlay-edge2.toml", include_str!("../../examples/overlay-edge2.toml")),
+        (
+            "overlay-edge1.toml",
+            include_str!("../../examples/overlay-edge1.toml"),
+        ),
+        (
+            "overlay-edge2.toml",
+            include_str!("../../examples/overlay-edge2.toml"),
+        ),
     ] {
         let c = parse(Path::new(name), text).unwrap_or_else(|e| panic!("{e}"));
         let o = c.overlay.expect("overlay");
@@ -142,7 +148,10 @@ fn bad_rd_and_rt_are_refused() {
     assert_eq!(e.field, "vrf[1].rd", "{e}");
     let e = refused("import = [\"65000:2\"]", "import = [\"65000:2\", \"x:y\"]");
     assert_eq!(e.field, "vrf[1].import[1]", "{e}");
-    let e = refused("export = [\"65000:2\"]", "export = [\"65000:2\", \"65000:2\"]");
+    let e = refused(
+        "export = [\"65000:2\"]",
+        "export = [\"65000:2\", \"65000:2\"]",
+    );
     assert!(e.message.contains("twice"), "{e}");
 }
 
@@ -169,7 +178,10 @@ fn duplicate_wan_id_and_reused_color_are_refused() {
     let second = second.replace("id = 1\ncolor = 200", "id = 2\ncolor = 100");
     let e = parse_overlay(&format!("{OVERLAY}\n{second}")).unwrap_err();
     assert_eq!(e.field, "wan[1].color", "{e}");
-    assert!(e.message.contains("already used by WAN port \"wan0\""), "{e}");
+    assert!(
+        e.message.contains("already used by WAN port \"wan0\""),
+        "{e}"
+    );
     let ok = second.replace("color = 100", "color = 200");
     let c = parse_overlay(&format!("{OVERLAY}\n{ok}")).unwrap();
     assert_eq!(c.overlay.unwrap().wans.len(), 2);
@@ -214,13 +226,25 @@ fn bad_kind_encap_gateway_and_public_address_are_refused() {
     assert_eq!(e.field, "vrf[1].encap", "{e}");
     let e = refused("gateway = \"192.0.2.254\"", "gateway = \"203.0.113.1\"");
     assert_eq!(e.field, "wan[0].gateway", "{e}");
-    let e = refused("color = 100\n", "color = 100\npublic_address = \"2001:db8::1\"\n");
+    let e = refused(
+        "color = 100\n",
+        "color = 100\npublic_address = \"2001:db8::1\"\n",
+    );
     assert_eq!(e.field, "wan[0].public_address", "{e}");
-    let c = with("color = 100\n", "color = 100\npublic_address = \"203.0.113.7\"\n").unwrap();
+    let c = with(
+        "color = 100\n",
+        "color = 100\npublic_address = \"203.0.113.7\"\n",
+    )
+    .unwrap();
     let w = &c.overlay.unwrap().wans[0];
     assert_eq!(w.public_address.to_string(), "203.0.113.7");
     // Behind NAT: the outer source is the port's own address.
-    assert_eq!(w.source_for("198.51.100.9".parse().unwrap()).unwrap().to_string(), "192.0.2.1");
+    assert_eq!(
+        w.source_for("198.51.100.9".parse().unwrap())
+            .unwrap()
+            .to_string(),
+        "192.0.2.1"
+    );
 }
 
 #[test]
@@ -234,7 +258,11 @@ fn node_id_and_bgp_peer_checks() {
     assert_eq!(e.field, "bgp.peer[1].address", "{e}");
     let e = refused("[bgp]\n", "[bgp]\nhold_time = 2\n");
     assert_eq!(e.field, "bgp.hold_time", "{e}");
-    let c = with("port = 1179\n", "port = 1179\nremote_as = 65001\nmd5_key = \"s\"\n").unwrap();
+    let c = with(
+        "port = 1179\n",
+        "port = 1179\nremote_as = 65001\nmd5_key = \"s\"\n",
+    )
+    .unwrap();
     let p = &c.overlay.unwrap().peers[0];
     assert_eq!((p.remote_as, p.md5_key.as_deref()), (65001, Some("s")));
 }

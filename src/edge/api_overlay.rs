@@ -84,8 +84,24 @@ pub fn sas(state: &EdgeState) -> Value {
 
 pub fn overview(state: &EdgeState) -> Value {
     let s = state.overlay_status.load();
+    let vrfs: Vec<Value> = state
+        .cfg
+        .overlay
+        .iter()
+        .flat_map(|o| &o.vrfs)
+        .map(|v| {
+            json!({
+                "name": v.name, "rd": v.rd.to_string(), "label": v.label,
+                "encap": v.encap.as_str(), "color": v.color,
+                "import": v.import,
+                "export": v.export,
+            })
+        })
+        .collect();
     json!({
         "enabled": state.cfg.overlay.is_some(),
+        "mss_clamp": state.cfg.overlay.as_ref().and_then(|o| o.mss_clamp),
+        "vrfs": vrfs,
         "node_id": s.node_id,
         "generation": s.generation,
         "tunnels": s.tunnels.len(),

@@ -10,7 +10,9 @@ use anyhow::Context;
 use sdwan_dataplane::counters::CounterSlots;
 use sdwan_dataplane::fib::{fib_channel, ApplyReport, FibReader, FibWriter, NextHop, RouteChange};
 use sdwan_dataplane::neighbor::{EventQueue, NeighborTable, SharedNeighbors};
-use sdwan_dataplane::overlay::{overlay_channel, OverlayCounterSlots, OverlayReader, OverlayWriter};
+use sdwan_dataplane::overlay::{
+    overlay_channel, OverlayCounterSlots, OverlayReader, OverlayWriter,
+};
 use sdwan_dataplane::pipeline::PortConfig as PipelinePort;
 use sdwan_dataplane::worker::stats::WorkerStats;
 use sdwan_ffi::Port;

@@ -157,6 +157,12 @@ impl Internet {
     pub fn plug(&self, ifname: &str) {
         let n = &self.ns.name;
         must("ip", &["link", "set", ifname, "netns", n]);
+        // DPDK's TAP PMD gives the kernel side the port's own MAC; a bridge
+        // treats its ports' MACs as local and would never forward frames
+        // addressed to the edge out of that port. The kernel side gets a
+        // MAC of its own (the DPDK port keeps its configured one).
+        let mac = kernel_side_mac(ifname);
+        must("ip", &["-n", n, "link", "set", ifname, "address", &mac]);
         must("ip", &["-n", n, "link", "set", ifname, "master", "br0"]);
         must("ip", &["-n", n, "link", "set", ifname, "up"]);
     }
@@ -214,4 +220,16 @@ pub fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A locally administered MAC derived from an interface name.
+fn kernel_side_mac(ifname: &str) -> String {
+    let h = ifname.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    let b = h.to_be_bytes();
+    format!(
+        "0a:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[0], b[1], b[2], b[3], b[4]
+    )
 }

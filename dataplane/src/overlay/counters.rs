@@ -111,7 +111,10 @@ impl SaTotals {
         for (a, r) in v[3..].iter().zip(EspDrop::ALL) {
             let n = a.load(Ordering::Relaxed);
             if n != 0 {
-                *self.drops.entry(crate::drop_reason::DropReason::from(*r).as_str()).or_default() += n;
+                *self
+                    .drops
+                    .entry(crate::drop_reason::DropReason::from(*r).as_str())
+                    .or_default() += n;
             }
         }
     }

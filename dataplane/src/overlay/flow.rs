@@ -35,7 +35,9 @@ pub fn hash(ip: &[u8], family: Family) -> u32 {
         Family::V4 => {
             let ihl = ip.first().map_or(20, |b| usize::from(b & 0x0f) * 4);
             let proto = ip.get(9).copied().unwrap_or(0);
-            let frag = ip.get(6..8).map_or(0, |f| u16::from_be_bytes([f[0], f[1]]) & 0x3fff);
+            let frag = ip
+                .get(6..8)
+                .map_or(0, |f| u16::from_be_bytes([f[0], f[1]]) & 0x3fff);
             h = mix(h, be32(ip, 12) << 32 | be32(ip, 16));
             h = mix(h, u64::from(proto));
             if has_ports(proto) && frag == 0 {
@@ -82,9 +84,18 @@ mod tests {
 
     #[test]
     fn ports_matter_unless_fragmented_and_picks_spread() {
-        assert_eq!(hash(&v4(1000, false), Family::V4), hash(&v4(1000, false), Family::V4));
-        assert_ne!(hash(&v4(1000, false), Family::V4), hash(&v4(1001, false), Family::V4));
-        assert_eq!(hash(&v4(1000, true), Family::V4), hash(&v4(1001, true), Family::V4));
+        assert_eq!(
+            hash(&v4(1000, false), Family::V4),
+            hash(&v4(1000, false), Family::V4)
+        );
+        assert_ne!(
+            hash(&v4(1000, false), Family::V4),
+            hash(&v4(1001, false), Family::V4)
+        );
+        assert_eq!(
+            hash(&v4(1000, true), Family::V4),
+            hash(&v4(1001, true), Family::V4)
+        );
         let mut seen = [0u32; 2];
         for sport in 0..200u16 {
             seen[pick(hash(&v4(sport, false), Family::V4), 2)] += 1;

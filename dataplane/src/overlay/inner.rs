@@ -208,8 +208,7 @@ pub fn pop(frame: &mut Frame<'_>, nh: NextHeader) -> Result<(InnerEncap, Family)
                 // A deeper stack is not something our peers send.
                 return Err(DropReason::BadInnerEncap);
             }
-            let family =
-                Family::of_packet(d.get(MPLS_LEN)).ok_or(DropReason::BadInnerEncap)?;
+            let family = Family::of_packet(d.get(MPLS_LEN)).ok_or(DropReason::BadInnerEncap)?;
             (InnerEncap::Mpls { label: lse >> 12 }, MPLS_LEN, family)
         }
         NextHeader::Gre => {
@@ -288,9 +287,15 @@ mod tests {
 
     fn vx(v6: bool) -> VxlanOuter {
         let (src, dst): (IpAddr, IpAddr) = if v6 {
-            ("2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap())
+            (
+                "2001:db8::1".parse().unwrap(),
+                "2001:db8::2".parse().unwrap(),
+            )
         } else {
-            ("192.0.2.1".parse().unwrap(), "198.51.100.2".parse().unwrap())
+            (
+                "192.0.2.1".parse().unwrap(),
+                "198.51.100.2".parse().unwrap(),
+            )
         };
         VxlanOuter {
             src,
@@ -301,7 +306,9 @@ mod tests {
     }
 
     fn roundtrip(encap: InnerEncap, v6: bool) {
-        let client = [0x45u8, 0, 0, 20, 0, 0, 0, 0, 63, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let client = [
+            0x45u8, 0, 0, 20, 0, 0, 0, 0, 63, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         let mut buf = [0u8; 256];
         buf[128..148].copy_from_slice(&client);
         let mut f = Frame::new(&mut buf, 128, 20).unwrap();
@@ -325,7 +332,14 @@ mod tests {
         let mut buf = [0u8; 64];
         buf[32] = 0x60;
         let mut f = Frame::new(&mut buf, 32, 1).unwrap();
-        push(&mut f, InnerEncap::Mpls { label: 1001 }, Family::V6, 9, &vx(false)).unwrap();
+        push(
+            &mut f,
+            InnerEncap::Mpls { label: 1001 },
+            Family::V6,
+            9,
+            &vx(false),
+        )
+        .unwrap();
         // 1001 << 12 | S | TTL 9
         assert_eq!(&f.data()[..4], &[0x00, 0x3e, 0x91, 0x09]);
     }

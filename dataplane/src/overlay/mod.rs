@@ -55,8 +55,8 @@ pub mod inner;
 mod worker_state;
 
 pub use counters::{
-    InboundKey, OverlayCounterBlock, OverlayCounterSlots, OverlayTotals, SaTotals,
-    TunnelCounters, TunnelKey,
+    InboundKey, OverlayCounterBlock, OverlayCounterSlots, OverlayTotals, SaTotals, TunnelCounters,
+    TunnelKey,
 };
 pub use worker_state::OverlayWorker;
 

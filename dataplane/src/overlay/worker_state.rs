@@ -103,7 +103,10 @@ impl OverlayWorker {
 
     #[inline]
     pub(crate) fn is_wan(&self, port: u16) -> bool {
-        self.wan_ports.get(usize::from(port)).copied().unwrap_or(false)
+        self.wan_ports
+            .get(usize::from(port))
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Brings this worker in line with `table` if its generation differs

@@ -5,11 +5,11 @@
 use super::icmp_error::drop_with_icmpv4;
 use super::overlay_out::{self, Client};
 use super::{ethernet, next_hop, overlay_in, Context, Ingress, Verdict, WorkerState};
-use crate::overlay::inner::Family;
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
 use crate::fib::NextHop;
 use crate::neighbor::ControlEvent;
+use crate::overlay::inner::Family;
 use sdwan_packet::checksum;
 use sdwan_packet::icmpv4::{msg_type, time_exceeded_code, unreach_code, Icmpv4Packet};
 use sdwan_packet::ipv4::{protocol, Ipv4Packet};

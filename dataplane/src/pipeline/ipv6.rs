@@ -5,12 +5,14 @@
 
 use super::icmp_error::drop_with_icmpv6;
 use super::overlay_out::{self, Client};
-use super::{ethernet, ndp, next_hop, overlay_in, Context, Ingress, PortConfig, Verdict, WorkerState};
-use crate::overlay::inner::Family;
+use super::{
+    ethernet, ndp, next_hop, overlay_in, Context, Ingress, PortConfig, Verdict, WorkerState,
+};
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
 use crate::fib::NextHop;
 use crate::neighbor::ControlEvent;
+use crate::overlay::inner::Family;
 use sdwan_packet::checksum;
 use sdwan_packet::icmpv6::{msg_type, time_exceeded_code, unreach_code, Icmpv6Packet};
 use sdwan_packet::ipv6::{is_link_local, next_header, Ipv6Packet, HEADER_LEN};

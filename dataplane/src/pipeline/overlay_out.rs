@@ -81,7 +81,9 @@ pub(super) fn send(
     let Some(out) = ctx.port(tunnel.local_port) else {
         return Verdict::Drop(DropReason::OverlayNoTunnel);
     };
-    match encapsulate(frame, l2, in_port, out, tunnel, tid, p.inner, hash, client, ctx, worker, events) {
+    match encapsulate(
+        frame, l2, in_port, out, tunnel, tid, p.inner, hash, client, ctx, worker, events,
+    ) {
         Ok(v) => v,
         Err(r) => {
             if let Some(tc) = worker.overlay.tunnels.get_mut(tid) {
@@ -115,7 +117,12 @@ fn encapsulate(
     let inner_header = inner::len(encap, outer_v6);
     let max = tunnel_mtu(out.mtu, sa.headroom_needed(), inner_header);
     if client.total > max {
-        return too_big(frame, l2, in_port, client, max, worker);
+        // A path drop of this tunnel whether or not an ICMP error goes back.
+        if let Some(tc) = worker.overlay.tunnels.get_mut(tid) {
+            tc.path_drops += 1;
+        }
+        worker.overlay.dirty = true;
+        return Ok(too_big(frame, l2, in_port, client, max, worker).unwrap_or_else(Verdict::Drop));
     }
     let nh_ip = underlay_next_hop(ctx, out, tunnel.remote)?;
     let mac = next_hop::resolve(ctx.neighbors, out, nh_ip, worker, events)?;
@@ -217,7 +224,12 @@ fn underlay_next_hop(
 /// frame toward its tail when the headroom is short and the tailroom
 /// allows, else `NoRoom`.
 #[inline(always)]
-fn make_room(frame: &mut Frame<'_>, l2: usize, front: usize, back: usize) -> Result<(), DropReason> {
+fn make_room(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    front: usize,
+    back: usize,
+) -> Result<(), DropReason> {
     let have = frame.headroom() + l2;
     if have >= front && frame.tailroom() >= back {
         return Ok(());

@@ -11,8 +11,8 @@
 use crate::config::OverlayConfig;
 use sdwan_crypto::aead::DefaultEngine;
 use sdwan_crypto::keyex::{
-    DeriveError, DirectionalSa, Endpoint, Manager, ManagerAction, PeerParams, PortSecret,
-    RekeyTimers, SaPolicy, SimplifiedSaParam,
+    DeriveError, DirectionalSa, Endpoint, Manager, ManagerAction, PeerParams, RekeyTimers,
+    SaPolicy, SimplifiedSaParam,
 };
 use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
 use sdwan_crypto::{Cipher, OuterConfig, SharedOutboundSa};
@@ -79,15 +79,6 @@ impl Keys {
         Ok(keys)
     }
 
-    /// With given secrets (tests, restored keys).
-    pub fn with_secrets(secrets: Vec<PortSecret>) -> Keys {
-        let mut keys = Keys::empty();
-        for s in secrets {
-            keys.manager.add_local_port_secret(s);
-        }
-        keys
-    }
-
     fn empty() -> Keys {
         let cipher = Cipher::AesGcm128;
         let policy = SaPolicy::default();
@@ -113,8 +104,7 @@ impl Keys {
             esn: self.policy.esn,
             natt: true,
             replay_window: u16::try_from(self.policy.replay_window).unwrap_or(u16::MAX),
-            lifetime_seconds: u32::try_from(self.policy.lifetime.hard_seconds)
-                .unwrap_or(u32::MAX),
+            lifetime_seconds: u32::try_from(self.policy.lifetime.hard_seconds).unwrap_or(u32::MAX),
             spi_base: 0,
         }
     }
@@ -171,7 +161,9 @@ impl Keys {
         let wans: BTreeSet<u32> = self
             .outbound
             .iter_mut()
-            .filter(|(_, e)| !e.rekey_requested && e.shared.as_ref().is_some_and(|s| s.needs_rekey()))
+            .filter(|(_, e)| {
+                !e.rekey_requested && e.shared.as_ref().is_some_and(|s| s.needs_rekey())
+            })
             .map(|(k, e)| {
                 e.rekey_requested = true;
                 k.0

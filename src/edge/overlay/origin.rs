@@ -17,12 +17,16 @@
 //! withdraws what is no longer wanted.
 use super::keys::Keys;
 use super::tunnel_attr::wan_tunnel;
-use crate::config::{OverlayConfig, Resolved};
+use crate::config::OverlayConfig;
+#[cfg(test)]
+use crate::config::Resolved;
 use sdwan_bgp::config::{LocalRoute, SdwanLocalRoute, SpeakerConfig};
 use sdwan_bgp::rib::RouteKey;
 use sdwan_bgp::speaker::Speaker;
 use sdwan_bgp::wire::{Family, Prefix, SdwanNlri, TunnelEncap};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+#[cfg(test)]
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -30,7 +34,8 @@ use std::sync::Arc;
 const SDWAN_ROUTE_TYPE_PORT: u16 = 1;
 
 /// The speaker of an edge: our node id and AS, one active iBGP session
-/// per route reflector with the four families of the dual UPDATE. Built
+/// per route reflector with the four families of the dual UPDATE, no
+/// Graceful Restart. Built
 /// through serde so the speaker's own defaults apply to every field we do
 /// not set.
 pub fn speaker_config(o: &OverlayConfig) -> Result<SpeakerConfig, String> {
@@ -53,6 +58,11 @@ pub fn speaker_config(o: &OverlayConfig) -> Result<SpeakerConfig, String> {
         "router_id": o.node_id,
         "asn": o.asn,
         "hold_time": o.hold_time,
+        // No Graceful Restart capability: the edge's forwarding state (SAs,
+        // FIB) dies with the process, so a reflector must drop our routes
+        // as soon as the session goes down, not keep them stale and
+        // blackhole the other sites' traffic (RFC 4724 §4.2).
+        "restart_time": null,
         "peers": peers,
     });
     let cfg: SpeakerConfig =
@@ -61,6 +71,7 @@ pub fn speaker_config(o: &OverlayConfig) -> Result<SpeakerConfig, String> {
     Ok(cfg)
 }
 
+#[cfg(test)]
 fn prefix_of(net: ipnet::IpNet) -> Option<Prefix> {
     let net = net.trunc();
     Prefix::new(net.addr(), net.prefix_len())
@@ -68,6 +79,7 @@ fn prefix_of(net: ipnet::IpNet) -> Option<Prefix> {
 
 /// (VRF id, prefix) of every client VRF's connected subnets and static
 /// routes: what we advertise, and what remote routes never replace.
+#[cfg(test)]
 pub fn client_prefixes(cfg: &Resolved) -> BTreeSet<(u16, Prefix)> {
     let mut out = BTreeSet::new();
     for p in cfg.ports.iter().filter(|p| p.vrf != 0) {
@@ -86,6 +98,7 @@ pub fn client_prefixes(cfg: &Resolved) -> BTreeSet<(u16, Prefix)> {
 }
 
 /// The VPN routes of our client prefixes.
+#[cfg(test)]
 pub fn client_routes(cfg: &Resolved, o: &OverlayConfig) -> Vec<LocalRoute> {
     vpn_routes(o, client_prefixes(cfg))
 }
@@ -188,7 +201,10 @@ impl Originator {
     pub fn client_routes(&mut self, routes: Vec<LocalRoute>) {
         for r in routes {
             let key = match r.rd {
-                Some(rd) => RouteKey::Vpn { rd, prefix: r.prefix },
+                Some(rd) => RouteKey::Vpn {
+                    rd,
+                    prefix: r.prefix,
+                },
                 None => RouteKey::Unicast { prefix: r.prefix },
             };
             let res = self.speaker.originate(r);
@@ -228,9 +244,5 @@ impl Originator {
             let res = self.speaker.withdraw(key);
             self.note(&key.to_string(), res);
         }
-    }
-
-    pub fn originated(&self) -> usize {
-        self.sent.len()
     }
 }

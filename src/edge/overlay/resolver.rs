@@ -131,7 +131,11 @@ pub fn inner_encap(kind: VrfEncap, label: u32) -> InnerEncap {
 impl Resolver {
     /// `local_prefixes`: (VRF id, prefix) of the connected subnets and
     /// static routes of the client VRFs.
-    pub fn new(cfg: OverlayConfig, local_prefixes: BTreeSet<(u16, Prefix)>, keys: Keys) -> Resolver {
+    pub fn new(
+        cfg: OverlayConfig,
+        local_prefixes: BTreeSet<(u16, Prefix)>,
+        keys: Keys,
+    ) -> Resolver {
         Resolver {
             node_id: IpAddr::V4(cfg.node_id),
             cfg,
@@ -164,9 +168,6 @@ impl Resolver {
     pub fn remote_ports(&self) -> &BTreeMap<IpAddr, Vec<RemotePort>> {
         &self.effective
     }
-    pub fn vpn_route(&self, rd: Rd, prefix: Prefix) -> Option<&VpnRoute> {
-        self.vpn.get(&(rd, prefix))
-    }
     pub fn path_key(&self, id: PathId) -> Option<&PathKey> {
         self.slots.get(id as usize)?.as_ref().map(|(k, _)| k)
     }
@@ -185,12 +186,18 @@ impl Resolver {
         }
     }
 
-    pub fn on_rib_changes(&mut self, changes: impl IntoIterator<Item = RibChange>, now: u64) -> Update {
+    pub fn on_rib_changes(
+        &mut self,
+        changes: impl IntoIterator<Item = RibChange>,
+        now: u64,
+    ) -> Update {
         let mut b = Batch::default();
         let mut touched_nodes = BTreeSet::new();
         for c in changes {
             match c.key {
-                RouteKey::Vpn { rd, prefix } => self.vpn_change(rd, prefix, c.best.as_ref(), &mut b),
+                RouteKey::Vpn { rd, prefix } => {
+                    self.vpn_change(rd, prefix, c.best.as_ref(), &mut b)
+                }
                 RouteKey::Sdwan { sdwan } => {
                     if self.sdwan_change(sdwan, c.best.as_ref()) {
                         touched_nodes.insert(sdwan.node_id);
@@ -290,7 +297,11 @@ impl Resolver {
             return None;
         };
         let ext = &p.attrs.ext_communities;
-        let rts = ext.iter().filter(|e| e.is_route_target()).map(|e| RouteTarget(*e)).collect();
+        let rts = ext
+            .iter()
+            .filter(|e| e.is_route_target())
+            .map(|e| RouteTarget(*e))
+            .collect();
         let mut colors: Vec<u32> = ext.iter().filter_map(|e| e.as_color()).collect();
         colors.sort_unstable();
         colors.dedup();
@@ -320,7 +331,13 @@ impl Resolver {
             };
             let mut last = TunnelAttrError::NoSdwanTunnel;
             for t in &te.tunnels {
-                match remote_port(t, node, Some(nlri.port_local_id), Some(nlri.color), p.next_hop) {
+                match remote_port(
+                    t,
+                    node,
+                    Some(nlri.port_local_id),
+                    Some(nlri.color),
+                    p.next_hop,
+                ) {
                     Ok(r) => return Some(r),
                     Err(e) => last = e,
                 }
@@ -388,10 +405,9 @@ impl Resolver {
         b.nodes.insert(node);
         b.overlay_dirty = true;
         for o in &old {
-            let same_pairing = new
-                .iter()
-                .find(|n| n.port == o.port)
-                .is_some_and(|n| n.color == o.color && n.endpoint == o.endpoint && n.udp_port == o.udp_port);
+            let same_pairing = new.iter().find(|n| n.port == o.port).is_some_and(|n| {
+                n.color == o.color && n.endpoint == o.endpoint && n.udp_port == o.udp_port
+            });
             if !same_pairing {
                 self.keys.on_peer_withdrawn(o.peer(), now, &mut b.fx);
             }
@@ -409,7 +425,8 @@ impl Resolver {
                 .map(|w| w.id)
                 .collect();
             for w in locals {
-                self.keys.on_peer_params(w, n.peer(), &n.params, now, &mut b.fx);
+                self.keys
+                    .on_peer_params(w, n.peer(), &n.params, now, &mut b.fx);
             }
         }
         if !new.is_empty() {
@@ -423,7 +440,10 @@ impl Resolver {
     }
 
     fn remote(&self, peer: &Endpoint) -> Option<&RemotePort> {
-        self.effective.get(&peer.node)?.iter().find(|r| r.port == peer.port)
+        self.effective
+            .get(&peer.node)?
+            .iter()
+            .find(|r| r.port == peer.port)
     }
 
     /// Pairs usable toward `node` for `colors` (empty: any), sorted.
@@ -526,7 +546,10 @@ impl Resolver {
                 continue;
             };
             let chosen = self.select(vrf, prefix);
-            if chosen.is_none() && self.local_prefixes.contains(&(vrf_id, prefix)) && self.by_prefix.contains_key(&prefix) {
+            if chosen.is_none()
+                && self.local_prefixes.contains(&(vrf_id, prefix))
+                && self.by_prefix.contains_key(&prefix)
+            {
                 self.errors.shadowed_by_local += 1;
             }
             let old = self.installed.get(&(vrf_id, prefix)).cloned();
@@ -543,7 +566,9 @@ impl Resolver {
                     });
                 }
                 (Some((key, rd, label)), old) => {
-                    let same = old.as_ref().is_some_and(|o| self.path_key(o.path) == Some(&key));
+                    let same = old
+                        .as_ref()
+                        .is_some_and(|o| self.path_key(o.path) == Some(&key));
                     if same {
                         if let Some(o) = self.installed.get_mut(&(vrf_id, prefix)) {
                             o.rd = rd;
@@ -556,7 +581,14 @@ impl Resolver {
                         self.release(o.path);
                     }
                     b.overlay_dirty = true;
-                    self.installed.insert((vrf_id, prefix), Installed { path: id, rd, label });
+                    self.installed.insert(
+                        (vrf_id, prefix),
+                        Installed {
+                            path: id,
+                            rd,
+                            label,
+                        },
+                    );
                     fib.push(RouteChange::Add {
                         vrf: vrf_id,
                         prefix: prefix.addr(),
@@ -652,7 +684,7 @@ impl Resolver {
             paths,
             decap,
             inbound,
-            mss_clamp: None,
+            mss_clamp: self.cfg.mss_clamp,
         }
     }
 }

@@ -193,13 +193,23 @@ fn vpn_routes_resolve_to_tunnels_with_matching_keys() {
     let red = &t.paths[v4[1].2 as usize];
     assert_eq!(blue.inner, InnerEncap::Mpls { label: 1001 });
     assert_eq!(red.inner, InnerEncap::Mpls { label: 1002 });
-    assert_eq!((blue.tunnels.clone(), red.tunnels.clone()), (vec![0], vec![0]));
+    assert_eq!(
+        (blue.tunnels.clone(), red.tunnels.clone()),
+        (vec![0], vec![0])
+    );
     // Our VRFs' labels decapsulate into them.
-    assert!(t.decap.iter().any(|d| d.vrf == 1 && d.key == InnerEncap::Mpls { label: 1001 }));
+    assert!(t
+        .decap
+        .iter()
+        .any(|d| d.vrf == 1 && d.key == InnerEncap::Mpls { label: 1001 }));
     // A's outbound SA is B's inbound SA (same SPI, same key).
     let tb = table(&ub);
     let spi = t.tunnels[0].sa.spi();
-    let inb = tb.inbound.iter().find(|s| s.spi == spi).expect("B has A's SPI inbound");
+    let inb = tb
+        .inbound
+        .iter()
+        .find(|s| s.spi == spi)
+        .expect("B has A's SPI inbound");
     assert_eq!(inb.local_port, 0);
     assert_eq!(inb.peer.unwrap().to_string(), "198.51.100.1");
     let a_out = &a.r.keys().outbound().values().next().unwrap().sa;
@@ -231,9 +241,19 @@ fn import_follows_route_targets_and_own_routes_are_ignored() {
     let u = a.r.on_rib_changes(own, 11);
     assert!(u.fib.is_empty(), "{:?}", u.fib);
     // A withdrawal of the red route removes it.
-    let red = b.advertised(true)
+    let red = b
+        .advertised(true)
         .into_iter()
-        .find(|c| matches!(c.key, RouteKey::Vpn { prefix, .. } if prefix.to_string() == "10.2.1.0/24") && c.best.as_ref().unwrap().attrs.ext_communities.iter().any(|e| e.to_string() == "rt:65000:2"))
+        .find(|c| {
+            matches!(c.key, RouteKey::Vpn { prefix, .. } if prefix.to_string() == "10.2.1.0/24")
+                && c.best
+                    .as_ref()
+                    .unwrap()
+                    .attrs
+                    .ext_communities
+                    .iter()
+                    .any(|e| e.to_string() == "rt:65000:2")
+        })
         .unwrap();
     let u = a.r.on_rib_changes([withdraw(&red)], 12);
     assert_eq!(removes(&u), vec![(2, "10.2.1.0/24".to_string())]);
@@ -256,7 +276,11 @@ fn color_community_selects_tunnels() {
     // Color 200, red has no Color (every tunnel).
     let a_text = format!("{EDGE1}{}", second_wan(1));
     let b_text = format!("{EDGE2}{}", second_wan(2))
-        .replacen("color = 100\nencap = \"mpls\"", "color = 200\nencap = \"mpls\"", 1)
+        .replacen(
+            "color = 100\nencap = \"mpls\"",
+            "color = 200\nencap = \"mpls\"",
+            1,
+        )
         .replacen("label = 1002\ncolor = 100\n", "label = 1002\n", 1);
     let mut a = Edge::new(&a_text);
     let mut b = Edge::new(&b_text);
@@ -265,19 +289,31 @@ fn color_community_selects_tunnels() {
     // Two same-color pairs: (100, 100) and (200, 200); never 100 -> 200.
     assert_eq!(t.tunnels.len(), 2);
     let got = adds(&ua);
-    let blue = got.iter().find(|g| g.0 == 1 && g.1 == "10.2.1.0/24").unwrap();
-    let red = got.iter().find(|g| g.0 == 2 && g.1 == "10.2.1.0/24").unwrap();
+    let blue = got
+        .iter()
+        .find(|g| g.0 == 1 && g.1 == "10.2.1.0/24")
+        .unwrap();
+    let red = got
+        .iter()
+        .find(|g| g.0 == 2 && g.1 == "10.2.1.0/24")
+        .unwrap();
     let blue_t = &t.paths[blue.2 as usize].tunnels;
     assert_eq!(blue_t.len(), 1);
-    assert_eq!(t.tunnels[blue_t[0] as usize].remote.to_string(), "203.0.113.2");
+    assert_eq!(
+        t.tunnels[blue_t[0] as usize].remote.to_string(),
+        "203.0.113.2"
+    );
     assert_eq!(t.paths[red.2 as usize].tunnels.len(), 2);
 }
 
 #[test]
 fn route_with_a_color_no_local_port_has_is_not_installed() {
     // B: WAN colors 100 and 200, blue routes Color 200; A only has 100.
-    let b_text = format!("{EDGE2}{}", second_wan(2))
-        .replacen("color = 100\nencap = \"mpls\"", "color = 200\nencap = \"mpls\"", 1);
+    let b_text = format!("{EDGE2}{}", second_wan(2)).replacen(
+        "color = 100\nencap = \"mpls\"",
+        "color = 200\nencap = \"mpls\"",
+        1,
+    );
     let mut a = Edge::new(EDGE1);
     let mut b = Edge::new(&b_text);
     let (ua, _) = connect(&mut a, &mut b, true);
@@ -289,20 +325,32 @@ fn route_with_a_color_no_local_port_has_is_not_installed() {
 #[test]
 fn withdrawn_remote_port_shrinks_the_path_then_removes_routes() {
     let a_text = format!("{EDGE1}{}", second_wan(1));
-    let b_text = format!("{EDGE2}{}", second_wan(2))
-        .replacen("label = 1001\ncolor = 100\n", "label = 1001\n", 1);
+    let b_text = format!("{EDGE2}{}", second_wan(2)).replacen(
+        "label = 1001\ncolor = 100\n",
+        "label = 1001\n",
+        1,
+    );
     let mut a = Edge::new(&a_text);
     let mut b = Edge::new(&b_text);
     let (ua, _) = connect(&mut a, &mut b, true);
-    let blue = adds(&ua).into_iter().find(|g| g.0 == 1 && g.1 == "10.2.1.0/24").unwrap();
+    let blue = adds(&ua)
+        .into_iter()
+        .find(|g| g.0 == 1 && g.1 == "10.2.1.0/24")
+        .unwrap();
     assert_eq!(table(&ua).paths[blue.2 as usize].tunnels.len(), 2);
     let ports: Vec<RibChange> = b
         .advertised(true)
         .into_iter()
         .filter(|c| matches!(c.key, RouteKey::Sdwan { .. }))
         .collect();
-    let p200 = ports.iter().find(|c| matches!(c.key, RouteKey::Sdwan { sdwan } if sdwan.color == 200)).unwrap();
-    let p100 = ports.iter().find(|c| matches!(c.key, RouteKey::Sdwan { sdwan } if sdwan.color == 100)).unwrap();
+    let p200 = ports
+        .iter()
+        .find(|c| matches!(c.key, RouteKey::Sdwan { sdwan } if sdwan.color == 200))
+        .unwrap();
+    let p100 = ports
+        .iter()
+        .find(|c| matches!(c.key, RouteKey::Sdwan { sdwan } if sdwan.color == 100))
+        .unwrap();
     // Port 200 withdrawn: blue (no Color) keeps one tunnel, FIB untouched.
     let u = a.r.on_rib_changes([withdraw(p200)], 20);
     assert!(u.fib.is_empty(), "{:?}", u.fib);
@@ -347,12 +395,23 @@ fn rekey_publishes_the_new_sa_and_keeps_the_old_inbound() {
     assert!(inbound.contains(&old_in), "old inbound kept during grace");
     assert_eq!(inbound.len(), 2);
     // Publishing again reuses the same SA object (sequence not restarted).
-    let u2 = a.r.on_rib_changes(b.advertised(true).into_iter().filter(|c| matches!(c.key, RouteKey::Sdwan { .. }) ), 102);
-    assert!(u2.overlay.is_none(), "identical advertisement: no new snapshot");
+    let u2 = a.r.on_rib_changes(
+        b.advertised(true)
+            .into_iter()
+            .filter(|c| matches!(c.key, RouteKey::Sdwan { .. })),
+        102,
+    );
+    assert!(
+        u2.overlay.is_none(),
+        "identical advertisement: no new snapshot"
+    );
     let u3 = a.r.tick(200);
     let t3 = table(&u3);
     assert!(Arc::ptr_eq(&t3.tunnels[0].sa, &t.tunnels[0].sa));
-    assert!(!t3.inbound.iter().any(|s| s.spi == old_in), "old inbound retired after grace");
+    assert!(
+        !t3.inbound.iter().any(|s| s.spi == old_in),
+        "old inbound retired after grace"
+    );
 }
 
 #[test]

@@ -15,6 +15,8 @@ pub struct TunnelRow {
     #[serde(skip)]
     pub local_port_index: u16,
     pub local_wan_id: u32,
+    /// `internet` or `private` (the local WAN port's kind).
+    pub kind: &'static str,
     pub remote_node: IpAddr,
     pub remote_port: u32,
     pub remote_endpoint: IpAddr,
@@ -105,6 +107,7 @@ impl OverlayStatus {
                         local_port: w.port_name.clone(),
                         local_port_index: w.port,
                         local_wan_id: w.id,
+                        kind: w.kind.as_str(),
                         remote_node: *node,
                         remote_port: rp.port,
                         remote_endpoint: rp.endpoint,
@@ -123,7 +126,10 @@ impl OverlayStatus {
                 .map(|p| p.endpoint)
         };
         let mut sas = Vec::new();
-        let sa_row = |dir: &'static str, wan: u32, peer: &sdwan_crypto::keyex::Endpoint, sa: &sdwan_crypto::keyex::DirectionalSa| {
+        let sa_row = |dir: &'static str,
+                      wan: u32,
+                      peer: &sdwan_crypto::keyex::Endpoint,
+                      sa: &sdwan_crypto::keyex::DirectionalSa| {
             let (name, idx) = wan_name(wan).unwrap_or_else(|| ("?".into(), u16::MAX));
             SaRow {
                 direction: dir,

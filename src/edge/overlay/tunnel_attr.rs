@@ -228,7 +228,12 @@ mod tests {
     fn fallback_tunnel_without_port_id_is_refused_and_nlri_values_win() {
         let node: IpAddr = "10.255.0.2".parse().unwrap();
         let secret = PortSecret::from_secret(Endpoint { node, port: 1 }, [5; 32], [1; 16], 0);
-        let t = wan_tunnel(&wan(1, 100, "198.51.100.2"), &secret.advertisement(), &sa(), false);
+        let t = wan_tunnel(
+            &wan(1, 100, "198.51.100.2"),
+            &secret.advertisement(),
+            &sa(),
+            false,
+        );
         assert_eq!(
             remote_port(&t, node, None, None, node),
             Err(TunnelAttrError::MissingPortId)
@@ -236,7 +241,9 @@ mod tests {
         let r = remote_port(&t, node, Some(1), Some(100), node).unwrap();
         assert_eq!(r.peer(), Endpoint { node, port: 1 });
         let mut no_key = t.clone();
-        no_key.sub_tlvs.retain(|s| !matches!(s, SubTlv::PublicKey { .. }));
+        no_key
+            .sub_tlvs
+            .retain(|s| !matches!(s, SubTlv::PublicKey { .. }));
         assert_eq!(
             remote_port(&no_key, node, Some(1), None, node),
             Err(TunnelAttrError::MissingPublicKey)

@@ -13,7 +13,11 @@ fn remote_client(ttl: u8) -> Vec<u8> {
 
 fn from_peer(label: u32) -> (OutboundSa<DefaultEngine>, Vec<u8>) {
     let mut sa = peer_sa(IN_V4, PEER_V4, WAN_V4);
-    let f = wan_frame(&mut sa, NextHeader::Mpls, &mpls(label, 60, &remote_client(60)));
+    let f = wan_frame(
+        &mut sa,
+        NextHeader::Mpls,
+        &mpls(label, 60, &remote_client(60)),
+    );
     (sa, f)
 }
 
@@ -22,20 +26,30 @@ fn label_chooses_the_vrf_of_overlapping_prefixes() {
     let mut edge = Edge::new();
     let mut sa = peer_sa(IN_V4, PEER_V4, WAN_V4);
     for (label, port, host) in [(1001, BLUE, BLUE_HOST_MAC), (2002, RED, RED_HOST_MAC)] {
-        let input = wan_frame(&mut sa, NextHeader::Mpls, &mpls(label, 60, &remote_client(60)));
+        let input = wan_frame(
+            &mut sa,
+            NextHeader::Mpls,
+            &mpls(label, 60, &remote_client(60)),
+        );
         let (v, out) = edge.run(&input, WAN);
         assert_eq!(v, Verdict::Forward { port }, "label {label}");
         let e = super::super::eth_of(&out);
         let mac = edge.ports[usize::from(port)].mac;
-        assert_eq!((e.dst(), e.src(), e.ethertype()), (host, mac, ethertype::IPV4));
+        assert_eq!(
+            (e.dst(), e.src(), e.ethertype()),
+            (host, mac, ethertype::IPV4)
+        );
         let ip = Ipv4Packet::new_checked(&out[14..]).unwrap();
         assert_eq!((ip.ttl(), ip.dst()), (59, v4("10.1.0.2")));
         assert!(ip.verify_checksum());
-        assert_eq!(&out[14..], &{
-            let mut c = remote_client(59);
-            Ipv4Packet::new_unchecked(&mut c[..]).fill_checksum();
-            c
-        }[..]);
+        assert_eq!(
+            &out[14..],
+            &{
+                let mut c = remote_client(59);
+                Ipv4Packet::new_unchecked(&mut c[..]).fill_checksum();
+                c
+            }[..]
+        );
     }
     assert_eq!(edge.count(Event::OverlayDecapsulated), 2);
     let sa = edge.worker.overlay.inbound().get(IN_V4).unwrap();
@@ -84,35 +98,62 @@ fn replay_is_dropped_and_survives_a_republish_of_the_same_sa() {
     let mut edge = Edge::new();
     let (_, input) = from_peer(1001);
     assert_eq!(edge.run(&input, WAN).0, Verdict::Forward { port: BLUE });
-    assert_eq!(edge.run(&input, WAN).0, Verdict::Drop(DropReason::EspReplay));
+    assert_eq!(
+        edge.run(&input, WAN).0,
+        Verdict::Drop(DropReason::EspReplay)
+    );
     // A new generation with the same inbound SA keeps the window.
     edge.publish(table());
-    assert_eq!(edge.run(&input, WAN).0, Verdict::Drop(DropReason::EspReplay));
+    assert_eq!(
+        edge.run(&input, WAN).0,
+        Verdict::Drop(DropReason::EspReplay)
+    );
     assert_eq!(edge.drops(DropReason::EspReplay), 2);
     // A new key under the same SPI is a new SA: fresh window.
     let mut t = table();
     t.inbound[0].keys = keys(0x7777);
     edge.publish(t);
-    assert_eq!(edge.run(&input, WAN).0, Verdict::Drop(DropReason::EspIcvFail));
+    assert_eq!(
+        edge.run(&input, WAN).0,
+        Verdict::Drop(DropReason::EspIcvFail)
+    );
 }
 
 #[test]
 fn bad_spi_wrong_label_wrong_peer_and_tampering_are_named() {
     let mut edge = Edge::new();
     let mut unknown = peer_sa(0x3333, PEER_V4, WAN_V4);
-    let f = wan_frame(&mut unknown, NextHeader::Mpls, &mpls(1001, 60, &remote_client(60)));
+    let f = wan_frame(
+        &mut unknown,
+        NextHeader::Mpls,
+        &mpls(1001, 60, &remote_client(60)),
+    );
     assert_eq!(edge.run(&f, WAN).0, Verdict::Drop(DropReason::EspBadSpi));
 
     let (_, f) = from_peer(7777);
-    assert_eq!(edge.run(&f, WAN).0, Verdict::Drop(DropReason::UnknownVpnLabel));
+    assert_eq!(
+        edge.run(&f, WAN).0,
+        Verdict::Drop(DropReason::UnknownVpnLabel)
+    );
 
+    // Authentic (same keys) but from another address: a fresh sequence
+    // number so the replay window does not answer first.
     let mut elsewhere = peer_sa(IN_V4, "203.0.113.99", WAN_V4);
-    let f = wan_frame(&mut elsewhere, NextHeader::Mpls, &mpls(1001, 60, &remote_client(60)));
+    elsewhere.set_next_seq(50);
+    let f = wan_frame(
+        &mut elsewhere,
+        NextHeader::Mpls,
+        &mpls(1001, 60, &remote_client(60)),
+    );
     assert_eq!(edge.run(&f, WAN).0, Verdict::Drop(DropReason::EspWrongPeer));
 
     let mut sa = peer_sa(IN_V4, PEER_V4, WAN_V4);
     sa.set_next_seq(100);
-    let mut f = wan_frame(&mut sa, NextHeader::Mpls, &mpls(1001, 60, &remote_client(60)));
+    let mut f = wan_frame(
+        &mut sa,
+        NextHeader::Mpls,
+        &mpls(1001, 60, &remote_client(60)),
+    );
     let last = f.len() - 1;
     f[last] ^= 1;
     assert_eq!(edge.run(&f, WAN).0, Verdict::Drop(DropReason::EspIcvFail));
@@ -121,7 +162,10 @@ fn bad_spi_wrong_label_wrong_peer_and_tampering_are_named() {
     let mut deep = mpls(1001, 60, &remote_client(60));
     deep[2] &= !1;
     let f = wan_frame(&mut sa, NextHeader::Mpls, &deep);
-    assert_eq!(edge.run(&f, WAN).0, Verdict::Drop(DropReason::BadInnerEncap));
+    assert_eq!(
+        edge.run(&f, WAN).0,
+        Verdict::Drop(DropReason::BadInnerEncap)
+    );
 
     // A decapsulated packet may not go back into the overlay.
     let (s, d) = (v4("10.2.0.5"), v4("10.3.0.1"));
@@ -148,12 +192,21 @@ fn udp_to_wan(dport: u16, payload: &[u8]) -> Vec<u8> {
 #[test]
 fn keepalive_consumed_ike_dropped_other_udp_local() {
     let mut edge = Edge::new();
-    assert_eq!(edge.run(&udp_to_wan(4500, &[0xff]), WAN).0, Verdict::Consumed);
+    assert_eq!(
+        edge.run(&udp_to_wan(4500, &[0xff]), WAN).0,
+        Verdict::Consumed
+    );
     assert_eq!(edge.count(Event::OverlayKeepalives), 1);
     let ike = udp_to_wan(4500, &[0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
-    assert_eq!(edge.run(&ike, WAN).0, Verdict::Drop(DropReason::IkeNotSupported));
+    assert_eq!(
+        edge.run(&ike, WAN).0,
+        Verdict::Drop(DropReason::IkeNotSupported)
+    );
     let ike500 = udp_to_wan(500, &[1, 2, 3, 4]);
-    assert_eq!(edge.run(&ike500, WAN).0, Verdict::Drop(DropReason::IkeNotSupported));
+    assert_eq!(
+        edge.run(&ike500, WAN).0,
+        Verdict::Drop(DropReason::IkeNotSupported)
+    );
     assert_eq!(edge.drops(DropReason::IkeNotSupported), 2);
     assert_eq!(edge.run(&udp_to_wan(53, &[1]), WAN).0, Verdict::Local);
     // Without overlay state no port is a WAN port: 4500 is just local UDP.
@@ -167,7 +220,11 @@ fn inbound_sa_counters_are_published() {
     let (mut sa, f) = from_peer(1001);
     edge.run(&f, WAN);
     edge.run(&f, WAN);
-    let g = wan_frame(&mut sa, NextHeader::Mpls, &mpls(1001, 60, &remote_client(60)));
+    let g = wan_frame(
+        &mut sa,
+        NextHeader::Mpls,
+        &mpls(1001, 60, &remote_client(60)),
+    );
     edge.run(&g, WAN);
     let slots = crate::overlay::OverlayCounterSlots::new(1);
     edge.worker.overlay.publish(slots.slot(0).unwrap());

@@ -12,7 +12,10 @@ use sdwan_packet::tcp::TcpPacket;
 
 fn assert_outer_v4(out: &[u8], src: &str, dst: &str, gw: MacAddr, port_mac: MacAddr) {
     let e = super::super::eth_of(out);
-    assert_eq!((e.dst(), e.src(), e.ethertype()), (gw, port_mac, ethertype::IPV4));
+    assert_eq!(
+        (e.dst(), e.src(), e.ethertype()),
+        (gw, port_mac, ethertype::IPV4)
+    );
     let ip = Ipv4Packet::new_checked(&out[14..]).unwrap();
     assert!(ip.verify_checksum());
     assert_eq!((ip.src(), ip.dst(), ip.protocol()), (v4(src), v4(dst), 17));
@@ -53,12 +56,18 @@ fn lan_ipv6_leaves_over_ipv6_underlay() {
     let e = super::super::eth_of(&out);
     assert_eq!((e.dst(), e.ethertype()), (GW_MAC, ethertype::IPV6));
     let ip = Ipv6Packet::new_checked(&out[14..]).unwrap();
-    assert_eq!((ip.src(), ip.dst(), ip.next_header()), (v6(WAN_V6), v6(PEER_V6), 17));
+    assert_eq!(
+        (ip.src(), ip.dst(), ip.next_header()),
+        (v6(WAN_V6), v6(PEER_V6), 17)
+    );
     let (spi, nh, inner) = peer.open(&out);
     assert_eq!((spi, nh), (OUT_V6, NextHeader::Mpls));
     assert_eq!(&inner[..4], &[0x00, 0x3e, 0x91, 63]);
     let client = Ipv6Packet::new_checked(&inner[4..]).unwrap();
-    assert_eq!((client.hop_limit(), client.dst()), (63, v6("2001:db8:b::7")));
+    assert_eq!(
+        (client.hop_limit(), client.dst()),
+        (63, v6("2001:db8:b::7"))
+    );
 }
 
 #[test]
@@ -123,7 +132,12 @@ fn gre_and_vxlan_layouts_decrypt_to_their_headers() {
         let eth_at = ip_len + 16;
         assert_eq!(&inner[eth_at + 6..eth_at + 12], &WAN_MAC.0);
         assert_eq!(&inner[eth_at + 12..eth_at + 14], &[0x08, 0x00]);
-        assert_eq!(Ipv4Packet::new_checked(&inner[eth_at + 14..]).unwrap().ttl(), 63);
+        assert_eq!(
+            Ipv4Packet::new_checked(&inner[eth_at + 14..])
+                .unwrap()
+                .ttl(),
+            63
+        );
     }
 }
 
@@ -170,10 +184,17 @@ fn oversize_with_df_gets_frag_needed_with_the_tunnel_mtu() {
     let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
     assert_eq!(
         (icmp.msg_type(), icmp.code(), icmp.rest_of_header()),
-        (msg_type::DST_UNREACHABLE, unreach_code::FRAG_NEEDED, max as u32)
+        (
+            msg_type::DST_UNREACHABLE,
+            unreach_code::FRAG_NEEDED,
+            max as u32
+        )
     );
     assert_eq!(edge.drops(DropReason::MtuExceeded), 1);
-    assert_eq!(edge.worker.overlay.tunnel_counters(0).unwrap().path_drops, 1);
+    assert_eq!(
+        edge.worker.overlay.tunnel_counters(0).unwrap().path_drops,
+        1
+    );
 }
 
 #[test]
@@ -191,7 +212,10 @@ fn oversize_without_df_is_dropped_and_ipv6_gets_packet_too_big() {
     let ip = Ipv6Packet::new_checked(&out[14..]).unwrap();
     let icmp = Icmpv6Packet::new_checked(ip.payload()).unwrap();
     assert_eq!(icmp.msg_type(), icmpv6::msg_type::PACKET_TOO_BIG);
-    assert_eq!(icmp.rest_of_header(), tunnel_mtu(1500, 40 + 8 + 16, 4) as u32);
+    assert_eq!(
+        icmp.rest_of_header(),
+        tunnel_mtu(1500, 40 + 8 + 16, 4) as u32
+    );
 }
 
 #[test]
@@ -211,7 +235,12 @@ fn tcp_syn_mss_is_clamped_with_a_valid_checksum() {
         sdwan_packet::checksum::sum(&tcp),
     ));
     tcp[16..18].copy_from_slice(&c.to_be_bytes());
-    let input = eth(BLUE_MAC, CLIENT_MAC, ethertype::IPV4, &ipv4(s, d, 6, 64, &tcp));
+    let input = eth(
+        BLUE_MAC,
+        CLIENT_MAC,
+        ethertype::IPV4,
+        &ipv4(s, d, 6, 64, &tcp),
+    );
     let (v, out) = edge.run(&input, BLUE);
     assert_eq!(v, Verdict::Forward { port: WAN });
     let (_, _, inner) = peer.open(&out);
@@ -247,9 +276,7 @@ fn missing_path_underlay_route_or_neighbor_are_named_drops() {
     let (v, _) = edge.run(&lan_v4("10.1.0.2", "10.3.0.1", 1, 10), BLUE);
     assert_eq!(v, Verdict::Drop(DropReason::UnderlayNoRoute));
     // The underlay gateway is unknown: resolution requested.
-    edge.neighbors = NeighborManager::new(NeighborConfig::default())
-        .take_snapshot()
-        .unwrap();
+    edge.neighbors = crate::neighbor::NeighborTable::default();
     let (v, _) = edge.run(&lan_v4("10.1.0.2", "10.2.0.1", 1, 10), BLUE);
     assert_eq!(v, Verdict::Drop(DropReason::NoNeighbor));
     assert!(edge.events.contains(&ControlEvent::Resolve {
@@ -263,7 +290,12 @@ fn ttl_expiry_before_the_tunnel_sends_time_exceeded() {
     let mut edge = Edge::new();
     let (s, d) = (v4("10.1.0.2"), v4("10.2.0.1"));
     let u = udp(s.into(), d.into(), 1, 4);
-    let input = eth(BLUE_MAC, CLIENT_MAC, ethertype::IPV4, &ipv4(s, d, 17, 1, &u));
+    let input = eth(
+        BLUE_MAC,
+        CLIENT_MAC,
+        ethertype::IPV4,
+        &ipv4(s, d, 17, 1, &u),
+    );
     let (v, _) = edge.run(&input, BLUE);
     assert_eq!(v, Verdict::Reply { port: BLUE });
     assert_eq!(edge.drops(DropReason::TtlExpired), 1);

@@ -16,7 +16,9 @@ use crate::overlay::{
     overlay_channel, DecapEntry, InboundSaSpec, InnerEncap, OverlayPath, OverlayTable,
     OverlayWriter, Tunnel,
 };
-use crate::pipeline::{process, Context, IcmpRateLimit, LocalAddrs, PortConfig, Verdict, WorkerState};
+use crate::pipeline::{
+    process, Context, IcmpRateLimit, LocalAddrs, PortConfig, Verdict, WorkerState,
+};
 use sdwan_crypto::aead::DefaultEngine;
 use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts};
 use sdwan_crypto::{Cipher, InboundSa, InboundSet, KeyMaterial, OuterConfig, SaParams};
@@ -157,7 +159,12 @@ fn learn(mgr: &mut NeighborManager, port: u16, ip: &str, mac: MacAddr) {
     let ip: IpAddr = ip.parse().unwrap();
     mgr.handle_event(ControlEvent::Resolve { port, ip }, now, &mut acts);
     let kind = LearnKind::Reply { override_: true };
-    let learned = ControlEvent::NeighborLearned { port, ip, mac, kind };
+    let learned = ControlEvent::NeighborLearned {
+        port,
+        ip,
+        mac,
+        kind,
+    };
     mgr.handle_event(learned, now, &mut acts);
 }
 
@@ -288,13 +295,23 @@ pub fn udp(src: IpAddr, dst: IpAddr, sport: u16, payload_len: usize) -> Vec<u8> 
 pub fn lan_v4(src: &str, dst: &str, sport: u16, payload_len: usize) -> Vec<u8> {
     let (s, d) = (v4(src), v4(dst));
     let u = udp(s.into(), d.into(), sport, payload_len);
-    eth(BLUE_MAC, CLIENT_MAC, ethertype::IPV4, &ipv4(s, d, 17, 64, &u))
+    eth(
+        BLUE_MAC,
+        CLIENT_MAC,
+        ethertype::IPV4,
+        &ipv4(s, d, 17, 64, &u),
+    )
 }
 
 pub fn lan_v6(src: &str, dst: &str, sport: u16, payload_len: usize) -> Vec<u8> {
     let (s, d) = (v6(src), v6(dst));
     let u = udp(s.into(), d.into(), sport, payload_len);
-    eth(BLUE_MAC, CLIENT_MAC, ethertype::IPV6, &ipv6(s, d, 17, 64, &u))
+    eth(
+        BLUE_MAC,
+        CLIENT_MAC,
+        ethertype::IPV6,
+        &ipv6(s, d, 17, 64, &u),
+    )
 }
 
 /// The remote edge: decrypts what we send on its inbound SAs (our
@@ -335,7 +352,11 @@ pub fn peer_sa(spi: u32, src: &str, dst: &str) -> OutboundSa<DefaultEngine> {
 
 /// `inner` (VPN header + client packet) sealed by `sa` into a frame from
 /// the underlay gateway to our WAN port.
-pub fn wan_frame(sa: &mut OutboundSa<DefaultEngine>, nh: sdwan_crypto::NextHeader, inner: &[u8]) -> Vec<u8> {
+pub fn wan_frame(
+    sa: &mut OutboundSa<DefaultEngine>,
+    nh: sdwan_crypto::NextHeader,
+    inner: &[u8],
+) -> Vec<u8> {
     let mut buf = vec![0u8; 128 + inner.len() + 64];
     buf[128..128 + inner.len()].copy_from_slice(inner);
     let mut f = Frame::new(&mut buf, 128, inner.len()).unwrap();
