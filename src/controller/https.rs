@@ -174,12 +174,12 @@ enum ReadError {
     Bad(u16, String),
 }
 
-fn read_request<S: Read>(
+fn read_request<S>(
     tls: &mut rustls::StreamOwned<rustls::ServerConnection, S>,
     peer: SocketAddr,
 ) -> Result<Request, ReadError>
 where
-    S: Write,
+    S: Read + Write,
 {
     let mut reader = BufReader::new(&mut *tls);
     let mut head_len = 0usize;

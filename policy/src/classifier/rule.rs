@@ -258,14 +258,14 @@ pub struct Match {
 impl Match {
     /// The reference definition of a match.
     pub fn matches(&self, k: &FlowKey) -> bool {
-        self.src.map_or(true, |p| p.contains(k.family, k.src))
-            && self.dst.map_or(true, |p| p.contains(k.family, k.dst))
-            && self.protocol.map_or(true, |p| p == k.protocol)
-            && self.src_ports.map_or(true, |r| r.contains(k.src_port))
-            && self.dst_ports.map_or(true, |r| r.contains(k.dst_port))
-            && self.dscp.map_or(true, |d| d == k.dscp)
-            && self.flow_label.map_or(true, |l| k.flow_label == Some(l))
-            && self.vrf.map_or(true, |v| v == k.vrf)
+        self.src.is_none_or(|p| p.contains(k.family, k.src))
+            && self.dst.is_none_or(|p| p.contains(k.family, k.dst))
+            && self.protocol.is_none_or(|p| p == k.protocol)
+            && self.src_ports.is_none_or(|r| r.contains(k.src_port))
+            && self.dst_ports.is_none_or(|r| r.contains(k.dst_port))
+            && self.dscp.is_none_or(|d| d == k.dscp)
+            && self.flow_label.is_none_or(|l| k.flow_label == Some(l))
+            && self.vrf.is_none_or(|v| v == k.vrf)
     }
 
     fn validate(&self, rule: usize) -> Result<(), RuleError> {

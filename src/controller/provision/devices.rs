@@ -386,7 +386,7 @@ impl Provision {
                     "serial": dev.map(|d| d.serial.clone()),
                     "device_state": dev.map(|d| d.state.as_str()),
                     "peer_group": p.peer_group,
-                    "state": serde_json::to_value(&p.state).unwrap_or(Value::Null),
+                    "state": serde_json::to_value(p.state).unwrap_or(Value::Null),
                     "uptime_secs": p.uptime_secs,
                     "prefixes_received": p.counters.prefixes_received,
                     "prefixes_advertised": p.counters.prefixes_advertised,
