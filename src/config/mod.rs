@@ -5,6 +5,7 @@
 mod error;
 mod model;
 mod overlay;
+mod static_peer;
 mod validate;
 
 pub use error::ConfigError;

@@ -32,6 +32,53 @@ pub struct EdgeConfig {
     /// WAN ports: underlay ports the overlay tunnels start from.
     #[serde(default, rename = "wan")]
     pub wans: Vec<WanConfig>,
+    /// Manually keyed peers (third-party IPsec gateways): static SAs and
+    /// static client routes, no BGP, no key agreement.
+    #[serde(default, rename = "static_peer")]
+    pub static_peers: Vec<StaticPeerConfig>,
+}
+
+/// `[[static_peer]]`: one tunnel with statically configured SAs (RFC 4301
+/// §4.5 manual keying) toward a gateway that speaks ESP-in-UDP with the
+/// VRF's inner encapsulation (MPLS label, GRE key or VXLAN VNI).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticPeerConfig {
+    pub name: Spanned<String>,
+    /// The local `[[wan]]` id the tunnel leaves from.
+    pub wan: Spanned<u32>,
+    /// The peer's WAN address: outer destination, and the only source
+    /// its ESP is accepted from.
+    pub endpoint: Spanned<IpAddr>,
+    /// NAT-T destination port (default 4500).
+    #[serde(default)]
+    pub udp_port: Option<Spanned<u16>>,
+    /// `aes-gcm-128` (default) or `aes-gcm-256`.
+    #[serde(default)]
+    pub cipher: Option<Spanned<String>>,
+    /// Extended sequence numbers (default true).
+    #[serde(default)]
+    pub esn: Option<bool>,
+    /// Anti-replay window, 64..=4096 (default 1024).
+    #[serde(default)]
+    pub replay_window: Option<Spanned<u32>>,
+    pub spi_out: Spanned<u32>,
+    /// Hex: the AES key followed by the 4-byte salt (RFC 4106 §8.1).
+    pub key_out: Spanned<String>,
+    pub spi_in: Spanned<u32>,
+    pub key_in: Spanned<String>,
+    /// Client prefixes behind the peer.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<StaticPeerRouteConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticPeerRouteConfig {
+    pub vrf: Spanned<String>,
+    pub prefix: Spanned<IpNet>,
+    /// The peer's label / GRE key / VNI for this VRF (its decap key).
+    pub label: Spanned<u32>,
 }
 
 /// DPDK EAL arguments (argv[0] and the port devices are added by us).

@@ -124,6 +124,8 @@ pub struct OverlayConfig {
     pub peers: Vec<BgpPeer>,
     pub wans: Vec<ResolvedWan>,
     pub vrfs: Vec<OverlayVrf>,
+    /// Manually keyed tunnels (`[[static_peer]]`).
+    pub static_peers: Vec<super::static_peer::StaticPeer>,
 }
 
 impl OverlayConfig {
@@ -168,6 +170,9 @@ fn first_overlay_key(raw: &EdgeConfig) -> Option<(Range<usize>, String)> {
     }
     if let Some(w) = raw.wans.first() {
         return Some((w.port.span(), "wan[0].port".into()));
+    }
+    if let Some(p) = raw.static_peers.first() {
+        return Some((p.name.span(), "static_peer[0]".into()));
     }
     for (i, v) in raw.vrfs.iter().enumerate() {
         let keys: [(Option<Range<usize>>, &str); 6] = [
@@ -299,6 +304,7 @@ pub fn validate(
 
     let wans = validate_wans(&cx, raw, ports, node_span.clone())?;
     let vrfs = validate_vrfs(&cx, &raw.vrfs, &wans)?;
+    let static_peers = super::static_peer::validate(path, text, &raw.static_peers, &wans, &vrfs)?;
 
     // Every port is either a WAN port (VRF default) or a client port of an
     // overlay VRF.
@@ -324,6 +330,7 @@ pub fn validate(
         peers,
         wans,
         vrfs,
+        static_peers,
     }))
 }
 

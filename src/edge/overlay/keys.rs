@@ -138,6 +138,18 @@ impl Keys {
         self.apply(acts, fx);
     }
 
+    /// Installs a `[[static_peer]]`'s SA pair (manual keys, no rekey).
+    pub fn add_static(
+        &mut self,
+        c: &sdwan_crypto::sadb::StaticSaConfig,
+        now: u64,
+        fx: &mut KeyEffects,
+    ) -> Result<(), sdwan_crypto::sadb::StaticSaError> {
+        let acts = self.manager.add_static(c, now)?;
+        self.apply(acts, fx);
+        Ok(())
+    }
+
     pub fn on_peer_withdrawn(&mut self, peer: Endpoint, now: u64, fx: &mut KeyEffects) {
         let acts = self.manager.on_peer_withdrawn(peer, now);
         self.apply(acts, fx);

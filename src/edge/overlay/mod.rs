@@ -15,3 +15,5 @@ pub mod tunnel_attr;
 
 #[cfg(test)]
 mod resolver_tests;
+#[cfg(test)]
+mod static_peer_tests;

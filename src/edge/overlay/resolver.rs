@@ -27,6 +27,7 @@ use sdwan_bgp::config::RouteTarget;
 use sdwan_bgp::rib::{Path, RibChange, RouteKey, Source};
 use sdwan_bgp::wire::{Prefix, Rd, SdwanNlri};
 use sdwan_crypto::keyex::Endpoint;
+use sdwan_crypto::sadb::{StaticSaConfig, TunnelKey as CryptoTunnelKey};
 use sdwan_dataplane::fib::{NextHop, RouteChange};
 use sdwan_dataplane::overlay::{
     DecapEntry, InboundSaSpec, InnerEncap, OverlayPath, OverlayTable, PathId, Tunnel,
@@ -89,6 +90,8 @@ pub struct ResolverErrors {
     pub vpn_without_label: u64,
     /// Remote routes for a prefix the VRF has locally (local wins).
     pub shadowed_by_local: u64,
+    /// `[[static_peer]]` SA pairs the SADB refused (SPI collision...).
+    pub static_sa_refused: u64,
 }
 
 #[derive(Default)]
@@ -117,8 +120,15 @@ pub struct Resolver {
     free: Vec<PathId>,
     freed_now: Vec<PathId>,
     installed: BTreeMap<(u16, Prefix), Installed>,
+    /// `[[static_peer]]` ports by node (= the peer's endpoint address).
+    static_ports: BTreeMap<IpAddr, RemotePort>,
+    /// `[[static_peer.route]]`: (VRF, prefix) → (node, the peer's label).
+    static_routes: BTreeMap<(u16, Prefix), (IpAddr, u32)>,
     pub errors: ResolverErrors,
 }
+
+/// The remote port id of a `[[static_peer]]` (its only port).
+pub const STATIC_PEER_PORT: u32 = 0;
 
 pub fn inner_encap(kind: VrfEncap, label: u32) -> InnerEncap {
     match kind {
@@ -136,7 +146,28 @@ impl Resolver {
         local_prefixes: BTreeSet<(u16, Prefix)>,
         keys: Keys,
     ) -> Resolver {
+        let mut static_ports = BTreeMap::new();
+        let mut static_routes = BTreeMap::new();
+        for p in &cfg.static_peers {
+            let color = cfg.wan_by_id(p.wan).map_or(0, |w| w.color);
+            static_ports.insert(
+                p.endpoint,
+                RemotePort {
+                    node: p.endpoint,
+                    port: STATIC_PEER_PORT,
+                    color,
+                    endpoint: p.endpoint,
+                    udp_port: p.udp_port,
+                    params: None,
+                },
+            );
+            for r in &p.routes {
+                static_routes.insert((r.vrf, r.prefix), (p.endpoint, r.label));
+            }
+        }
         Resolver {
+            static_ports,
+            static_routes,
             node_id: IpAddr::V4(cfg.node_id),
             cfg,
             local_prefixes,
@@ -178,12 +209,39 @@ impl Resolver {
             .map_or(0, |k| self.tunnels_for(k.node, &k.colors).len())
     }
 
-    /// The snapshot of the current state (also the first one to publish).
-    pub fn initial(&mut self) -> Update {
-        Update {
-            overlay: Some(self.build_table()),
-            ..Update::default()
+    /// The first snapshot: installs the `[[static_peer]]` SAs and routes.
+    pub fn initial(&mut self, now: u64) -> Update {
+        let mut b = Batch {
+            overlay_dirty: true,
+            ..Batch::default()
+        };
+        let peers = self.cfg.static_peers.clone();
+        for p in &peers {
+            let c = StaticSaConfig {
+                tunnel: CryptoTunnelKey {
+                    peer_node: p.endpoint,
+                    local_port: p.wan,
+                    remote_port: STATIC_PEER_PORT,
+                },
+                cipher: p.cipher,
+                spi_in: p.spi_in,
+                spi_out: p.spi_out,
+                key_in: p.key_in.0.clone(),
+                key_out: p.key_out.0.clone(),
+                esn: p.esn,
+                replay_window: p.replay_window,
+            };
+            if let Err(e) = self.keys.add_static(&c, now, &mut b.fx) {
+                self.errors.static_sa_refused += 1;
+                tracing::warn!(peer = %p.name, error = ?e, "static peer SAs refused");
+                continue;
+            }
+            if let Some(port) = self.static_ports.get(&p.endpoint) {
+                self.effective.insert(p.endpoint, vec![port.clone()]);
+            }
+            b.nodes.insert(p.endpoint);
         }
+        self.finish(b)
     }
 
     pub fn on_rib_changes(
@@ -393,6 +451,11 @@ impl Resolver {
         } else {
             from_sdwan
         };
+        // A static peer's port stays whatever BGP says about that address.
+        if let Some(p) = self.static_ports.get(&node) {
+            new.retain(|r| r.port != STATIC_PEER_PORT);
+            new.push(p.clone());
+        }
         new.sort_by_key(|r| r.port);
         new.dedup_by_key(|r| r.port);
         let old = self.effective.remove(&node).unwrap_or_default();
@@ -417,6 +480,9 @@ impl Resolver {
             if prev == Some(n) {
                 continue;
             }
+            let Some(params) = &n.params else {
+                continue; // static: keys are configured, not agreed
+            };
             let locals: Vec<u32> = self
                 .cfg
                 .wans
@@ -426,7 +492,7 @@ impl Resolver {
                 .collect();
             for w in locals {
                 self.keys
-                    .on_peer_params(w, n.peer(), &n.params, now, &mut b.fx);
+                    .on_peer_params(w, n.peer(), params, now, &mut b.fx);
             }
         }
         if !new.is_empty() {
@@ -465,6 +531,20 @@ impl Resolver {
     fn select(&self, vrf: &OverlayVrf, prefix: Prefix) -> Option<(PathKey, Rd, u32)> {
         if self.local_prefixes.contains(&(vrf.id, prefix)) {
             return None;
+        }
+        // A configured static peer route wins over anything learned.
+        if let Some(&(node, label)) = self.static_routes.get(&(vrf.id, prefix)) {
+            return (!self.tunnels_for(node, &[]).is_empty()).then(|| {
+                (
+                    PathKey {
+                        node,
+                        inner: inner_encap(vrf.encap, label),
+                        colors: Vec::new(),
+                    },
+                    vrf.rd,
+                    label,
+                )
+            });
         }
         let rds = self.by_prefix.get(&prefix)?;
         rds.iter()
@@ -536,6 +616,11 @@ impl Resolver {
             }
             for (k, inst) in &self.installed {
                 if self.path_key(inst.path).is_some_and(|p| p.node == *node) {
+                    b.keys.insert(*k);
+                }
+            }
+            for (k, (n, _)) in &self.static_routes {
+                if n == node {
                     b.keys.insert(*k);
                 }
             }

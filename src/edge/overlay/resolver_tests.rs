@@ -36,7 +36,7 @@ impl Edge {
         let o = cfg.overlay.clone().expect("overlay");
         let keys = Keys::new(&o).unwrap();
         let mut r = Resolver::new(o, client_prefixes(&cfg), keys);
-        let first = r.initial();
+        let first = r.initial(0);
         assert!(first.overlay.is_some());
         Edge { cfg, r }
     }

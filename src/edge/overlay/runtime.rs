@@ -86,7 +86,7 @@ impl OverlayRuntime {
             generation: 0,
             resolver,
         };
-        let first = rt.resolver.initial();
+        let first = rt.resolver.initial(0);
         rt.apply(first);
         tracing::info!(
             node = %rt.cfg.node_id,

@@ -184,6 +184,7 @@ impl OverlayStatus {
             .collect();
         errors.insert("vpn_without_label".into(), r.errors.vpn_without_label);
         errors.insert("shadowed_by_local".into(), r.errors.shadowed_by_local);
+        errors.insert("static_sa_refused".into(), r.errors.static_sa_refused);
         errors.insert("sa_build_failed".into(), keys.build_errors);
         let m = keys.manager().errors();
         errors.insert("keyex_derive_failed".into(), m.derive_failed);

@@ -38,8 +38,9 @@ pub struct RemotePort {
     /// Outer destination of our packets.
     pub endpoint: IpAddr,
     pub udp_port: u16,
-    /// Key agreement parameters (sub-TLVs 67, 68).
-    pub params: PeerParams,
+    /// Key agreement parameters (sub-TLVs 67, 68); `None` for a
+    /// `[[static_peer]]` (manually keyed).
+    pub params: Option<PeerParams>,
 }
 
 impl RemotePort {
@@ -163,11 +164,11 @@ pub fn remote_port(
         color,
         endpoint: endpoint.unwrap_or(next_hop).to_canonical(),
         udp_port,
-        params: PeerParams {
+        params: Some(PeerParams {
             endpoint: peer,
             public_key,
             nonce,
-        },
+        }),
     })
 }
 
@@ -221,7 +222,7 @@ mod tests {
         let r = remote_port(&dec.tunnels[0], node, None, None, node).unwrap();
         assert_eq!((r.port, r.color, r.udp_port), (7, 100, 4500));
         assert_eq!(r.endpoint, w.public_address);
-        assert_eq!(r.params, params);
+        assert_eq!(r.params, Some(params));
     }
 
     #[test]
