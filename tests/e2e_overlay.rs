@@ -453,6 +453,75 @@ impl Overlay {
         eprintln!("overlay converged in {:?}", start.elapsed());
     }
 
+    /// Outbound and inbound SPIs of edge `site`'s tunnels.
+    fn spis(&self, site: u8) -> (Vec<u64>, Vec<u64>) {
+        let t = self.edges[site as usize - 1]
+            .api_get("/api/sa")
+            .unwrap_or_default();
+        let pick = |dir: &str| -> Vec<u64> {
+            t.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|r| r["direction"] == dir)
+                        .filter_map(|r| r["spi"].as_u64())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        (pick("out"), pick("in"))
+    }
+
+    /// `POST /api/rekey?wan=1` on edge `site` in the middle of a 200-packet
+    /// ping stream between the blue clients: every echo is answered, and
+    /// both edges end up on new SPIs (the old inbound SA retires).
+    fn rekey_without_loss(&self, site: u8) {
+        let (out_before, _) = self.spis(site);
+        let (peer_out_before, _) = self.spis(3 - site);
+        assert!(!out_before.is_empty(), "no outbound SA on edge{site}");
+        let ns = self.client("blue", 1).name.clone();
+        let pinger = std::thread::spawn(move || {
+            run(
+                "ip",
+                &[
+                    "netns", "exec", &ns, "ping", "-4", "-c", "200", "-i", "0.02", "-W", "2",
+                    "10.2.0.2",
+                ],
+            )
+        });
+        std::thread::sleep(Duration::from_millis(800));
+        let api = &self.edges[site as usize - 1].api;
+        let (code, body) = http(api, "POST", "/api/rekey?wan=1", "").expect("rekey request");
+        assert_eq!(code, 202, "rekey refused: {body}");
+        let out = pinger.join().expect("ping thread");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(" 200 received"),
+            "packets lost across the rekey:\n{text}\n{}",
+            self.diagnostics()
+        );
+        let switched = wait_for(20, || {
+            let (out_after, _) = self.spis(site);
+            let (peer_out_after, _) = self.spis(3 - site);
+            let moved = !out_after.is_empty()
+                && out_after.iter().all(|s| !out_before.contains(s))
+                && !peer_out_after.is_empty()
+                && peer_out_after.iter().all(|s| !peer_out_before.contains(s));
+            moved.then_some(())
+        });
+        assert!(
+            switched.is_some(),
+            "SPIs did not change after the rekey: edge{site} out {out_before:?} -> {:?}, edge{} out {peer_out_before:?} -> {:?}\n{}",
+            self.spis(site).0,
+            3 - site,
+            self.spis(3 - site).0,
+            self.diagnostics()
+        );
+        eprintln!(
+            "rekey: edge{site} out {out_before:?} -> {:?}; 200/200 echoes answered",
+            self.spis(site).0
+        );
+    }
+
     /// One ping until the first reply (neighbors and SAs settle), then five
     /// that must all be answered.
     fn ping(&self, from: &Netns, dst: &str) {
@@ -645,6 +714,10 @@ fn two_sites_talk_through_the_encrypted_overlay_via_sdwan_controller() {
         cap["spis"].as_array().is_some_and(|a| a.len() >= 2),
         "{cap}"
     );
+
+    // Rekey edge1's WAN port while a ping stream runs: new key pair, new
+    // SAs in both directions, make-before-break, not one packet lost.
+    o.rekey_without_loss(1);
 
     // Withdraw red's static prefix on edge2: edge1 loses the route and
     // red site 1 loses reachability.

@@ -28,6 +28,7 @@ use crate::outer::{OuterTemplate, UDP_HEADER_LEN};
 use crate::DropReason;
 use sdwan_packet::Frame;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The sequence counter alone on a cache line, so workers bumping it do not
 /// also invalidate the read-only fields next to it.
@@ -36,7 +37,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 struct SeqCounter(AtomicU64);
 
 pub struct SharedOutboundSa<E: AeadEngine> {
-    next_seq: SeqCounter,
+    /// Shared with the objects [`Self::with_outer`] makes: one key, one
+    /// sequence space, whatever outer header a copy writes.
+    next_seq: Arc<SeqCounter>,
     spi: u32,
     esn: bool,
     /// Last usable sequence number: 2^32-1, 2^64-1 with ESN, or lower when
@@ -80,7 +83,7 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         // Sequence numbers start at 1, so the n-th packet carries n.
         let last_seq = space.min(params.lifetime.hard_packets);
         Ok(Self {
-            next_seq: SeqCounter(AtomicU64::new(1)),
+            next_seq: Arc::new(SeqCounter(AtomicU64::new(1))),
             spi: params.spi,
             esn: params.esn,
             last_seq,
@@ -90,6 +93,20 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
             outer_cfg: outer,
             params,
         })
+    }
+
+    /// The same SA (key, SPI and sequence counter) with another outer
+    /// header, e.g. after the peer's address changed. The counter is
+    /// shared, never restarted: a restart would repeat (key, IV) pairs,
+    /// which breaks AES-GCM (RFC 4106 §3.1). `keys` must be the SA's own.
+    pub fn with_outer(
+        &self,
+        keys: &KeyMaterial,
+        outer: OuterConfig,
+    ) -> Result<Self, OutboundError> {
+        let mut sa = Self::new(self.params, keys, outer)?;
+        sa.next_seq = Arc::clone(&self.next_seq);
+        Ok(sa)
     }
 
     pub fn spi(&self) -> u32 {
@@ -315,6 +332,31 @@ mod tests {
         }
         // Unique sequence numbers: none is refused as a replay.
         assert_eq!(ok, 4 * per_thread);
+    }
+
+    #[test]
+    fn a_new_outer_header_continues_the_sequence() {
+        let a = SharedOutboundSa::<DefaultEngine>::new(SaParams::new(0x4242), &keys(), outer())
+            .unwrap();
+        let send = |sa: &SharedOutboundSa<DefaultEngine>| {
+            let mut buf = vec![0u8; 256];
+            let len = inner_v4(&mut buf[100..], 1);
+            let mut f = Frame::new(&mut buf, 100, len).unwrap();
+            sa.encap(&mut f, NextHeader::Ipv4, &mut SaCounters::default())
+                .unwrap();
+        };
+        for _ in 0..3 {
+            send(&a);
+        }
+        let mut moved = outer();
+        moved.dst = "198.51.100.3".parse().unwrap();
+        let b = a.with_outer(&keys(), moved).unwrap();
+        assert_eq!(b.next_seq(), 4, "the copy continues, never restarts");
+        assert_eq!(b.outer().dst, moved.dst);
+        // Both copies draw from one counter.
+        send(&a);
+        send(&b);
+        assert_eq!(a.next_seq(), 6);
     }
 
     #[test]

@@ -262,7 +262,13 @@ impl Keys {
             dscp: DscpPolicy::Copy,
             df: DfPolicy::Copy,
         };
-        match SharedOutboundSa::new(e.sa.params, &e.sa.keys, outer) {
+        // Same SPI, new outer addresses: the copy continues the sequence
+        // (a fresh object would restart it and repeat IVs under the key).
+        let built = match &e.shared {
+            Some(old) => old.with_outer(&e.sa.keys, outer),
+            None => SharedOutboundSa::new(e.sa.params, &e.sa.keys, outer),
+        };
+        match built {
             Ok(s) => {
                 let s = Arc::new(s);
                 e.shared = Some(s.clone());
