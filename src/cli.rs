@@ -155,6 +155,10 @@ pub enum BgpShow {
         /// Route distinguisher, e.g. 65000:1 or 192.0.2.1:7
         #[arg(long)]
         rd: Option<String>,
+        /// On an edge: only the VPN routes that VRF imports (by its
+        /// import Route Targets).
+        #[arg(long)]
+        vrf: Option<String>,
     },
 }
 
@@ -176,9 +180,12 @@ impl ShowWhat {
                 what: BgpShow::Neighbors,
             } => "/api/bgp/neighbors".into(),
             ShowWhat::Bgp {
-                what: BgpShow::Routes { family, rd },
+                what: BgpShow::Routes { family, rd, vrf },
             } => {
                 let mut q = Vec::new();
+                if let Some(v) = vrf {
+                    q.push(format!("vrf={v}"));
+                }
                 if let Some(f) = family {
                     q.push(format!("family={f}"));
                 }

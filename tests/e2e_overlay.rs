@@ -674,9 +674,29 @@ fn two_sites_talk_through_the_encrypted_overlay_via_sdwan_controller() {
         "== controller: sdwan show bgp summary\n{}",
         o.reflector.summary()
     );
-    for what in [&["tunnels"][..], &["sa"], &["routes"]] {
+    for what in [
+        &["tunnels"][..],
+        &["sa"],
+        &["routes", "--vrf", "red"],
+        &["bgp", "summary"],
+    ] {
         eprintln!("== edge1: sdwan show {what:?}\n{}", o.show(1, what));
     }
+    // The edge's own BGP view per VRF: blue imports only 65000:1 routes.
+    let blue: serde_json::Value =
+        serde_json::from_str(&o.show(1, &["bgp", "routes", "--vrf", "blue", "--json"]))
+            .expect("show bgp routes --json");
+    let routes: Vec<&str> = blue
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["route"].as_str())
+        .collect();
+    assert!(
+        routes.iter().any(|r| r.contains("10.2.0.0/24"))
+            && !routes.iter().any(|r| r.contains("10.22.0.0/24")),
+        "edge1 `show bgp routes --vrf blue`: {routes:?}"
+    );
 
     // Capture the WAN while the clients talk.
     let pcap = o.dir.path().join("wan.pcap");
@@ -713,6 +733,20 @@ fn two_sites_talk_through_the_encrypted_overlay_via_sdwan_controller() {
     assert!(
         cap["spis"].as_array().is_some_and(|a| a.len() >= 2),
         "{cap}"
+    );
+
+    // Prometheus: the tunnel is up and counted the transfers.
+    let (_, metrics) = http(&o.edges[0].api, "GET", "/metrics", "").expect("/metrics");
+    let value = |name: &str| -> Option<f64> {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains("remote_node=\"10.255.0.2\""))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    assert_eq!(value("sdwan_tunnel_up{"), Some(1.0), "{metrics}");
+    assert!(
+        value("sdwan_tunnel_tx_packets_total{").is_some_and(|n| n > 1400.0),
+        "{metrics}"
     );
 
     // Rekey edge1's WAN port while a ping stream runs: new key pair, new

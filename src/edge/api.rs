@@ -28,6 +28,7 @@ pub struct EdgeApi {
 
 pub fn edge_metrics() -> Metrics {
     let mut m = Metrics::new();
+    api_overlay::register_metrics(&mut m);
     for (name, help) in [
         (
             "sdwan_port_rx_packets_total",
@@ -385,6 +386,7 @@ impl EdgeApi {
         m.set_gauge("sdwan_fib_routes", &[], fib.route_count() as i64);
         m.set_gauge("sdwan_fib_generation", &[], fib.generation() as i64);
         m.set_gauge("sdwan_neighbors", &[], s.neighbors.load().len() as i64);
+        api_overlay::refresh_metrics(s, m);
     }
 }
 

@@ -6,11 +6,13 @@
 //! GET  /api/overlay        resolver errors, routes per VRF, generation
 //! POST /api/rekey?wan=ID   new key pair for a local WAN port (every pair
 //!                          on it rekeys make-before-break)
-//! GET  /api/bgp/summary | neighbors | routes   the edge's own speaker
+//! GET  /api/bgp/summary | neighbors | routes[?family=&rd=&vrf=]   the
+//!                          edge's own speaker (`vrf`: what that VRF imports)
 //!
 //! The rows come from the control thread's last [`OverlayStatus`] joined
 //! with the workers' published counters.
 use super::state::EdgeState;
+use crate::metrics::Metrics;
 use crate::mgmt::bgp_view;
 use crate::mgmt::server::Response;
 use sdwan_dataplane::overlay::{InboundKey, SaTotals, TunnelKey};
@@ -143,7 +145,119 @@ pub fn bgp(state: &EdgeState, route: &str, full_path: &str) -> Response {
     let r = match route {
         "/api/bgp/summary" => bgp_view::summary(speaker),
         "/api/bgp/neighbors" => Ok(bgp_view::neighbors(speaker)),
-        _ => bgp_view::routes(speaker, full_path),
+        _ => {
+            let imports = |name: &str| {
+                state
+                    .cfg
+                    .overlay
+                    .as_ref()?
+                    .vrfs
+                    .iter()
+                    .find(|v| v.name == name)
+                    .map(|v| v.import.clone())
+            };
+            bgp_view::routes_in(speaker, full_path, Some(&imports))
+        }
     };
     r.map_or_else(|e| e, |v| Response::json(200, &v))
+}
+
+/// The overlay's Prometheus series (registered even without an overlay,
+/// so dashboards see zeros rather than gaps).
+pub fn register_metrics(m: &mut Metrics) {
+    let t = &["local_port", "remote_node", "remote_endpoint"];
+    m.gauge(
+        "sdwan_tunnel_up",
+        "1 when the tunnel has an outbound SA in the workers' snapshot",
+        t,
+    );
+    m.counter(
+        "sdwan_tunnel_tx_packets_total",
+        "Packets encrypted into the tunnel",
+        t,
+    );
+    m.counter(
+        "sdwan_tunnel_tx_bytes_total",
+        "Inner bytes encrypted into the tunnel",
+        t,
+    );
+    m.counter(
+        "sdwan_tunnel_drops_total",
+        "Packets dropped after the tunnel was chosen",
+        t,
+    );
+    let sa = &["local_port", "spi"];
+    m.counter(
+        "sdwan_sa_rx_packets_total",
+        "Packets decrypted and accepted, per inbound SA",
+        sa,
+    );
+    m.counter(
+        "sdwan_sa_rx_drops_total",
+        "ESP drops per inbound SA (replay, ICV, ...)",
+        sa,
+    );
+    m.gauge(
+        "sdwan_overlay_routes",
+        "Remote client routes installed, per VRF",
+        &["vrf"],
+    );
+    m.gauge(
+        "sdwan_overlay_generation",
+        "Generation of the overlay snapshot",
+        &[],
+    );
+    m.counter(
+        "sdwan_overlay_errors_total",
+        "Refused overlay input by reason",
+        &["reason"],
+    );
+}
+
+pub fn refresh_metrics(state: &EdgeState, m: &Metrics) {
+    let status = state.overlay_status.load();
+    let counters = state.overlay_counters.totals();
+    for t in &status.tunnels {
+        let remote_node = t.remote_node.to_string();
+        let endpoint = t.remote_endpoint.to_string();
+        let l = [
+            t.local_port.as_str(),
+            remote_node.as_str(),
+            endpoint.as_str(),
+        ];
+        m.set_gauge("sdwan_tunnel_up", &l, i64::from(t.state == "up"));
+        // A rekey starts a new SA: sum every SA of the pair still counted.
+        let (mut pk, mut by, mut dr) = (0, 0, 0);
+        for (k, c) in &counters.tunnels {
+            if k.local_port == t.local_port_index && k.remote == t.remote_endpoint {
+                pk += c.packets;
+                by += c.bytes;
+                dr += c.drop_total();
+            }
+        }
+        m.set_total("sdwan_tunnel_tx_packets_total", &l, pk);
+        m.set_total("sdwan_tunnel_tx_bytes_total", &l, by);
+        m.set_total("sdwan_tunnel_drops_total", &l, dr);
+    }
+    for s in status.sas.iter().filter(|s| s.direction == "in") {
+        let spi = format!("{:#010x}", s.spi);
+        let l = [s.local_port.as_str(), spi.as_str()];
+        let c = counters.inbound.get(&InboundKey {
+            local_port: s.local_port_index,
+            spi: s.spi,
+        });
+        m.set_total("sdwan_sa_rx_packets_total", &l, c.map_or(0, |c| c.packets));
+        m.set_total(
+            "sdwan_sa_rx_drops_total",
+            &l,
+            c.map_or(0, SaTotals::drop_total),
+        );
+    }
+    for (vrf, n) in &status.routes_per_vrf {
+        m.set_gauge("sdwan_overlay_routes", &[vrf.as_str()], *n as i64);
+    }
+    m.set_gauge("sdwan_overlay_generation", &[], status.generation as i64);
+    for (reason, n) in &status.errors {
+        m.set_total("sdwan_overlay_errors_total", &[reason.as_str()], *n);
+    }
 }

@@ -3,6 +3,7 @@
 //! `/api/bgp/routes?family=vpnv4&rd=65000:1`, all read from a running
 //! [`Speaker`].
 use crate::mgmt::server::Response;
+use sdwan_bgp::config::RouteTarget;
 use sdwan_bgp::router::status::PeerSummary;
 use sdwan_bgp::speaker::Speaker;
 use serde_json::{json, Value};
@@ -74,21 +75,54 @@ pub fn neighbors(speaker: &Speaker) -> Value {
 
 /// Loc-RIB best paths, filtered by `?family=` and `?rd=`.
 pub fn routes(speaker: &Speaker, path: &str) -> Result<Value, Response> {
+    routes_in(speaker, path, None)
+}
+
+/// The import Route Targets of a VRF, by name (the edge's VRFs).
+pub type VrfImports<'a> = &'a dyn Fn(&str) -> Option<Vec<RouteTarget>>;
+
+/// [`routes`], plus `?vrf=NAME` when `vrfs` is given: only VPN routes
+/// carrying one of that VRF's import Route Targets (what it imports).
+pub fn routes_in(
+    speaker: &Speaker,
+    path: &str,
+    vrfs: Option<VrfImports<'_>>,
+) -> Result<Value, Response> {
     let q = query(path);
     let want = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let family = want("family");
     let rd = want("rd");
-    if let Some(k) = q.iter().find(|(k, _)| k != "family" && k != "rd") {
+    let known: &[&str] = if vrfs.is_some() {
+        &["family", "rd", "vrf"]
+    } else {
+        &["family", "rd"]
+    };
+    if let Some(k) = q.iter().find(|(k, _)| !known.contains(&k.as_str())) {
         return Err(Response::error(
             400,
-            format!("unknown filter {:?} (family, rd)", k.0),
+            format!("unknown filter {:?} ({})", k.0, known.join(", ")),
         ));
     }
+    let imports: Option<Vec<RouteTarget>> = match (want("vrf"), vrfs) {
+        (Some(name), Some(lookup)) => Some(
+            lookup(name).ok_or_else(|| Response::error(404, format!("unknown VRF {name:?}")))?,
+        ),
+        _ => None,
+    };
     let mut rows: Vec<(String, Value)> = speaker
         .snapshot()
         .into_iter()
         .filter(|(k, _)| family.is_none_or(|f| to_json(&k.family()) == f))
         .filter(|(k, _)| rd.is_none_or(|r| k.rd().map(|x| x.to_string()).as_deref() == Some(r)))
+        .filter(|(k, p)| {
+            imports.as_ref().is_none_or(|rts| {
+                k.rd().is_some()
+                    && p.attrs
+                        .ext_communities
+                        .iter()
+                        .any(|e| rts.contains(&RouteTarget(*e)))
+            })
+        })
         .map(|(k, p)| {
             let a = &p.attrs;
             let v = json!({
