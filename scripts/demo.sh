@@ -229,7 +229,11 @@ PIDS+=("$TCPDUMP")
 sleep 1
 
 ping_sites() { # ns dst
-  ip netns exec "$1" ping -c 1 -W 2 "$2" >/dev/null 2>&1 || true   # warm-up: neighbors
+  # Warm-up until the first echo returns: each edge drops the first packet
+  # toward a neighbor it has not resolved yet (ARP/ND on WAN and LAN).
+  for _ in 1 2 3 4 5; do
+    ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 && break
+  done
   ip netns exec "$1" ping -c 3 -i 0.3 -W 2 "$2" | grep -E 'bytes from|packet loss'
 }
 for v in blue red; do

@@ -453,6 +453,48 @@ impl Overlay {
         eprintln!("overlay converged in {:?}", start.elapsed());
     }
 
+    fn reload_adds_a_prefix_live(&self) {
+        let e2 = &self.edges[1];
+        let path = e2.dir.path().join("edge.toml");
+        let text = std::fs::read_to_string(&path).expect("edge2 config");
+        let bad = text.replace("02:5d:02:00:00:02", "02:5d:02:00:00:99");
+        std::fs::write(&path, &bad).unwrap();
+        let pid = e2.child.as_ref().expect("edge2 running").id().to_string();
+        must("kill", &["-HUP", &pid]);
+        let refused = wait_for(10, || {
+            e2.api_get("/api/reload")
+                .filter(|r| r["result"] == "refused")
+        })
+        .unwrap_or_else(|| panic!("bad reload not refused\n{}", self.diagnostics()));
+        let err = refused["error"].as_str().unwrap_or_default();
+        assert!(err.contains("[[port]]"), "{refused}");
+        self.ping(self.client("blue", 1), "10.2.0.2");
+
+        let good = format!(
+            "{text}\n[[route]]\nvrf = \"red\"\nprefix = \"10.23.0.0/24\"\nvia = \"10.2.0.2\"\n"
+        );
+        std::fs::write(&path, good).unwrap();
+        let (code, _) = http(&e2.api, "POST", "/api/reload", "").expect("reload");
+        assert_eq!(code, 202);
+        let learned = wait_for(30, || {
+            self.overlay_routes(1, "red")
+                .contains(&"10.23.0.0/24".to_string())
+                .then_some(())
+        });
+        assert!(
+            learned.is_some(),
+            "10.23.0.0/24 not learned after edge2's reload: {}\n{}",
+            e2.api_get("/api/reload").unwrap_or_default(),
+            self.diagnostics()
+        );
+        assert!(!self
+            .overlay_routes(1, "blue")
+            .contains(&"10.23.0.0/24".to_string()));
+        let r = e2.api_get("/api/reload").unwrap_or_default();
+        assert_eq!(r["result"], "applied", "{r}");
+        eprintln!("reload: {r}");
+    }
+
     /// Outbound and inbound SPIs of edge `site`'s tunnels.
     fn spis(&self, site: u8) -> (Vec<u64>, Vec<u64>) {
         let t = self.edges[site as usize - 1]
@@ -780,6 +822,11 @@ fn two_sites_talk_through_the_encrypted_overlay_via_sdwan_controller() {
     o.unreachable(o.client("red", 1), "10.22.0.2");
     // The rest of red is untouched.
     o.ping(o.client("red", 1), "10.2.0.2");
+
+    // Live reload (SIGHUP): edge2's config gains a red prefix; edge1
+    // learns it without any restart. A file that changes a port is
+    // refused whole and changes nothing.
+    o.reload_adds_a_prefix_live();
 
     // Kill edge2 (SIGKILL by PID, as a crash) and start it again: the
     // overlay comes back on its own.

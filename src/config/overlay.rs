@@ -61,7 +61,7 @@ impl WanKind {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BgpPeer {
     pub address: IpAddr,
     pub port: u16,
@@ -70,7 +70,7 @@ pub struct BgpPeer {
     pub local_address: Option<IpAddr>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedWan {
     /// Our port index.
     pub port: u16,
@@ -101,7 +101,7 @@ impl ResolvedWan {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlayVrf {
     pub name: String,
     pub id: u16,
@@ -114,7 +114,7 @@ pub struct OverlayVrf {
 }
 
 /// Everything the overlay control plane runs from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlayConfig {
     pub node_id: Ipv4Addr,
     pub asn: u32,

@@ -51,7 +51,7 @@ pub struct StaticRoute {
     pub label: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticPeer {
     pub name: String,
     /// Local WAN id.

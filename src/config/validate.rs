@@ -38,7 +38,7 @@ impl std::fmt::Display for Listen {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedPort {
     pub name: String,
     /// Full device string (`net_tap0,iface=x` or a PCI address).

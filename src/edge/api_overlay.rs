@@ -4,6 +4,8 @@
 //!                          state, SPIs, packets / bytes / drops out
 //! GET  /api/sa             every SA, both directions, with its counters
 //! GET  /api/overlay        resolver errors, routes per VRF, generation
+//! POST /api/reload         re-read the config file (as SIGHUP); GET: the
+//!                          last reload's result and changes
 //! POST /api/rekey?wan=ID   new key pair for a local WAN port (every pair
 //!                          on it rekeys make-before-break)
 //! GET  /api/bgp/summary | neighbors | routes[?family=&rd=&vrf=]   the
@@ -114,6 +116,23 @@ pub fn overview(state: &EdgeState) -> Value {
     })
 }
 
+/// `POST /api/reload`: the control thread re-reads the config file (like
+/// SIGHUP); `GET /api/reload` shows what the last one did.
+pub fn reload(state: &EdgeState, method: &str) -> Response {
+    if method == "POST" {
+        state
+            .reload
+            .store(true, std::sync::atomic::Ordering::Release);
+        return Response::json(202, &json!({"reload": "queued"}));
+    }
+    let last = state
+        .last_reload
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Response::json(200, &serde_json::to_value(last).unwrap_or(Value::Null))
+}
+
 /// `POST /api/rekey?wan=ID`: queued for the control thread.
 pub fn rekey(state: &EdgeState, full_path: &str) -> Response {
     let Some(o) = &state.cfg.overlay else {
@@ -211,6 +230,11 @@ pub fn register_metrics(m: &mut Metrics) {
         "sdwan_overlay_errors_total",
         "Refused overlay input by reason",
         &["reason"],
+    );
+    m.counter(
+        "sdwan_config_reloads_total",
+        "Config reloads by result (applied, unchanged, refused)",
+        &["result"],
     );
 }
 

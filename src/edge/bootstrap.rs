@@ -11,7 +11,8 @@
 //!    beside it).
 //! 3. The edge runs with it, while [`poll`] long-polls the controller with
 //!    the client certificate and hands each new version to a callback
-//!    (today: writes `edge.toml`; the live apply is wired by the lead).
+//!    (writes `edge.toml` and raises SIGHUP: the running edge reloads it,
+//!    applying routes and VRF changes live; see `edge::reload`).
 use crate::cli::EdgeArgs;
 use crate::controller::client::Client;
 use crate::controller::render::RenderedConfig;
@@ -352,16 +353,27 @@ pub fn run(args: &EdgeArgs) -> anyhow::Result<()> {
     }
     let first = e.version;
     let apply = apply_to_file;
+    // SIGHUP means "reload" from now on, never the default "terminate":
+    // a push may land before the edge installed its own handler (the
+    // edge then notices the newer file itself).
+    signal_hook::flag::register(
+        signal_hook::consts::SIGHUP,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    )
+    .context("installing the SIGHUP handler")?;
     std::thread::Builder::new()
         .name("sdwan-config-poll".into())
         .spawn(move || {
             let r = poll(&client, first, |v, cfg| {
                 apply(v, cfg)?;
-                tracing::warn!(
+                // The running edge re-reads edge.toml on SIGHUP and applies
+                // what may change live (or refuses the version whole).
+                tracing::info!(
                     version = v,
-                    "new config from the controller written; \
-                    live apply is not wired yet: restart the edge to use it"
+                    "new config from the controller written; reloading"
                 );
+                signal_hook::low_level::raise(signal_hook::consts::SIGHUP)
+                    .map_err(|e| anyhow::anyhow!("raising SIGHUP for the reload: {e}"))?;
                 Ok(())
             });
             if let Err(e) = r {

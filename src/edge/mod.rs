@@ -9,6 +9,7 @@ mod control;
 mod handler;
 mod overlay;
 mod ports;
+mod reload;
 mod state;
 
 use crate::config;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn run(path: &Path) -> anyhow::Result<()> {
+    let loaded_mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let cfg = config::load(path)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -28,15 +30,28 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     }
     tracing::info!(eal = ?cfg.eal_args, "starting DPDK");
     let eal = sdwan_ffi::Eal::init(&cfg.eal_args).context("DPDK EAL initialisation")?;
-    let result = run_with_eal(cfg, stop);
+    let result = run_with_eal(path, loaded_mtime, cfg, stop);
     drop(eal);
     result
 }
 
-fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+fn run_with_eal(
+    path: &Path,
+    loaded_mtime: Option<std::time::SystemTime>,
+    cfg: config::Resolved,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     let nworkers = cfg.worker_count();
     let mut opened = ports::open_all(&cfg)?;
     let state = Arc::new(EdgeState::new(&cfg, &opened)?);
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, state.reload.clone())
+        .context("installing the SIGHUP (reload) handler")?;
+    // A file rewritten while we started (a controller push) is read now.
+    let now_mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    if loaded_mtime != now_mtime {
+        state.reload.store(true, Ordering::Release);
+    }
+    let mut running = cfg.clone();
 
     // Every rx queue of every port is polled: the (port, queue) pairs are
     // dealt round-robin to the workers. Worker w owns tx queue w of every
@@ -115,6 +130,9 @@ fn run_with_eal(cfg: config::Resolved, stop: Arc<AtomicBool>) -> anyhow::Result<
         control.tick();
         if let Some(o) = overlay.as_mut() {
             o.poll();
+        }
+        if state.reload.swap(false, Ordering::AcqRel) {
+            reload::run(path, &state, &mut running, overlay.as_mut());
         }
         std::thread::sleep(Duration::from_millis(5));
     }

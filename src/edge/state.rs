@@ -58,6 +58,11 @@ pub struct EdgeState {
     /// Local WAN ids the operator asked to rekey (`POST /api/rekey`),
     /// drained by the control thread.
     pub rekey_requests: Mutex<Vec<u32>>,
+    /// Set by SIGHUP and `POST /api/reload`: the control loop re-reads
+    /// the config file.
+    pub reload: Arc<std::sync::atomic::AtomicBool>,
+    /// What the last reload did (`GET /api/reload`).
+    pub last_reload: Mutex<super::reload::ReloadReport>,
     /// The BGP speaker, once started (overlay only).
     pub speaker: std::sync::OnceLock<Arc<sdwan_bgp::speaker::Speaker>>,
 }
@@ -178,6 +183,8 @@ impl EdgeState {
             speaker: std::sync::OnceLock::new(),
             routes_version: std::sync::atomic::AtomicU64::new(0),
             rekey_requests: Mutex::new(Vec::new()),
+            reload: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            last_reload: Mutex::new(Default::default()),
             pipeline_ports: pipeline_ports(cfg, &macs).into(),
             cfg: cfg.clone(),
             ports: opened.ports.iter().map(|p| p.port.clone()).collect(),

@@ -318,6 +318,26 @@ impl Resolver {
         self.finish(b)
     }
 
+    /// New VPN attributes of the client VRFs (config reload; the VRF list,
+    /// WAN ports, node and static peers are the same): every prefix any
+    /// VRF may import is resolved again, the decap map is rebuilt. Paths
+    /// and SAs that stay the same are untouched.
+    pub fn reconfigure(&mut self, cfg: OverlayConfig) -> Update {
+        let mut b = Batch {
+            overlay_dirty: true,
+            ..Batch::default()
+        };
+        b.keys.extend(self.installed.keys().copied());
+        for prefix in self.by_prefix.keys() {
+            for v in &cfg.vrfs {
+                b.keys.insert((v.id, *prefix));
+            }
+        }
+        b.keys.extend(self.static_routes.keys().copied());
+        self.cfg = cfg;
+        self.finish(b)
+    }
+
     fn vpn_change(&mut self, rd: Rd, prefix: Prefix, best: Option<&Path>, b: &mut Batch) {
         let new = best.and_then(|p| self.vpn_route_of(p));
         let old = self.vpn.remove(&(rd, prefix));

@@ -213,6 +213,32 @@ impl OverlayRuntime {
             .store(Arc::new(OverlayStatus::of(&self.resolver, self.generation)));
     }
 
+    /// New VPN attributes of the client VRFs (config reload): our client
+    /// routes go out again with the new RD / RTs / label / Color (the old
+    /// RD's routes withdrawn), the WAN routes with the new RT set, and the
+    /// resolver re-imports.
+    pub fn reconfigure(&mut self, cfg: OverlayConfig) {
+        for old in &self.cfg.vrfs {
+            let rd_changed = cfg.vrfs.iter().any(|v| v.id == old.id && v.rd != old.rd);
+            if !rd_changed {
+                continue;
+            }
+            for (vrf, prefix) in self.local.iter().filter(|(v, _)| *v == old.id) {
+                let _ = vrf;
+                self.originator.withdraw(RouteKey::Vpn {
+                    rd: old.rd,
+                    prefix: *prefix,
+                });
+            }
+        }
+        self.cfg = cfg.clone();
+        self.originator
+            .client_routes(client_routes(&self.cfg, &self.local));
+        self.originator.wan_routes(&self.cfg, self.resolver.keys());
+        let u = self.resolver.reconfigure(cfg);
+        self.apply(u);
+    }
+
     /// Withdraws our routes (the sessions close when the speaker drops).
     pub fn shutdown(mut self) {
         self.originator.withdraw_all();
