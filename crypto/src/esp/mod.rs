@@ -28,6 +28,7 @@
 
 mod inbound;
 mod keys;
+mod layout;
 mod outbound;
 mod shared;
 

@@ -8,11 +8,11 @@
 //! RFC 9611 style) from the same key agreement; see `keyex`.
 
 use super::{
-    aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN,
+    aad, layout, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN,
     TRAILER_LEN,
 };
 use crate::aead::{AeadEngine, AeadJob, BadKey, MAX_BURST};
-use crate::outer::{BadOuter, DfPolicy, DscpPolicy, NattPorts, OuterTemplate, UDP_HEADER_LEN};
+use crate::outer::{BadOuter, DfPolicy, DscpPolicy, NattPorts, OuterTemplate};
 use crate::DropReason;
 use sdwan_packet::Frame;
 use std::net::IpAddr;
@@ -273,62 +273,25 @@ impl<E: AeadEngine> OutboundSa<E> {
         if seq > self.last_seq || seq == 0 {
             return Err(DropReason::SeqExhausted);
         }
-        let inner_len = frame.len();
         let c = &self.counters;
         if self
             .params
             .lifetime
-            .hard_reached(c.packets, c.bytes.saturating_add(inner_len as u64))
+            .hard_reached(c.packets, c.bytes.saturating_add(frame.len() as u64))
         {
             return Err(DropReason::LifetimeExpired);
         }
-        let ip_kind = match nh {
-            NextHeader::Ipv4 => Some(4),
-            NextHeader::Ipv6 => Some(6),
-            _ => None,
-        };
-        let (tos, df) = self
-            .outer
-            .tos_df(ip_kind, frame.data())
-            .ok_or(DropReason::BadInner)?;
-        let pad = (4 - (inner_len + TRAILER_LEN) % 4) % 4;
-        let tail = pad + TRAILER_LEN + ICV_LEN;
-        let esp_len = ESP_HEADER_LEN + IV_LEN + inner_len + tail;
-        let udp = if self.outer.has_udp() {
-            UDP_HEADER_LEN
-        } else {
-            0
-        };
-        if esp_len + udp > self.outer.max_payload() {
-            return Err(DropReason::TooBig);
-        }
-        if frame.headroom() < self.headroom_needed() || frame.tailroom() < tail {
-            return Err(DropReason::NoRoom);
-        }
-
-        // Trailer: padding 1, 2, 3 ..., pad length, next header; ICV space.
-        let t = frame.append(tail).map_err(|_| DropReason::NoRoom)?;
-        for (i, b) in t[..pad].iter_mut().enumerate() {
-            *b = i as u8 + 1;
-        }
-        t[pad] = pad as u8;
-        t[pad + 1] = nh as u8;
-
-        // ESP header and explicit IV (= the 64-bit sequence number).
-        let h = frame
-            .prepend(ESP_HEADER_LEN + IV_LEN)
-            .map_err(|_| DropReason::NoRoom)?;
-        h[..4].copy_from_slice(&self.spi.to_be_bytes());
-        h[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
-        h[8..16].copy_from_slice(&seq.to_be_bytes());
+        let f = layout::fit(&self.outer, frame, nh, self.headroom_needed())?;
+        layout::write_trailer(frame, &f, nh)?;
+        layout::write_header(frame, self.spi, seq)?;
         // After 2^64-1 this is 0, which `encap` refuses: exhausted, never
         // reused.
         self.next_seq = seq.wrapping_add(1);
         Ok(Prepared {
             seq,
-            tos,
-            df,
-            inner_len,
+            tos: f.tos,
+            df: f.df,
+            inner_len: f.inner_len,
         })
     }
 

@@ -21,10 +21,10 @@
 //! lifetimes and soft limits are the control plane's job (it sums the
 //! workers' counters and rekeys, see `keyex`).
 
-use super::{aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN};
-use super::{OutboundError, OuterConfig, IV_LEN, TRAILER_LEN};
+use super::{aad, layout, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN};
+use super::{OutboundError, OuterConfig, ICV_LEN, IV_LEN, TRAILER_LEN};
 use crate::aead::AeadEngine;
-use crate::outer::{OuterTemplate, UDP_HEADER_LEN};
+use crate::outer::OuterTemplate;
 use crate::DropReason;
 use sdwan_packet::Frame;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -177,30 +177,7 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         nh: NextHeader,
         counters: &mut SaCounters,
     ) -> Result<(), DropReason> {
-        let inner_len = frame.len();
-        let ip_kind = match nh {
-            NextHeader::Ipv4 => Some(4),
-            NextHeader::Ipv6 => Some(6),
-            _ => None,
-        };
-        let (tos, df) = self
-            .outer
-            .tos_df(ip_kind, frame.data())
-            .ok_or(DropReason::BadInner)?;
-        let pad = (4 - (inner_len + TRAILER_LEN) % 4) % 4;
-        let tail = pad + TRAILER_LEN + ICV_LEN;
-        let esp_len = ESP_HEADER_LEN + IV_LEN + inner_len + tail;
-        let udp = if self.outer.has_udp() {
-            UDP_HEADER_LEN
-        } else {
-            0
-        };
-        if esp_len + udp > self.outer.max_payload() {
-            return Err(DropReason::TooBig);
-        }
-        if frame.headroom() < self.headroom_needed() || frame.tailroom() < tail {
-            return Err(DropReason::NoRoom);
-        }
+        let f = layout::fit(&self.outer, frame, nh, self.headroom_needed())?;
         // Every check that can fail without consuming a number is done:
         // take the sequence number now.
         let seq = self.next_seq.0.fetch_add(1, Ordering::Relaxed);
@@ -211,19 +188,8 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
             return Err(DropReason::SeqExhausted);
         }
 
-        let t = frame.append(tail).map_err(|_| DropReason::NoRoom)?;
-        for (i, b) in t[..pad].iter_mut().enumerate() {
-            *b = i as u8 + 1;
-        }
-        t[pad] = pad as u8;
-        t[pad + 1] = nh as u8;
-
-        let h = frame
-            .prepend(ESP_HEADER_LEN + IV_LEN)
-            .map_err(|_| DropReason::NoRoom)?;
-        h[..4].copy_from_slice(&self.spi.to_be_bytes());
-        h[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
-        h[8..16].copy_from_slice(&seq.to_be_bytes());
+        layout::write_trailer(frame, &f, nh)?;
+        layout::write_header(frame, self.spi, seq)?;
 
         let nonce = super::nonce(self.salt, seq.to_be_bytes());
         let mut aad_buf = [0u8; 12];
@@ -239,10 +205,10 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         let (hdr, esp) = frame.data_mut().split_at_mut(outer_len);
         // The IPv4 ID only has to be unique among fragments in flight; the
         // low bits of the sequence number are, per SA.
-        self.outer.write(hdr, esp, tos, df, seq as u16);
+        self.outer.write(hdr, esp, f.tos, f.df, seq as u16);
 
         counters.packets += 1;
-        counters.bytes += inner_len as u64;
+        counters.bytes += f.inner_len as u64;
         Ok(())
     }
 }
