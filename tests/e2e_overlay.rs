@@ -27,8 +27,11 @@
 //! 4500 between the WAN addresses (plus ARP/ND) and never the cleartext
 //! marker the clients send; `sdwan route del` of the static route on edge2
 //! withdraws it from edge1 and stops its traffic; SIGKILL of edge2 and a
-//! restart restore traffic. The GoBGP variant checks one ping and one
-//! identity per VRF with `gobgpd` as the route reflector.
+//! restart restore traffic; a rekey in the middle of a ping stream loses
+//! nothing; a config reload adds a prefix live and a bad one is refused.
+//! The GoBGP variant (`gobgpd` as the route reflector, no SAFI 74: the
+//! fallback Tunnel Encapsulation route) runs its tunnels over an IPv6
+//! underlay and checks IPv4 and IPv6 pings and one identity per VRF.
 #![forbid(unsafe_code)]
 
 mod common;
@@ -63,8 +66,16 @@ fn taps(prefix: &str, site: u8) -> [String; 3] {
 }
 
 /// The edge's TOML, in the shape of examples/overlay-edge*.toml.
+/// The GoBGP variant runs its tunnels over an IPv6 underlay (the WAN
+/// ports' public addresses are their IPv6 ones), the controller variant
+/// over IPv4.
 fn edge_config(prefix: &str, site: u8, rr: &Rr) -> String {
     let [wan, blue, red] = taps(prefix, site);
+    let public = if prefix == "sdwg" {
+        format!("public_address = \"2001:db8:ffff::{site}\"")
+    } else {
+        String::new()
+    };
     let api = edge_api(prefix, site);
     let rr_port = rr.port;
     let red_static = if site == 2 {
@@ -123,6 +134,7 @@ port = "wan0"
 id = 1
 color = 100
 kind = "internet"
+{public}
 
 [[port]]
 name = "blue0"
@@ -864,6 +876,14 @@ fn two_sites_talk_through_the_overlay_via_gobgp_route_reflector() {
     let o = Overlay::new("sdwg", true);
     o.wait_converged(90);
     eprintln!("== gobgp neighbor\n{}", o.reflector.summary());
+    // The tunnels run over the IPv6 underlay.
+    let tunnels = o.edges[0].api_get("/api/tunnels").unwrap_or_default();
+    assert!(
+        tunnels.as_array().is_some_and(|a| !a.is_empty()
+            && a.iter()
+                .all(|t| t["remote_endpoint"] == "2001:db8:ffff::2" && t["state"] == "up")),
+        "{tunnels}"
+    );
     for vrf in ["blue", "red"] {
         let tag = if vrf == "blue" { "b" } else { "r" };
         o.ping(o.client(vrf, 1), "10.2.0.2");
@@ -871,6 +891,7 @@ fn two_sites_talk_through_the_overlay_via_gobgp_route_reflector() {
             o.identity(o.client(vrf, 1), "10.2.0.2"),
             format!("sdwg-{tag}2")
         );
+        o.ping(o.client(vrf, 2), "fd00:1::2");
     }
     o.unreachable(o.client("blue", 1), "10.22.0.2");
 }
