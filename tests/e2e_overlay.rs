@@ -28,7 +28,9 @@
 //! marker the clients send; `sdwan route del` of the static route on edge2
 //! withdraws it from edge1 and stops its traffic; SIGKILL of edge2 and a
 //! restart restore traffic; a rekey in the middle of a ping stream loses
-//! nothing; a config reload adds a prefix live and a bad one is refused.
+//! nothing; a config reload adds a prefix live and a bad one is refused;
+//! taking edge2's WAN port down (`POST /api/wan`) removes every route to
+//! it on edge1, and bringing it up restores them.
 //! The GoBGP variant (`gobgpd` as the route reflector, no SAFI 74: the
 //! fallback Tunnel Encapsulation route) runs its tunnels over an IPv6
 //! underlay and checks IPv4 and IPv6 pings and one identity per VRF.
@@ -839,6 +841,38 @@ fn two_sites_talk_through_the_encrypted_overlay_via_sdwan_controller() {
     // learns it without any restart. A file that changes a port is
     // refused whole and changes nothing.
     o.reload_adds_a_prefix_live();
+
+    // Maintenance: edge2's only WAN port taken out of the overlay; edge2
+    // withdraws its WAN routes, edge1 loses every route to edge2, then
+    // both come back with the same SAs when the port returns.
+    let wan = |admin: &str| {
+        let (code, body) = http(
+            &o.edges[1].api,
+            "POST",
+            &format!("/api/wan?wan=1&admin={admin}"),
+            "",
+        )
+        .expect("POST /api/wan");
+        assert_eq!(code, 202, "{body}");
+    };
+    wan("down");
+    let gone = wait_for(30, || o.overlay_routes(1, "blue").is_empty().then_some(()));
+    assert!(
+        gone.is_some(),
+        "edge1 kept routes to edge2 after edge2's WAN went down\n{}",
+        o.diagnostics()
+    );
+    o.unreachable(o.client("blue", 1), "10.2.0.2");
+    wan("up");
+    let back = wait_for(60, || {
+        (o.overlay_routes(1, "blue") == remote_prefixes(1, "blue")).then_some(())
+    });
+    assert!(
+        back.is_some(),
+        "edge1 did not get edge2's routes back\n{}",
+        o.diagnostics()
+    );
+    o.ping(o.client("blue", 1), "10.2.0.2");
 
     // Kill edge2 (SIGKILL by PID, as a crash) and start it again: the
     // overlay comes back on its own.

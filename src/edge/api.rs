@@ -404,6 +404,7 @@ impl Handler for EdgeApi {
             ("GET", "/api/sa") => Response::json(200, &api_overlay::sas(st)),
             ("GET", "/api/overlay") => Response::json(200, &api_overlay::overview(st)),
             ("POST", "/api/rekey") => api_overlay::rekey(st, full_path),
+            ("POST", "/api/wan") => api_overlay::wan_admin(st, full_path),
             ("GET" | "POST", "/api/reload") => api_overlay::reload(st, method),
             ("GET", "/api/bgp/summary" | "/api/bgp/neighbors" | "/api/bgp/routes") => {
                 api_overlay::bgp(st, path, full_path)
@@ -420,8 +421,8 @@ impl Handler for EdgeApi {
                 _,
                 "/api/health" | "/api/interfaces" | "/api/routes" | "/api/neighbors" | "/api/drops"
                 | "/api/workers" | "/api/tunnels" | "/api/sa" | "/api/overlay" | "/api/rekey"
-                | "/api/reload" | "/api/bgp/summary" | "/api/bgp/neighbors" | "/api/bgp/routes"
-                | "/metrics",
+                | "/api/reload" | "/api/wan" | "/api/bgp/summary" | "/api/bgp/neighbors"
+                | "/api/bgp/routes" | "/metrics",
             ) => Response::error(405, format!("{method} not allowed on {path}")),
             _ => Response::error(404, format!("no such endpoint {path}")),
         };

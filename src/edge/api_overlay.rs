@@ -4,6 +4,8 @@
 //!                          state, SPIs, packets / bytes / drops out
 //! GET  /api/sa             every SA, both directions, with its counters
 //! GET  /api/overlay        resolver errors, routes per VRF, generation
+//! POST /api/wan?wan=ID&admin=down|up   take a WAN port out of the overlay
+//!                          (its tunnels and BGP routes) or back in
 //! POST /api/reload         re-read the config file (as SIGHUP); GET: the
 //!                          last reload's result and changes
 //! POST /api/rekey?wan=ID   new key pair for a local WAN port (every pair
@@ -131,6 +133,38 @@ pub fn reload(state: &EdgeState, method: &str) -> Response {
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     Response::json(200, &serde_json::to_value(last).unwrap_or(Value::Null))
+}
+
+/// `POST /api/wan?wan=ID&admin=down|up`: take a WAN port out of the
+/// overlay (maintenance) or put it back; queued for the control thread.
+pub fn wan_admin(state: &EdgeState, full_path: &str) -> Response {
+    let Some(o) = &state.cfg.overlay else {
+        return Response::error(409, "no overlay configured");
+    };
+    let q = bgp_view::query(full_path);
+    let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let Some(id) = get("wan").and_then(|w| w.parse::<u32>().ok()) else {
+        return Response::error(400, "missing or bad ?wan=ID (a [[wan]] id)");
+    };
+    if o.wan_by_id(id).is_none() {
+        return Response::error(404, format!("no [[wan]] with id {id}"));
+    }
+    let up = match get("admin") {
+        Some("up") => true,
+        Some("down") => false,
+        other => {
+            return Response::error(400, format!("admin={other:?}: use admin=up or admin=down"))
+        }
+    };
+    state
+        .wan_requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((id, up));
+    Response::json(
+        202,
+        &json!({"wan": id, "admin": if up { "up" } else { "down" }}),
+    )
 }
 
 /// `POST /api/rekey?wan=ID`: queued for the control thread.

@@ -58,6 +58,8 @@ pub struct EdgeState {
     /// Local WAN ids the operator asked to rekey (`POST /api/rekey`),
     /// drained by the control thread.
     pub rekey_requests: Mutex<Vec<u32>>,
+    /// Operator WAN port state changes (`POST /api/wan`): (id, up).
+    pub wan_requests: Mutex<Vec<(u32, bool)>>,
     /// Set by SIGHUP and `POST /api/reload`: the control loop re-reads
     /// the config file.
     pub reload: Arc<std::sync::atomic::AtomicBool>,
@@ -184,6 +186,7 @@ impl EdgeState {
             routes_version: std::sync::atomic::AtomicU64::new(0),
             rekey_requests: Mutex::new(Vec::new()),
             reload: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            wan_requests: Mutex::new(Vec::new()),
             last_reload: Mutex::new(Default::default()),
             pipeline_ports: pipeline_ports(cfg, &macs).into(),
             cfg: cfg.clone(),

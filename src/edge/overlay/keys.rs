@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::sa_history::SaHistory;
+
 /// (local WAN id, remote WAN port).
 pub type PairKey = (u32, Endpoint);
 
@@ -64,6 +66,12 @@ pub struct Keys {
     inbound: BTreeMap<u32, InboundEntry>,
     /// Outbound SA objects that could not be built, by reason.
     pub build_errors: u64,
+    /// Every SA put into service (digests): none goes into service twice.
+    history: SaHistory,
+    /// Re-derived SAs refused (each followed by a rekey of the port).
+    pub reuse_refused: u64,
+    /// The latest clock any call brought (for the rekeys `apply` starts).
+    now: u64,
 }
 
 impl Keys {
@@ -89,6 +97,9 @@ impl Keys {
             outbound: BTreeMap::new(),
             inbound: BTreeMap::new(),
             build_errors: 0,
+            history: SaHistory::default(),
+            reuse_refused: 0,
+            now: 0,
         }
     }
 
@@ -134,6 +145,7 @@ impl Keys {
         now: u64,
         fx: &mut KeyEffects,
     ) {
+        self.now = now;
         let acts = self.manager.on_peer_params(local_wan, peer, params, now);
         self.apply(acts, fx);
     }
@@ -145,22 +157,26 @@ impl Keys {
         now: u64,
         fx: &mut KeyEffects,
     ) -> Result<(), sdwan_crypto::sadb::StaticSaError> {
+        self.now = now;
         let acts = self.manager.add_static(c, now)?;
         self.apply(acts, fx);
         Ok(())
     }
 
     pub fn on_peer_withdrawn(&mut self, peer: Endpoint, now: u64, fx: &mut KeyEffects) {
+        self.now = now;
         let acts = self.manager.on_peer_withdrawn(peer, now);
         self.apply(acts, fx);
     }
 
     pub fn on_inbound_used(&mut self, spi: u32, now: u64, fx: &mut KeyEffects) {
+        self.now = now;
         let acts = self.manager.on_inbound_used(spi, now);
         self.apply(acts, fx);
     }
 
     pub fn rekey_local(&mut self, wan: u32, now: u64, fx: &mut KeyEffects) {
+        self.now = now;
         let acts = self.manager.rekey_local(wan, now);
         self.apply(acts, fx);
     }
@@ -168,6 +184,7 @@ impl Keys {
     /// Lifetimes: the manager's clock (seconds) and the packet lifetime of
     /// each outbound SA (`needs_rekey`, asked once per SPI).
     pub fn tick(&mut self, now: u64, fx: &mut KeyEffects) {
+        self.now = now;
         let acts = self.manager.tick(now);
         self.apply(acts, fx);
         let wans: BTreeSet<u32> = self
@@ -186,8 +203,11 @@ impl Keys {
         }
     }
 
-    /// Applies manager actions in order.
+    /// Applies manager actions in order. An SA that was in service before
+    /// (re-derived from unchanged parameters) is refused and its local
+    /// port rekeyed instead; see [`SaHistory`].
     pub fn apply(&mut self, acts: Vec<ManagerAction>, fx: &mut KeyEffects) {
+        let mut rekey = BTreeSet::new();
         for a in acts {
             match a {
                 ManagerAction::InstallInbound {
@@ -195,6 +215,18 @@ impl Keys {
                     peer,
                     sa,
                 } => {
+                    let same = self
+                        .inbound
+                        .get(&sa.spi)
+                        .is_some_and(|e| e.sa.keys.key() == sa.keys.key());
+                    if same {
+                        continue; // already installed: keep its replay window
+                    }
+                    if !self.history.first_use(&sa) {
+                        self.reuse_refused += 1;
+                        rekey.insert(local_port);
+                        continue;
+                    }
                     fx.inbound_changed = true;
                     self.inbound.insert(
                         sa.spi,
@@ -210,9 +242,22 @@ impl Keys {
                     peer,
                     sa,
                 } => {
+                    let pair = (local_port, peer);
+                    let same = self
+                        .outbound
+                        .get(&pair)
+                        .is_some_and(|e| e.sa.spi == sa.spi && e.sa.keys.key() == sa.keys.key());
+                    if same {
+                        continue; // keep the shared object and its sequence
+                    }
+                    if !self.history.first_use(&sa) {
+                        self.reuse_refused += 1;
+                        rekey.insert(local_port);
+                        continue;
+                    }
                     fx.nodes.insert(peer.node);
                     self.outbound.insert(
-                        (local_port, peer),
+                        pair,
                         OutboundEntry {
                             sa,
                             shared: None,
@@ -233,6 +278,13 @@ impl Keys {
                     fx.readvertise.insert(local_port);
                 }
             }
+        }
+        // Fresh nonces give fresh keys, so this does not come back here
+        // for the same SAs.
+        for wan in rekey {
+            tracing::info!(wan, "re-derived SA refused; rekeying the port");
+            let acts = self.manager.rekey_local(wan, self.now);
+            self.apply(acts, fx);
         }
     }
 

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod origin;
 pub mod resolver;
 pub mod runtime;
+mod sa_history;
 pub mod status;
 pub mod tunnel_attr;
 

@@ -24,9 +24,7 @@ use sdwan_bgp::config::{LocalRoute, SdwanLocalRoute, SpeakerConfig};
 use sdwan_bgp::rib::RouteKey;
 use sdwan_bgp::speaker::Speaker;
 use sdwan_bgp::wire::{Family, Prefix, SdwanNlri, TunnelEncap};
-use std::collections::BTreeMap;
-#[cfg(test)]
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -133,13 +131,17 @@ pub fn vpn_routes(
 
 /// The SAFI 74 route of every WAN port and the fallback node-id route,
 /// with the current key parameters.
-pub fn wan_routes(o: &OverlayConfig, keys: &Keys) -> (Vec<SdwanLocalRoute>, Option<LocalRoute>) {
+pub fn wan_routes(
+    o: &OverlayConfig,
+    keys: &Keys,
+    down: &BTreeSet<u32>,
+) -> (Vec<SdwanLocalRoute>, Option<LocalRoute>) {
     let node = IpAddr::V4(o.node_id);
     let rts = o.all_export_rts();
     let sa = keys.simplified_sa();
     let mut sdwan = Vec::new();
     let mut fallback = Vec::new();
-    for w in &o.wans {
+    for w in o.wans.iter().filter(|w| !down.contains(&w.id)) {
         let Some(params) = keys.local_params(w.id) else {
             continue;
         };
@@ -213,20 +215,40 @@ impl Originator {
         }
     }
 
-    /// Originates (or replaces) the WAN routes, e.g. after a rekey.
-    pub fn wan_routes(&mut self, o: &OverlayConfig, keys: &Keys) {
-        let (sdwan, fallback) = wan_routes(o, keys);
+    /// Originates (or replaces) the routes of the WAN ports that are up,
+    /// e.g. after a rekey, and withdraws those of the ports that are down
+    /// (the fallback node route goes when no port is left).
+    pub fn wan_routes(&mut self, o: &OverlayConfig, keys: &Keys, down: &BTreeSet<u32>) {
+        let (sdwan, fallback) = wan_routes(o, keys, down);
+        let mut wanted = BTreeSet::new();
         for r in sdwan {
             let key = RouteKey::Sdwan { sdwan: r.nlri };
             let res = self.speaker.originate_sdwan(r);
             self.note(&key.to_string(), res);
             self.sent.insert(key, ());
+            wanted.insert(key);
         }
         if let Some(f) = fallback {
             let key = RouteKey::Unicast { prefix: f.prefix };
             let res = self.speaker.originate(f);
             self.note(&key.to_string(), res);
             self.sent.insert(key, ());
+            wanted.insert(key);
+        }
+        let node = Prefix::new(IpAddr::V4(o.node_id), 32);
+        let stale: Vec<RouteKey> = self
+            .sent
+            .keys()
+            .filter(|k| match k {
+                RouteKey::Sdwan { .. } => true,
+                RouteKey::Unicast { prefix } => Some(*prefix) == node,
+                _ => false,
+            })
+            .filter(|k| !wanted.contains(*k))
+            .copied()
+            .collect();
+        for k in stale {
+            self.withdraw(k);
         }
     }
 

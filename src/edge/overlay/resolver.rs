@@ -120,6 +120,8 @@ pub struct Resolver {
     free: Vec<PathId>,
     freed_now: Vec<PathId>,
     installed: BTreeMap<(u16, Prefix), Installed>,
+    /// Local WAN ids that are down (admin or link): no tunnel leaves them.
+    wans_down: BTreeSet<u32>,
     /// `[[static_peer]]` ports by node (= the peer's endpoint address).
     static_ports: BTreeMap<IpAddr, RemotePort>,
     /// `[[static_peer.route]]`: (VRF, prefix) → (node, the peer's label).
@@ -166,6 +168,7 @@ impl Resolver {
             }
         }
         Resolver {
+            wans_down: BTreeSet::new(),
             static_ports,
             static_routes,
             node_id: IpAddr::V4(cfg.node_id),
@@ -336,6 +339,31 @@ impl Resolver {
         b.keys.extend(self.static_routes.keys().copied());
         self.cfg = cfg;
         self.finish(b)
+    }
+
+    /// Local WAN `id` went down (link or operator) or came back: its
+    /// tunnels leave every path (flows move to the other tunnels of the
+    /// path; a route left without any is removed) or rejoin. Its SAs stay,
+    /// so coming back needs no new keys.
+    pub fn set_wan_up(&mut self, id: u32, up: bool) -> Update {
+        let changed = if up {
+            self.wans_down.remove(&id)
+        } else {
+            self.wans_down.insert(id)
+        };
+        if !changed {
+            return Update::default();
+        }
+        let mut b = Batch {
+            overlay_dirty: true,
+            ..Batch::default()
+        };
+        b.nodes.extend(self.effective.keys().copied());
+        self.finish(b)
+    }
+
+    pub fn wan_is_up(&self, id: u32) -> bool {
+        !self.wans_down.contains(&id)
     }
 
     fn vpn_change(&mut self, rd: Rd, prefix: Prefix, best: Option<&Path>, b: &mut Batch) {
@@ -537,6 +565,9 @@ impl Resolver {
         self.keys
             .outbound_to(node)
             .filter(|(k, _)| {
+                if self.wans_down.contains(&k.0) {
+                    return false;
+                }
                 let Some(r) = self.remote(&k.1) else {
                     return false;
                 };
@@ -722,6 +753,9 @@ impl Resolver {
         let mut tunnels = Vec::new();
         let mut tunnel_ids: BTreeMap<PairKey, u32> = BTreeMap::new();
         for pair in pairs {
+            if self.wans_down.contains(&pair.0) {
+                continue;
+            }
             let Some(r) = self.remote(&pair.1).cloned() else {
                 continue;
             };

@@ -53,7 +53,7 @@ impl Edge {
             .into_iter()
             .map(|l| vpn_change(&l, self.node()))
             .collect();
-        let (s, fallback) = wan_routes(o, self.r.keys());
+        let (s, fallback) = wan_routes(o, self.r.keys(), &Default::default());
         if sdwan {
             out.extend(s.iter().map(|s| sdwan_change(s, self.node())));
         } else {
@@ -364,7 +364,17 @@ fn withdrawn_remote_port_shrinks_the_path_then_removes_routes() {
     // The port comes back: routes return.
     let u = a.r.on_rib_changes([p100.clone()], 22);
     assert!(adds(&u).is_empty(), "pending until confirmed");
+    // It comes back with unchanged parameters: the manager derives the
+    // same SAs again, which are refused when they would go into service;
+    // the port is rekeyed instead (fresh keys, confirmed 10 s later
+    // here, at once when the peer answers).
     let u = a.r.tick(40);
+    assert!(
+        adds(&u).is_empty() && u.readvertise.contains(&1),
+        "{:?}",
+        u.fib
+    );
+    let u = a.r.tick(51);
     assert_eq!(adds(&u).len(), 4, "{:?}", u.fib);
 }
 
@@ -435,4 +445,62 @@ fn path_ids_are_stable_and_freed_ids_reused_later() {
     b4.sort();
     assert_eq!(after, b4);
     assert_eq!(a.r.installed().len(), 4);
+}
+
+#[test]
+fn a_wan_port_going_down_removes_its_tunnels_and_coming_back_restores_them() {
+    let mut a = Edge::new(EDGE1);
+    let mut b = Edge::new(EDGE2);
+    let (ua, _) = connect(&mut a, &mut b, true);
+    let routes = adds(&ua).len();
+    let spi = table(&ua).tunnels[0].sa.spi();
+    // The only WAN port: every overlay route goes, no tunnel is left.
+    let down = a.r.set_wan_up(1, false);
+    assert_eq!(removes(&down).len(), routes, "{:?}", down.fib);
+    assert!(table(&down).tunnels.is_empty());
+    assert!(!a.r.wan_is_up(1));
+    // Idempotent.
+    assert!(a.r.set_wan_up(1, false).is_empty());
+    // Its routes are no longer originated for the others.
+    let (sdwan, fallback) = wan_routes(a.r.config(), a.r.keys(), &[1].into());
+    assert!(sdwan.is_empty() && fallback.is_none());
+    // Back: the same SA (no new keys), the routes return.
+    let up = a.r.set_wan_up(1, true);
+    assert_eq!(adds(&up).len(), routes);
+    assert_eq!(table(&up).tunnels[0].sa.spi(), spi);
+}
+
+#[test]
+fn a_peer_back_with_unchanged_parameters_never_gets_an_sa_used_before() {
+    let mut a = Edge::new(EDGE1);
+    let mut b = Edge::new(EDGE2);
+    connect(&mut a, &mut b, true);
+    let used: Vec<u32> =
+        a.r.keys()
+            .outbound()
+            .values()
+            .map(|e| e.sa.spi)
+            .chain(a.r.keys().inbound().keys().copied())
+            .collect();
+    assert!(!used.is_empty());
+    // B's WAN route goes (a reflector flap) and comes back unchanged.
+    let wan: Vec<RibChange> = b
+        .advertised(true)
+        .into_iter()
+        .filter(|c| matches!(c.key, RouteKey::Sdwan { .. }))
+        .collect();
+    a.r.on_rib_changes(wan.iter().map(withdraw).collect::<Vec<_>>(), 20);
+    a.r.on_rib_changes(wan, 21);
+    // The same SAs are derived again; when they would go into service
+    // they are refused and the port is rekeyed.
+    let u = a.r.tick(40);
+    assert!(u.readvertise.contains(&1), "{:?}", u.readvertise);
+    assert!(a.r.keys().reuse_refused > 0);
+    assert!(a.r.keys().inbound().keys().any(|s| !used.contains(s)));
+    a.r.tick(51);
+    let out: Vec<u32> = a.r.keys().outbound().values().map(|e| e.sa.spi).collect();
+    assert!(
+        !out.is_empty() && out.iter().all(|s| !used.contains(s)),
+        "{out:?} vs {used:?}"
+    );
 }

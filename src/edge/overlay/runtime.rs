@@ -47,6 +47,12 @@ pub struct OverlayRuntime {
     routes_version: u64,
     /// Inbound SPIs whose first authenticated packet was reported.
     used_inbound: BTreeSet<u32>,
+    /// WAN ids the operator shut down (`POST /api/wan`).
+    admin_down: BTreeSet<u32>,
+    /// WAN ids whose port reports link down (PCI ports only: a vdev's
+    /// link state says nothing about the path, e.g. a TAP moved into
+    /// another namespace reads as down).
+    link_down: BTreeSet<u32>,
     generation: u64,
 }
 
@@ -71,7 +77,7 @@ impl OverlayRuntime {
         let routes_version = state.routes_version.load(Ordering::Acquire);
         let resolver = Resolver::new(cfg.clone(), local.clone(), keys);
         let mut originator = Originator::new(speaker);
-        originator.wan_routes(&cfg, resolver.keys());
+        originator.wan_routes(&cfg, resolver.keys(), &BTreeSet::new());
         originator.client_routes(client_routes(&cfg, &local));
         let mut rt = OverlayRuntime {
             state,
@@ -83,6 +89,8 @@ impl OverlayRuntime {
             local,
             routes_version,
             used_inbound: BTreeSet::new(),
+            admin_down: BTreeSet::new(),
+            link_down: BTreeSet::new(),
             generation: 0,
             resolver,
         };
@@ -134,6 +142,23 @@ impl OverlayRuntime {
             let u = self.resolver.tick(now);
             self.apply(u);
             self.report_inbound_use();
+            self.track_links();
+        }
+        let admin: Vec<(u32, bool)> = std::mem::take(
+            &mut *self
+                .state
+                .wan_requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for (wan, up) in admin {
+            tracing::info!(wan, up, "WAN port set administratively");
+            if up {
+                self.admin_down.remove(&wan);
+            } else {
+                self.admin_down.insert(wan);
+            }
+            self.wan_state_changed(wan);
         }
     }
 
@@ -206,11 +231,51 @@ impl OverlayRuntime {
             );
         }
         if !u.readvertise.is_empty() {
-            self.originator.wan_routes(&self.cfg, self.resolver.keys());
+            self.originator
+                .wan_routes(&self.cfg, self.resolver.keys(), &self.wans_down());
         }
         self.state
             .overlay_status
             .store(Arc::new(OverlayStatus::of(&self.resolver, self.generation)));
+    }
+
+    fn wans_down(&self) -> BTreeSet<u32> {
+        self.admin_down.union(&self.link_down).copied().collect()
+    }
+
+    /// Link state of the WAN ports on real NICs.
+    fn track_links(&mut self) {
+        let wans: Vec<(u32, u16)> = self.cfg.wans.iter().map(|w| (w.id, w.port)).collect();
+        for (id, port) in wans {
+            let i = port as usize;
+            if self.state.cfg.ports.get(i).is_none_or(|p| p.is_vdev) {
+                continue;
+            }
+            let Some(p) = self.state.ports.get(i) else {
+                continue;
+            };
+            let down = !p.link().up;
+            if down != self.link_down.contains(&id) {
+                tracing::warn!(wan = id, link_up = !down, "WAN port link changed");
+                if down {
+                    self.link_down.insert(id);
+                } else {
+                    self.link_down.remove(&id);
+                }
+                self.wan_state_changed(id);
+            }
+        }
+    }
+
+    /// A WAN port went down or came back: its tunnels leave or rejoin the
+    /// paths here, and its routes are withdrawn or re-originated so the
+    /// other edges stop (or start) sending to it.
+    fn wan_state_changed(&mut self, wan: u32) {
+        let down = self.wans_down();
+        let u = self.resolver.set_wan_up(wan, !down.contains(&wan));
+        self.apply(u);
+        self.originator
+            .wan_routes(&self.cfg, self.resolver.keys(), &down);
     }
 
     /// New VPN attributes of the client VRFs (config reload): our client
@@ -234,7 +299,8 @@ impl OverlayRuntime {
         self.cfg = cfg.clone();
         self.originator
             .client_routes(client_routes(&self.cfg, &self.local));
-        self.originator.wan_routes(&self.cfg, self.resolver.keys());
+        self.originator
+            .wan_routes(&self.cfg, self.resolver.keys(), &self.wans_down());
         let u = self.resolver.reconfigure(cfg);
         self.apply(u);
     }

@@ -99,6 +99,7 @@ impl OverlayStatus {
                         .map(|(spi, _)| *spi)
                         .collect();
                     let state = match (out, w.source_for(rp.endpoint)) {
+                        _ if !r.wan_is_up(w.id) => "down",
                         (_, None) => "down",
                         (Some(o), Some(_)) if o.shared.is_some() => "up",
                         _ => "pending",
@@ -186,6 +187,7 @@ impl OverlayStatus {
         errors.insert("shadowed_by_local".into(), r.errors.shadowed_by_local);
         errors.insert("static_sa_refused".into(), r.errors.static_sa_refused);
         errors.insert("sa_build_failed".into(), keys.build_errors);
+        errors.insert("sa_reuse_refused".into(), keys.reuse_refused);
         let m = keys.manager().errors();
         errors.insert("keyex_derive_failed".into(), m.derive_failed);
         errors.insert("keyex_spi_collisions".into(), m.spi_collisions);
