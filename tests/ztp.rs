@@ -5,7 +5,12 @@
 //! counted; operator requests without a valid token refused, counted and
 //! harmless; config changes pushed to a polling edge; the registry and
 //! CA survive a controller restart, and the route reflector then peers
-//! with the enrolled devices. Prints enrollment time and push latency.
+//! with the enrolled devices; a device registered and enrolled while the
+//! controller runs peers at once (no restart), and revoking it tears its
+//! session down and withdraws its routes. Prints enrollment time, push
+//! latency and how long a new device's session took to come up. A second
+//! test runs two controllers (same cluster id, shared registry) as
+//! redundant route reflectors and stops one while watching the routes.
 #![forbid(unsafe_code)]
 
 mod common;
@@ -25,6 +30,18 @@ fn url() -> String {
     format!("https://{HTTPS}")
 }
 
+/// Polls `f` every 100 ms for up to `secs`; false on timeout.
+fn wait_until(_what: &str, secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    f()
+}
+
 fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -35,6 +52,9 @@ fn unix_ms() -> u64 {
 struct Controller {
     child: Option<Child>,
     dir: PathBuf,
+    /// Config and log file stem.
+    name: &'static str,
+    mgmt: &'static str,
 }
 
 impl Controller {
@@ -64,15 +84,28 @@ node_pool = "10.255.0.0/24"
 "#,
             state = dir.join("state").display()
         );
-        std::fs::write(Self::config_path(dir), cfg).unwrap();
+        Self::launch(dir, "controller", &cfg, HTTPS, MGMT)
+    }
+
+    /// Runs `sdwan controller` with `cfg` written to `dir/NAME.toml`, and
+    /// waits for its HTTPS and management listeners.
+    fn launch(
+        dir: &Path,
+        name: &'static str,
+        cfg: &str,
+        https: &str,
+        mgmt: &'static str,
+    ) -> Controller {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, cfg).unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(dir.join("controller.log"))
+            .open(dir.join(format!("{name}.log")))
             .unwrap();
         let child = Command::new(sdwan_bin())
             .args(["controller", "--config"])
-            .arg(Self::config_path(dir))
+            .arg(&path)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -80,10 +113,12 @@ node_pool = "10.255.0.0/24"
         let mut c = Controller {
             child: Some(child),
             dir: dir.to_path_buf(),
+            name,
+            mgmt,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(HTTPS).is_err()
-            || http(MGMT, "GET", "/api/health", "").is_err()
+        while std::net::TcpStream::connect(https).is_err()
+            || http(mgmt, "GET", "/api/health", "").is_err()
         {
             if let Some(st) = c.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("controller exited ({st}):\n{}", c.log());
@@ -95,7 +130,7 @@ node_pool = "10.255.0.0/24"
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("controller.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.join(format!("{}.log", self.name))).unwrap_or_default()
     }
 
     fn stop(&mut self) {
@@ -111,7 +146,7 @@ node_pool = "10.255.0.0/24"
     }
 
     fn metric(&self, line_start: &str) -> u64 {
-        let text = http(MGMT, "GET", "/metrics", "").unwrap().1;
+        let text = http(self.mgmt, "GET", "/metrics", "").unwrap().1;
         text.lines()
             .find(|l| l.starts_with(line_start))
             .and_then(|l| l.rsplit(' ').next())
@@ -140,7 +175,6 @@ struct Speaker {
 
 impl Speaker {
     fn start(dir: &Path, serial: &str, r: &toml::Table, prefix: &str, api_port: u16) -> Speaker {
-        let peer = &r["bgp"]["peer"][0];
         let vrf = &r["vrf"][0];
         let node = r["node"]["id"].as_str().unwrap();
         let exports: Vec<String> = vrf["export"]
@@ -158,14 +192,7 @@ asn = {asn}
 hold_time = 9
 connect_retry_secs = 1
 
-[[bgp.peers]]
-address = "{rr}"
-port = {rr_port}
-remote_as = {remote_as}
-md5_key = "{md5}"
-local_address = "{src}"
-rr_client = false
-
+{peers}
 [[bgp.routes]]
 prefix = "{prefix}"
 rd = "{rd}"
@@ -177,11 +204,7 @@ route_targets = [{exports}]
 listen = "{api}"
 "#,
             asn = r["node"]["asn"].as_integer().unwrap(),
-            rr = peer["address"].as_str().unwrap(),
-            rr_port = peer["port"].as_integer().unwrap(),
-            remote_as = peer["remote_as"].as_integer().unwrap(),
-            md5 = peer["md5_key"].as_str().unwrap(),
-            src = peer["local_address"].as_str().unwrap(),
+            peers = Self::peers(r),
             rd = vrf["rd"].as_str().unwrap(),
             label = vrf["label"].as_integer().unwrap(),
             exports = exports.join(", "),
@@ -199,8 +222,41 @@ listen = "{api}"
         Speaker { child, api, log }
     }
 
+    /// One `[[bgp.peers]]` per route reflector the device was told to dial.
+    fn peers(r: &toml::Table) -> String {
+        r["bgp"]["peer"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|peer| {
+                format!(
+                    "[[bgp.peers]]\naddress = \"{rr}\"\nport = {rr_port}\nremote_as = {remote_as}\n\
+                     md5_key = \"{md5}\"\nlocal_address = \"{src}\"\nrr_client = false\n\n",
+                    rr = peer["address"].as_str().unwrap(),
+                    rr_port = peer["port"].as_integer().unwrap(),
+                    remote_as = peer["remote_as"].as_integer().unwrap(),
+                    md5 = peer["md5_key"].as_str().unwrap(),
+                    src = peer["local_address"].as_str().unwrap(),
+                )
+            })
+            .collect()
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// VPNv4 routes learned from the route reflectors.
+    fn routes(&self) -> Vec<String> {
+        let (_, body) =
+            http(&self.api, "GET", "/api/bgp/routes?family=vpnv4", "").unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["source"] != "local")
+            .map(|r| r["route"].as_str().unwrap_or("").to_string())
+            .collect()
     }
 }
 
@@ -211,11 +267,28 @@ impl Drop for Speaker {
     }
 }
 
+/// The state of `addr`'s session in a controller's `/api/bgp/summary`;
+/// `None` when it is not a peer.
+fn rr_peer_state(mgmt: &str, addr: &str) -> Option<String> {
+    let (_, body) = http(mgmt, "GET", "/api/bgp/summary", "").ok()?;
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    v["peers"]
+        .as_array()?
+        .iter()
+        .find(|p| p["neighbor"] == addr)
+        .map(|p| p["state"].as_str().unwrap_or("").to_string())
+}
+
 /// `sdwan controller <args>` against the running controller.
 fn ctl(dir: &Path, token: Option<&str>, args: &[&str]) -> Output {
+    ctl_at(&url(), dir, token, args)
+}
+
+/// `sdwan controller <args>` against the controller at `base`.
+fn ctl_at(base: &str, dir: &Path, token: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = Command::new(sdwan_bin());
     cmd.arg("controller")
-        .args(["--controller", &url(), "--ca"])
+        .args(["--controller", base, "--ca"])
         .arg(dir.join("ca.pem"))
         .env_remove("SDWAN_TOKEN");
     if let Some(t) = token {
@@ -320,6 +393,23 @@ fn openssl_enroll_body(dir: &Path, serial: &str, nonce: &str, timestamp: u64) ->
         "timestamp": timestamp,
     })
     .to_string()
+}
+
+/// The config the controller renders for `serial` (admin API, curl).
+fn rendered_config(dir: &Path, serial: &str) -> toml::Table {
+    let out = must(
+        "curl",
+        &[
+            "-s",
+            "--cacert",
+            dir.join("ca.pem").to_str().unwrap(),
+            "-H",
+            &format!("Authorization: Bearer {ADMIN}"),
+            &format!("{}/api/v1/devices/{serial}/config", url()),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    toml::from_str(v["config"].as_str().unwrap()).unwrap()
 }
 
 /// POST /api/v1/enroll with curl (the CA-verified TLS path of a
@@ -686,21 +776,7 @@ fn zero_touch_enrollment_refusals_push_and_restart() {
     // id, route reflector, per-device MD5 key, source address, VRF RD /
     // label / export RTs) peer with the route reflector; it reflects each
     // client route only to devices of the same tenant.
-    let rendered = |serial: &str| -> toml::Table {
-        let out = must(
-            "curl",
-            &[
-                "-s",
-                "--cacert",
-                dir.join("ca.pem").to_str().unwrap(),
-                "-H",
-                &format!("Authorization: Bearer {ADMIN}"),
-                &format!("{}/api/v1/devices/{serial}/config", url()),
-            ],
-        );
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        toml::from_str(v["config"].as_str().unwrap()).unwrap()
-    };
+    let rendered = |serial: &str| rendered_config(dir, serial);
     let t_bgp = Instant::now();
     let speakers: Vec<Speaker> = [
         ("SN-A", "10.1.0.0/24"),
@@ -714,16 +790,7 @@ fn zero_touch_enrollment_refusals_push_and_restart() {
     })
     .collect();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let routes = |s: &Speaker| -> Vec<String> {
-        let (_, body) = http(&s.api, "GET", "/api/bgp/routes?family=vpnv4", "").unwrap_or_default();
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["source"] != "local")
-            .map(|r| r["route"].as_str().unwrap_or("").to_string())
-            .collect()
-    };
+    let routes = |s: &Speaker| s.routes();
     loop {
         let a = routes(&speakers[0]);
         let cc = routes(&speakers[1]);
@@ -764,6 +831,83 @@ fn zero_touch_enrollment_refusals_push_and_restart() {
             .unwrap();
         assert_eq!(r["state"], "Established", "{sessions}");
     }
+
+    // Run-time peers: a device registered and enrolled while the
+    // controller runs gets its BGP session without a restart.
+    let t_e = Instant::now();
+    ctl_ok(
+        dir,
+        &[
+            "device",
+            "add",
+            "--serial",
+            "SN-E",
+            "--site",
+            "rennes",
+            "--tenant",
+            "blue",
+            "--wan",
+            "wan0:1:100:internet",
+            "--bgp-source",
+            "127.0.0.25",
+        ],
+    );
+    let hw_e = hardware(dir, "eeeee", "blue");
+    let (out, _) = enroll_only(dir, "SN-E", &hw_e, "127.0.0.25");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = Speaker::start(dir, "SN-E", &rendered("SN-E"), "10.5.0.0/24", 19144);
+    let rr_state = |addr: &str| rr_peer_state(MGMT, addr);
+    let up = wait_until("SN-E Established on the running controller", 30, || {
+        rr_state("127.0.0.25").as_deref() == Some("Established")
+    });
+    assert!(up, "{}\n{}", e.log(), c.log());
+    let peer_up_ms = t_e.elapsed().as_millis();
+    let up = wait_until("routes between SN-A and SN-E", 20, || {
+        routes(&speakers[0])
+            .iter()
+            .any(|r| r.contains("10.5.0.0/24"))
+            && routes(&e).iter().any(|r| r.contains("10.1.0.0/24"))
+    });
+    assert!(up, "A {:?} E {:?}", routes(&speakers[0]), routes(&e));
+    assert_eq!(
+        c.metric("sdwan_bgp_peer_established{peer=\"127.0.0.25\"}"),
+        1
+    );
+
+    // Revoking it tears the session down (Cease / Peer De-configured at
+    // the device), withdraws its route from SN-A, and keeps it out.
+    ctl_ok(dir, &["device", "revoke", "SN-E"]);
+    let gone = wait_until("SN-E's session torn down", 20, || {
+        rr_state("127.0.0.25").is_none()
+            && !routes(&speakers[0])
+                .iter()
+                .any(|r| r.contains("10.5.0.0/24"))
+    });
+    assert!(gone, "{:?}\n{}", rr_state("127.0.0.25"), c.log());
+    let (_, body) = http(&e.api, "GET", "/api/bgp/neighbors", "").unwrap();
+    let n: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        n[0]["detail"]["counters"]["last_notification_received"],
+        serde_json::json!([6, 3]),
+        "{n}"
+    );
+    assert_eq!(
+        c.metric("sdwan_bgp_peer_established{peer=\"127.0.0.25\"}"),
+        0
+    );
+    assert_eq!(c.metric("sdwan_controller_devices{state=\"revoked\"}"), 2);
+    // The device keeps dialing; the controller keeps refusing it.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(rr_state("127.0.0.25"), None);
+    assert!(routes(&e).is_empty(), "{:?}", routes(&e));
+    let sessions: serde_json::Value =
+        serde_json::from_str(&ctl_ok(dir, &["show", "sessions", "--json"])).unwrap();
+    assert_eq!(sessions.as_array().unwrap().len(), 3, "{sessions}");
+    drop(e);
     drop(speakers);
     drop(c);
 
@@ -772,7 +916,192 @@ fn zero_touch_enrollment_refusals_push_and_restart() {
          {:.1} ms for the whole `sdwan edge --enroll-only` process; config push {push_ms} ms \
          (device update CLI start -> edge wrote the new config), {push2_ms} ms (tenant RT change); \
          VPN routes exchanged through the registry-built route reflector {bgp_ms} ms after the \
-         speakers started",
+         speakers started; a device added + enrolled while the controller runs was \
+         Established {peer_up_ms} ms after `device add` (no restart)",
         enroll_wall.as_secs_f64() * 1e3
     );
+}
+
+/// Two controllers side by side (redundant route reflectors, one cluster
+/// id) sharing one registry and CA: devices registered and enrolled on the
+/// first peer with both (the second picks them up from the shared
+/// registry); stopping the first loses no route, not even for a moment;
+/// a revocation made on the second tears the device's session down.
+#[test]
+fn two_controllers_share_the_registry_and_stopping_one_loses_no_route() {
+    const HTTPS_B: &str = "127.0.0.1:18532";
+    const MGMT_B: &str = "127.0.0.1:19132";
+    const RRS: [&str; 2] = ["127.0.0.71", "127.0.0.72"];
+    const DEVICES: [(&str, &str, &str); 2] = [
+        ("SN-A", "127.0.0.81", "10.1.0.0/24"),
+        ("SN-C", "127.0.0.83", "10.3.0.0/24"),
+    ];
+    let _g = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cfg = |n: usize, https: &str, mgmt: &str| {
+        format!(
+            r#"
+[bgp]
+router_id = "192.0.2.{id}"
+asn = 65000
+cluster_id = "192.0.2.100"
+listen_address = "{rr}"
+listen_port = {BGP_PORT}
+hold_time = 9
+connect_retry_secs = 1
+
+[management]
+listen = "{mgmt}"
+
+[provisioning]
+listen = "{https}"
+state_dir = "{state}"
+admin_token = "{ADMIN}"
+node_pool = "10.255.0.0/24"
+route_reflectors = [
+    {{ address = "{rr0}", port = {BGP_PORT} }},
+    {{ address = "{rr1}", port = {BGP_PORT} }},
+]
+"#,
+            id = 101 + n,
+            rr = RRS[n],
+            rr0 = RRS[0],
+            rr1 = RRS[1],
+            state = dir.join("state").display()
+        )
+    };
+    let a = Controller::launch(dir, "controller", &cfg(0, HTTPS, MGMT), HTTPS, MGMT);
+    let b = Controller::launch(
+        dir,
+        "controller-b",
+        &cfg(1, HTTPS_B, MGMT_B),
+        HTTPS_B,
+        MGMT_B,
+    );
+    let out = Command::new(sdwan_bin())
+        .args(["controller", "ca-cert", "--config"])
+        .arg(Controller::config_path(dir))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(dir.join("ca.pem"), &out.stdout).unwrap();
+
+    // Registered and enrolled through controller A only.
+    ctl_ok(dir, &["tenant", "add", "blue", "--rt", "65000:1"]);
+    for (serial, src, _) in DEVICES {
+        ctl_ok(
+            dir,
+            &[
+                "device",
+                "add",
+                "--serial",
+                serial,
+                "--site",
+                "s",
+                "--tenant",
+                "blue",
+                "--wan",
+                "wan0:1:100:internet",
+                "--bgp-source",
+                src,
+            ],
+        );
+        let hw = hardware(dir, &serial.to_lowercase(), "blue");
+        let (out, _) = enroll_only(dir, serial, &hw, src);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let speakers: Vec<Speaker> = DEVICES
+        .iter()
+        .enumerate()
+        .map(|(i, (serial, _, prefix))| {
+            let r = rendered_config(dir, serial);
+            assert_eq!(r["bgp"]["peer"].as_array().unwrap().len(), 2, "{r}");
+            Speaker::start(dir, serial, &r, prefix, 19141 + i as u16)
+        })
+        .collect();
+    let all_up = |mgmt: &str| {
+        DEVICES
+            .iter()
+            .all(|(_, src, _)| rr_peer_state(mgmt, src).as_deref() == Some("Established"))
+    };
+    let up = wait_until("both devices on both controllers", 30, || {
+        all_up(MGMT) && all_up(MGMT_B)
+    });
+    assert!(
+        up,
+        "A {:?} B {:?}\n{}\n{}\n{}",
+        DEVICES.map(|d| rr_peer_state(MGMT, d.1)),
+        DEVICES.map(|d| rr_peer_state(MGMT_B, d.1)),
+        a.log(),
+        b.log(),
+        speakers[0].log()
+    );
+    let exchanged = || {
+        speakers[0]
+            .routes()
+            .iter()
+            .any(|r| r.contains("10.3.0.0/24"))
+            && speakers[1]
+                .routes()
+                .iter()
+                .any(|r| r.contains("10.1.0.0/24"))
+    };
+    assert!(wait_until("routes exchanged", 20, exchanged));
+
+    // Controller A stops while both devices' routes are watched.
+    let stopper = std::thread::spawn(move || {
+        let mut a = a;
+        a.stop();
+    });
+    let (mut samples, mut misses) = (0, 0);
+    let watch_until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < watch_until {
+        samples += 1;
+        if !exchanged() {
+            misses += 1;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stopper.join().unwrap();
+    assert_eq!(misses, 0, "routes missing in {misses} of {samples} samples");
+    assert!(all_up(MGMT_B), "controller B kept both sessions");
+    for s in &speakers {
+        let (_, body) = http(&s.api, "GET", "/api/bgp/summary", "").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let st = |rr: &str| {
+            v["peers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["neighbor"] == rr)
+                .map(|p| p["state"].clone())
+        };
+        assert_ne!(st(RRS[0]), Some("Established".into()), "{v}");
+        assert_eq!(st(RRS[1]), Some("Established".into()), "{v}");
+    }
+
+    // Revoked through controller B: its session goes, its route too.
+    let out = ctl_at(
+        &format!("https://{HTTPS_B}"),
+        dir,
+        Some(ADMIN),
+        &["device", "revoke", "SN-C"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let gone = wait_until("SN-C torn down on B", 20, || {
+        rr_peer_state(MGMT_B, "127.0.0.83").is_none()
+            && !speakers[0]
+                .routes()
+                .iter()
+                .any(|r| r.contains("10.3.0.0/24"))
+    });
+    assert!(gone, "{}", b.log());
+    println!("ztp HA: no route missing in {samples} samples while one of two controllers stopped");
+    drop(speakers);
+    drop(b);
 }

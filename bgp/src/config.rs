@@ -188,14 +188,7 @@ impl SpeakerConfig {
     /// Cross-field checks serde cannot express.
     pub fn validate(&self) -> Result<(), String> {
         for p in &self.peers {
-            if let Some(g) = &p.peer_group {
-                if !self.peer_groups.iter().any(|pg| &pg.name == g) {
-                    return Err(format!("peer {}: unknown peer group {g:?}", p.address));
-                }
-            }
-            if p.families.is_empty() {
-                return Err(format!("peer {}: no address family", p.address));
-            }
+            p.validate(&self.peer_groups)?;
         }
         let mut seen = std::collections::HashSet::new();
         for p in &self.peers {
@@ -205,6 +198,28 @@ impl SpeakerConfig {
         }
         for r in &self.routes {
             r.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl PeerConfig {
+    /// Checks one peer against the peer groups it may name (also for
+    /// peers added at run time, `Router::add_peer`).
+    pub fn validate(&self, groups: &[PeerGroupConfig]) -> Result<(), String> {
+        if let Some(g) = &self.peer_group {
+            if !groups.iter().any(|pg| &pg.name == g) {
+                return Err(format!("peer {}: unknown peer group {g:?}", self.address));
+            }
+        }
+        if self.families.is_empty() {
+            return Err(format!("peer {}: no address family", self.address));
+        }
+        if self.md5_key.as_ref().is_some_and(|k| k.len() > 80) {
+            return Err(format!(
+                "peer {}: TCP-MD5 key longer than 80 bytes (RFC 2385, Linux limit)",
+                self.address
+            ));
         }
         Ok(())
     }

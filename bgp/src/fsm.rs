@@ -90,6 +90,9 @@ pub enum Event {
     Start,
     /// ManualStop: Cease, administrative shutdown.
     Stop,
+    /// The peer was removed from the configuration: Cease, Peer
+    /// De-configured (RFC 4486 §4, subcode 3); never restarts.
+    Deconfigured,
     /// TCP connection established (either direction).
     Connected,
     /// Outgoing connection attempt failed.
@@ -243,19 +246,18 @@ impl Fsm {
     pub fn handle(&mut self, now: Instant, ev: Event) -> Vec<Output> {
         let mut out = Vec::new();
         match (self.state, ev) {
-            (_, Event::Stop) => {
-                self.stopped = true;
-                if matches!(
-                    self.state,
-                    State::OpenSent | State::OpenConfirm | State::Established
-                ) {
-                    out.push(Output::Send(Message::Notification(Notification::new(
-                        code::CEASE,
-                        Notification::CEASE_ADMIN_SHUTDOWN,
-                    ))));
-                }
-                self.go_idle(now, &mut out, "administrative stop", false);
-            }
+            (_, Event::Stop) => self.stop(
+                now,
+                &mut out,
+                Notification::CEASE_ADMIN_SHUTDOWN,
+                "administrative stop",
+            ),
+            (_, Event::Deconfigured) => self.stop(
+                now,
+                &mut out,
+                Notification::CEASE_PEER_DECONFIGURED,
+                "peer de-configured",
+            ),
             (State::Idle, Event::Start) => {
                 self.stopped = false;
                 self.idle_hold_at = None;
@@ -357,6 +359,21 @@ impl Fsm {
             .as_ref()
             .filter(|n| n.hold_time > 0)
             .map(|n| now + Duration::from_secs(u64::from(n.hold_time)));
+    }
+
+    /// Stop for good: Cease with `subcode` if the OPEN went out (RFC 4486).
+    fn stop(&mut self, now: Instant, out: &mut Vec<Output>, subcode: u8, why: &str) {
+        self.stopped = true;
+        if matches!(
+            self.state,
+            State::OpenSent | State::OpenConfirm | State::Established
+        ) {
+            out.push(Output::Send(Message::Notification(Notification::new(
+                code::CEASE,
+                subcode,
+            ))));
+        }
+        self.go_idle(now, out, why, false);
     }
 
     fn go_idle(&mut self, now: Instant, out: &mut Vec<Output>, why: &str, restart: bool) {

@@ -3,9 +3,16 @@
 //! RFC 2385) and the I/O-free core. Everything the lead's binary needs is a
 //! plain method here: originate / withdraw routes, subscribe to Loc-RIB
 //! changes (a crossbeam channel, usable from any thread), read a snapshot,
-//! peer summaries and counters, shut down.
+//! peer summaries and counters, add and remove peers and peer groups at
+//! run time, shut down.
+//!
+//! Incoming connections are matched to the active peers by source address
+//! when accepted (unknown or removed sources are closed at once). The
+//! listener keeps one TCP-MD5 key per peer that has one (RFC 2385);
+//! `add_peer` / `remove_peer` install and delete it on the listening
+//! socket.
 
-use crate::config::{LocalRoute, SdwanLocalRoute, SpeakerConfig};
+use crate::config::{LocalRoute, PeerConfig, PeerGroupConfig, SdwanLocalRoute, SpeakerConfig};
 use crate::fsm::{collision_keep_existing, Event, State};
 use crate::rib::{Path, RibChange, RouteKey};
 use crate::router::status::{PeerSummary, SpeakerCounters};
@@ -14,8 +21,9 @@ use crate::wire::message::MAX_EXT_LEN;
 use crate::wire::{
     decode_message, frame_len, DecodeCtx, Decoded, EncodeCtx, Message, Notification,
 };
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -31,10 +39,16 @@ enum Command {
     Peers(Reply<Vec<PeerSummary>>),
     Counters(Reply<SpeakerCounters>),
     Subscribe(crossbeam_channel::Sender<RibChange>),
+    AddPeer(PeerConfig, Reply<Result<(), String>>),
+    RemovePeer(IpAddr, Reply<Result<(), String>>),
+    SetPeerGroup(PeerGroupConfig, Reply<()>),
+    RemovePeerGroup(String, Reply<Result<(), String>>),
     Shutdown,
 }
 
 enum Net {
+    /// The listener accepted a connection from this address.
+    Accepted(TcpStream, SocketAddr),
     /// A connection for `peer` (outgoing when `outgoing`).
     Connected(PeerId, TcpStream, bool),
     ConnectFailed(PeerId),
@@ -128,6 +142,36 @@ impl Speaker {
 
     pub fn counters(&self) -> Option<SpeakerCounters> {
         self.ask(Command::Counters)
+    }
+
+    /// Add a peer at run time (validated like the config: its peer group
+    /// must exist, its address must not be an active peer) and start it;
+    /// its TCP-MD5 key goes on the listener too.
+    pub fn add_peer(&self, peer: PeerConfig) -> Result<(), String> {
+        self.ask(|r| Command::AddPeer(peer, r))
+            .unwrap_or_else(|| Err("speaker stopped".into()))
+    }
+
+    /// Remove a peer: Cease / Peer De-configured (RFC 4486) if a session
+    /// is up, close it, withdraw its routes from the other peers, delete
+    /// its TCP-MD5 key from the listener.
+    pub fn remove_peer(&self, address: IpAddr) -> Result<(), String> {
+        self.ask(|r| Command::RemovePeer(address, r))
+            .unwrap_or_else(|| Err("speaker stopped".into()))
+    }
+
+    /// Add a peer group or replace its Route Targets; members' routes are
+    /// re-exported without a session reset.
+    pub fn set_peer_group(&self, group: PeerGroupConfig) -> Result<(), String> {
+        self.ask(|r| Command::SetPeerGroup(group, r))
+            .ok_or_else(|| "speaker stopped".to_string())
+    }
+
+    /// Remove a peer group that no peer uses.
+    pub fn remove_peer_group(&self, name: &str) -> Result<(), String> {
+        let name = name.to_string();
+        self.ask(|r| Command::RemovePeerGroup(name, r))
+            .unwrap_or_else(|| Err("speaker stopped".into()))
     }
 
     /// Loc-RIB change events from now on (unbounded; drain it).
@@ -263,6 +307,9 @@ struct Runtime {
     next_conn: u64,
     net_tx: mpsc::UnboundedSender<Net>,
     subscribers: Vec<crossbeam_channel::Sender<RibChange>>,
+    /// Shared with the accept task; its fd takes TCP-MD5 keys of peers
+    /// added and removed at run time.
+    listener: Option<Arc<TcpListener>>,
 }
 
 async fn run(
@@ -279,20 +326,15 @@ async fn run(
         next_conn: 0,
         net_tx,
         subscribers: Vec::new(),
+        listener: listener.map(Arc::new),
     };
     rt.router.record_changes = false;
-    if let Some(l) = listener {
+    if let Some(l) = rt.listener.clone() {
         let tx = rt.net_tx.clone();
-        let peers: Vec<std::net::IpAddr> = (0..n)
-            .filter_map(|i| rt.router.peer_config(i).map(|c| c.address))
-            .collect();
         tokio::spawn(async move {
             while let Ok((s, from)) = l.accept().await {
-                // Unknown sources are closed at once (RFC 4271 §8: only
-                // configured peers).
-                if let Some(p) = peers.iter().position(|a| *a == from.ip()) {
-                    let _ = s.set_nodelay(true);
-                    let _ = tx.send(Net::Connected(p, s, false));
+                if tx.send(Net::Accepted(s, from)).is_err() {
+                    return;
                 }
             }
         });
@@ -364,8 +406,80 @@ impl Runtime {
                 self.subscribers.push(tx);
                 self.router.record_changes = true;
             }
+            Command::AddPeer(p, reply) => {
+                let _ = reply.send(self.add_peer(p, now));
+            }
+            Command::RemovePeer(addr, reply) => {
+                let _ = reply.send(self.remove_peer(addr, now));
+            }
+            Command::SetPeerGroup(g, reply) => {
+                let acts = self.router.set_peer_group(g);
+                self.execute(acts);
+                let _ = reply.send(());
+            }
+            Command::RemovePeerGroup(name, reply) => {
+                let _ = reply.send(self.router.remove_peer_group(&name));
+            }
             Command::Shutdown => {}
         }
+    }
+
+    /// Install (or with `None` delete) `peer`'s TCP-MD5 key on the
+    /// listener, when it listens in the peer's address family.
+    fn listener_key(&self, peer: IpAddr, key: Option<&str>) -> std::io::Result<()> {
+        let Some(l) = &self.listener else {
+            return Ok(());
+        };
+        if l.local_addr()?.is_ipv4() != peer.is_ipv4() {
+            return Ok(());
+        }
+        let key = key.map_or(&[][..], str::as_bytes);
+        let fd = l.as_raw_fd();
+        match sdwan_ffi::tcp_md5::set_tcp_md5sig(fd, SocketAddr::new(peer, 0), key) {
+            // Deleting a key the socket does not hold.
+            Err(e) if key.is_empty() && e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
+    }
+
+    fn add_peer(&mut self, p: PeerConfig, now: Instant) -> Result<(), String> {
+        let (addr, key) = (p.address, p.md5_key.clone());
+        let (id, acts) = self.router.add_peer(p, now)?;
+        self.conns.resize_with(id + 1, || None);
+        self.pending.resize_with(id + 1, || None);
+        if let Some(k) = key {
+            if let Err(e) = self.listener_key(addr, Some(&k)) {
+                // Not connected yet: nothing to send or close.
+                let _ = self.router.remove_peer(addr, now);
+                return Err(format!("peer {addr}: TCP-MD5 key on the listener: {e}"));
+            }
+        }
+        self.execute(acts);
+        Ok(())
+    }
+
+    fn remove_peer(&mut self, addr: IpAddr, now: Instant) -> Result<(), String> {
+        let id = self
+            .router
+            .peer_by_addr(addr)
+            .ok_or_else(|| format!("no peer {addr}"))?;
+        let had_key = self
+            .router
+            .peer_config(id)
+            .is_some_and(|c| c.md5_key.is_some());
+        let acts = self.router.remove_peer(addr, now)?;
+        // The Cease goes out before the writer closes (`close`).
+        self.execute(acts);
+        self.close(id);
+        if let Some(c) = self.pending.get_mut(id).and_then(Option::take) {
+            c.reader.abort();
+        }
+        if had_key {
+            self.listener_key(addr, None).map_err(|e| {
+                format!("peer {addr} removed, but deleting its TCP-MD5 key from the listener: {e}")
+            })?;
+        }
+        Ok(())
     }
 
     fn forward_changes(&mut self) {
@@ -473,8 +587,20 @@ impl Runtime {
     fn net(&mut self, ev: Net) {
         let now = Instant::now();
         match ev {
+            Net::Accepted(s, from) => {
+                // Unknown (or removed) sources are closed at once
+                // (RFC 4271 §8: only configured peers).
+                if let Some(p) = self.router.peer_by_addr(from.ip()) {
+                    let _ = s.set_nodelay(true);
+                    self.net(Net::Connected(p, s, false));
+                }
+            }
             Net::Connected(p, stream, outgoing) => {
                 let state = self.router.peer_state(p);
+                if state.is_none() {
+                    // Removed while its connection was being made.
+                    return;
+                }
                 if self.conns[p].is_none() {
                     if matches!(state, Some(State::Connect | State::Active)) {
                         self.attach(p, stream, outgoing);

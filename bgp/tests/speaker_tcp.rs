@@ -291,3 +291,121 @@ fn sdwan_route_through_the_handle_api() {
     a.shutdown();
     b.shutdown();
 }
+
+/// Peers added and removed at run time over TCP with TCP-MD5: the route
+/// reflector starts with no peer; the edge's session comes up once the RR
+/// adds it (the listener gets its MD5 key) and routes flow both ways;
+/// removing it sends Cease / Peer De-configured (6/3, RFC 4486) and the
+/// routes are gone on both sides; re-adding the address works.
+#[test]
+fn peers_added_and_removed_at_run_time() {
+    let (rr_ip, edge_ip) = ("127.0.0.47", "127.0.0.48");
+    let rr = Speaker::start(SpeakerConfig {
+        router_id: "10.0.0.47".parse().unwrap(),
+        asn: 65000,
+        listen_address: Some(rr_ip.parse().unwrap()),
+        listen_port: 0,
+        cluster_id: None,
+        hold_time: 30,
+        connect_retry_secs: 1,
+        peers: vec![],
+        peer_groups: vec![],
+        routes: vec![],
+        add_path: vec![],
+        restart_time: Some(120),
+        stale_routes_secs: 360,
+        extended_message: true,
+    })
+    .unwrap();
+    let port = rr.local_addr().unwrap().port();
+    let mut to_rr = peer(rr_ip, port, "run-time-key", false, None);
+    to_rr.local_address = Some(edge_ip.parse().unwrap());
+    let edge = Speaker::start(SpeakerConfig {
+        router_id: "10.0.0.48".parse().unwrap(),
+        asn: 65000,
+        listen_address: None,
+        listen_port: 179,
+        cluster_id: None,
+        hold_time: 30,
+        connect_retry_secs: 1,
+        peers: vec![to_rr],
+        peer_groups: vec![],
+        routes: vec![],
+        add_path: vec![],
+        restart_time: Some(120),
+        stale_routes_secs: 360,
+        extended_message: true,
+    })
+    .unwrap();
+    let route = |prefix: &str, next_hop: &str| LocalRoute {
+        prefix: prefix.parse().unwrap(),
+        rd: Some("65000:1".parse().unwrap()),
+        label: Some(100),
+        next_hop: next_hop.parse().unwrap(),
+        route_targets: vec![rt("65000:1")],
+        color: None,
+        local_pref: None,
+        med: None,
+        tunnel_encap: None,
+        unless_peer_has: None,
+    };
+    edge.originate(route("10.48.0.0/24", "192.0.2.48")).unwrap();
+    rr.originate(route("10.47.0.0/24", "192.0.2.47")).unwrap();
+    let has = |s: &Speaker, p: &str| s.snapshot().iter().any(|(k, _)| k.to_string().contains(p));
+    let edge_up = || edge.peers()[0].state == State::Established;
+
+    // Unknown to the RR: refused (and its MD5 SYNs unanswered).
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!edge_up() && rr.peers().is_empty());
+
+    let mut edge_peer = peer(edge_ip, 179, "run-time-key", true, Some("t1"));
+    edge_peer.local_address = None;
+    assert!(
+        rr.add_peer(edge_peer.clone())
+            .unwrap_err()
+            .contains("unknown peer group"),
+        "group first"
+    );
+    rr.set_peer_group(PeerGroupConfig {
+        name: "t1".into(),
+        route_targets: vec![rt("65000:1")],
+    })
+    .unwrap();
+    rr.add_peer(edge_peer.clone()).unwrap();
+    assert!(rr.add_peer(edge_peer.clone()).is_err(), "only once");
+    wait_until("session up after add_peer", 20, || {
+        edge_up() && rr.peers()[0].state == State::Established
+    });
+    wait_until("routes exchanged", 10, || {
+        has(&rr, "10.48.0.0/24") && has(&edge, "10.47.0.0/24")
+    });
+    assert!(rr.peers()[0].md5);
+
+    rr.remove_peer(edge_ip.parse().unwrap()).unwrap();
+    wait_until("Cease / Peer De-configured at the edge", 10, || {
+        edge.peers()[0].counters.last_notification_received == Some((6, 3))
+    });
+    wait_until("routes gone on both sides", 10, || {
+        !has(&rr, "10.48.0.0/24") && !has(&edge, "10.47.0.0/24")
+    });
+    assert!(rr.peers().is_empty());
+    assert_eq!(rr.counters().unwrap().peers.len(), 0);
+    assert!(rr.remove_peer(edge_ip.parse().unwrap()).is_err());
+    assert!(rr.remove_peer_group("t1").is_ok());
+    // The edge keeps dialing; a removed address stays refused.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!edge_up());
+
+    // Added again: a new session with the same key.
+    rr.set_peer_group(PeerGroupConfig {
+        name: "t1".into(),
+        route_targets: vec![rt("65000:1")],
+    })
+    .unwrap();
+    rr.add_peer(edge_peer).unwrap();
+    wait_until("session up after re-adding", 20, edge_up);
+    wait_until("routes back", 10, || has(&rr, "10.48.0.0/24"));
+    assert!(rr.remove_peer_group("t1").unwrap_err().contains(edge_ip));
+    edge.shutdown();
+    rr.shutdown();
+}

@@ -10,12 +10,16 @@ use crate::mgmt::bgp_view::{self, to_json};
 use crate::mgmt::server::{Handler, Response};
 use sdwan_bgp::speaker::Speaker;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 pub struct ControllerApi {
     speaker: Arc<Speaker>,
     metrics: Arc<Metrics>,
     provision: Option<Arc<super::provision::Provision>>,
+    /// Peers in the last metrics refresh: one removed since (a revoked
+    /// device) has its gauges set to 0 rather than frozen.
+    exported_peers: Mutex<BTreeSet<String>>,
 }
 
 /// Registers the route reflector's metrics on `m`.
@@ -73,6 +77,7 @@ impl ControllerApi {
             speaker,
             metrics,
             provision,
+            exported_peers: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -92,6 +97,23 @@ impl ControllerApi {
             return;
         };
         let m = &self.metrics;
+        let now: BTreeSet<String> = c.peers.iter().map(|p| p.address.to_string()).collect();
+        let mut exported = self
+            .exported_peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for gone in exported.difference(&now) {
+            for g in [
+                "sdwan_bgp_peer_established",
+                "sdwan_bgp_prefixes_received",
+                "sdwan_bgp_prefixes_accepted",
+                "sdwan_bgp_prefixes_advertised",
+            ] {
+                m.set_gauge(g, &[gone.as_str()], 0);
+            }
+        }
+        *exported = now;
+        drop(exported);
         for p in &c.peers {
             let peer = p.address.to_string();
             let l = [peer.as_str()];

@@ -98,6 +98,10 @@ pub fn print_ca(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How often the route reflector's device peers are re-read from the
+/// registry (changes made through another controller).
+const REGISTRY_RESYNC: Duration = Duration::from_secs(2);
+
 pub fn run(path: &Path) -> anyhow::Result<()> {
     let cfg = load(path)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -112,19 +116,10 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         Some(p) => Some(Arc::new(Provision::open(p, &cfg.bgp, metrics.clone())?)),
         None => None,
     };
-    // The route reflector's peers: the file's, plus one per device in the
-    // registry (read once, here: see rr_peers.rs).
-    let bgp = match &provision {
-        Some(p) => {
-            let devices = p.registry.devices()?;
-            let tenants = p.registry.tenants()?;
-            let bgp = rr_peers::with_registry_peers(cfg.bgp, &devices, &tenants);
-            bgp.validate()
-                .map_err(|m| anyhow::anyhow!("route reflector peers from the registry: {m}"))?;
-            bgp
-        }
-        None => cfg.bgp,
-    };
+    // The route reflector starts with the file's peers; provisioning adds
+    // one per device in the registry at run time (`set_speaker` below, then
+    // on every registry change: see rr_peers.rs).
+    let bgp = cfg.bgp;
     let router_id = bgp.router_id;
     let peers = bgp.peers.len();
     let speaker = Arc::new(Speaker::start(bgp).map_err(|e| anyhow::anyhow!("BGP speaker: {e}"))?);
@@ -150,8 +145,18 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         }
         None => None,
     };
+    // Registry changes made here sync the route reflector at once; a
+    // second controller sharing the registry (redundant route reflectors)
+    // makes changes this process does not see: re-read it now and then.
+    let mut next_sync = std::time::Instant::now() + REGISTRY_RESYNC;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
+        if std::time::Instant::now() >= next_sync {
+            if let Some(p) = &provision {
+                p.sync_route_reflector();
+            }
+            next_sync = std::time::Instant::now() + REGISTRY_RESYNC;
+        }
     }
     tracing::info!("stopping");
     mgmt_stop.store(true, Ordering::Relaxed);

@@ -7,6 +7,7 @@
 mod export;
 mod ingest;
 mod pack;
+mod peers;
 mod session;
 pub mod status;
 
@@ -25,6 +26,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Index of a peer slot in the router. Peers added at run time
+/// ([`Router::add_peer`]) get the next index; a removed peer's slot stays
+/// as a tombstone and its id is never reused (see `peers.rs`).
 pub type PeerId = usize;
 
 /// What the runtime must do.
@@ -74,6 +78,9 @@ pub(crate) struct Peer {
     pub(crate) encode_ctx: EncodeCtx,
     pub(crate) counters: PeerCounters,
     pub(crate) established_at: Option<Instant>,
+    /// Removed at run time ([`Router::remove_peer`]): a tombstone that is
+    /// never started, listed or matched again.
+    pub(crate) removed: bool,
 }
 
 /// Routes of a restarting peer kept while it is away (RFC 4724 §4.2).
@@ -87,9 +94,55 @@ pub(crate) struct Stale {
 }
 
 impl Peer {
+    /// A fresh, not yet started peer for `p` under the speaker config.
+    fn new(cfg: &SpeakerConfig, p: &PeerConfig) -> Peer {
+        Peer {
+            fsm: Fsm::new(FsmConfig {
+                local_as: cfg.asn,
+                local_id: cfg.router_id,
+                remote_as: p.remote_as,
+                hold_time: cfg.hold_time,
+                families: p.families.clone(),
+                passive: p.passive,
+                connect_retry: Duration::from_secs(cfg.connect_retry_secs),
+                idle_hold: Duration::from_secs(cfg.connect_retry_secs),
+                add_path: cfg.add_path.clone(),
+                restart_time: cfg.restart_time,
+                extended_message: cfg.extended_message,
+            }),
+            authorized: authorized(&cfg.peer_groups, p.peer_group.as_deref()),
+            cfg: p.clone(),
+            rtc: Vec::new(),
+            rtc_eor: false,
+            deferred_eor: Vec::new(),
+            adj_out: HashMap::new(),
+            ap_ids: HashMap::new(),
+            add_path_tx: Vec::new(),
+            max_len: MAX_LEN,
+            negotiated: None,
+            stale: None,
+            established_at_down: false,
+            decode_ctx: DecodeCtx::default(),
+            encode_ctx: EncodeCtx::default(),
+            counters: PeerCounters::default(),
+            established_at: None,
+            removed: false,
+        }
+    }
+
     fn established(&self) -> bool {
         self.fsm.state() == State::Established
     }
+}
+
+/// The Route Targets members of `group` may receive; `None`: unrestricted
+/// (no group, or a group without Route Targets).
+pub(crate) fn authorized(
+    groups: &[crate::config::PeerGroupConfig],
+    group: Option<&str>,
+) -> Option<Vec<ExtCommunity>> {
+    let g = groups.iter().find(|pg| Some(pg.name.as_str()) == group)?;
+    (!g.route_targets.is_empty()).then(|| g.route_targets.iter().map(|r| r.0).collect())
 }
 
 pub struct Router {
@@ -117,48 +170,7 @@ impl Router {
     pub fn new(cfg: SpeakerConfig) -> Result<Router, String> {
         cfg.validate()?;
         let cluster_id = cfg.cluster_id.unwrap_or(cfg.router_id);
-        let peers = cfg
-            .peers
-            .iter()
-            .map(|p| {
-                let authorized = p.peer_group.as_ref().and_then(|g| {
-                    let g = cfg.peer_groups.iter().find(|pg| &pg.name == g)?;
-                    (!g.route_targets.is_empty())
-                        .then(|| g.route_targets.iter().map(|r| r.0).collect())
-                });
-                Peer {
-                    fsm: Fsm::new(FsmConfig {
-                        local_as: cfg.asn,
-                        local_id: cfg.router_id,
-                        remote_as: p.remote_as,
-                        hold_time: cfg.hold_time,
-                        families: p.families.clone(),
-                        passive: p.passive,
-                        connect_retry: Duration::from_secs(cfg.connect_retry_secs),
-                        idle_hold: Duration::from_secs(cfg.connect_retry_secs),
-                        add_path: cfg.add_path.clone(),
-                        restart_time: cfg.restart_time,
-                        extended_message: cfg.extended_message,
-                    }),
-                    cfg: p.clone(),
-                    authorized,
-                    rtc: Vec::new(),
-                    rtc_eor: false,
-                    deferred_eor: Vec::new(),
-                    adj_out: HashMap::new(),
-                    ap_ids: HashMap::new(),
-                    add_path_tx: Vec::new(),
-                    max_len: MAX_LEN,
-                    negotiated: None,
-                    stale: None,
-                    established_at_down: false,
-                    decode_ctx: DecodeCtx::default(),
-                    encode_ctx: EncodeCtx::default(),
-                    counters: PeerCounters::default(),
-                    established_at: None,
-                }
-            })
-            .collect();
+        let peers = cfg.peers.iter().map(|p| Peer::new(&cfg, p)).collect();
         let mut r = Router {
             cluster_id,
             peers,
@@ -185,20 +197,29 @@ impl Router {
         &self.cfg
     }
 
+    /// The active (not removed) peer with this address.
     pub fn peer_by_addr(&self, addr: IpAddr) -> Option<PeerId> {
-        self.peers.iter().position(|p| p.cfg.address == addr)
+        self.peers
+            .iter()
+            .position(|p| !p.removed && p.cfg.address == addr)
     }
 
+    /// `None` for an unknown or removed peer.
     pub fn peer_state(&self, id: PeerId) -> Option<State> {
-        self.peers.get(id).map(|p| p.fsm.state())
+        self.active(id).map(|p| p.fsm.state())
     }
 
     pub fn peer_config(&self, id: PeerId) -> Option<&PeerConfig> {
-        self.peers.get(id).map(|p| &p.cfg)
+        self.active(id).map(|p| &p.cfg)
     }
 
+    /// Peer slots, removed ones included: every `PeerId` is below this.
     pub fn peer_count(&self) -> usize {
         self.peers.len()
+    }
+
+    pub(crate) fn active(&self, id: PeerId) -> Option<&Peer> {
+        self.peers.get(id).filter(|p| !p.removed)
     }
 
     /// The peer's negotiated BGP identifier (collision detection).
@@ -210,7 +231,9 @@ impl Router {
     pub fn start(&mut self, now: Instant) -> Vec<IoAction> {
         let mut acts = Vec::new();
         for id in 0..self.peers.len() {
-            self.fsm_event(id, now, Event::Start, &mut acts);
+            if !self.peers[id].removed {
+                self.fsm_event(id, now, Event::Start, &mut acts);
+            }
         }
         acts
     }
@@ -219,7 +242,9 @@ impl Router {
     pub fn stop(&mut self, now: Instant) -> Vec<IoAction> {
         let mut acts = Vec::new();
         for id in 0..self.peers.len() {
-            self.fsm_event(id, now, Event::Stop, &mut acts);
+            if !self.peers[id].removed {
+                self.fsm_event(id, now, Event::Stop, &mut acts);
+            }
         }
         acts
     }
@@ -232,7 +257,7 @@ impl Router {
 
     /// One whole message received from peer `id`.
     pub fn received(&mut self, id: PeerId, now: Instant, bytes: &[u8]) -> Vec<IoAction> {
-        let Some(p) = self.peers.get_mut(id) else {
+        let Some(p) = self.peers.get_mut(id).filter(|p| !p.removed) else {
             return Vec::new();
         };
         p.counters.messages_received += 1;
@@ -249,6 +274,9 @@ impl Router {
     pub fn tick(&mut self, now: Instant) -> Vec<IoAction> {
         let mut acts = Vec::new();
         for id in 0..self.peers.len() {
+            if self.peers[id].removed {
+                continue;
+            }
             let outs = self.peers[id].fsm.tick(now);
             self.apply_outputs(id, now, outs, &mut acts);
             if self.peers[id]
@@ -414,7 +442,7 @@ impl Router {
     }
 
     fn fsm_event(&mut self, id: PeerId, now: Instant, ev: Event, acts: &mut Vec<IoAction>) {
-        let Some(p) = self.peers.get_mut(id) else {
+        let Some(p) = self.peers.get_mut(id).filter(|p| !p.removed) else {
             return;
         };
         let outs = p.fsm.handle(now, ev);
@@ -479,3 +507,5 @@ impl Router {
 mod tests;
 #[cfg(test)]
 mod tests_capabilities;
+#[cfg(test)]
+mod tests_peers;

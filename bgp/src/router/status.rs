@@ -102,7 +102,7 @@ pub struct SpeakerCounters {
 
 impl Router {
     pub fn peer_summary(&self, id: PeerId, now: Instant) -> Option<PeerSummary> {
-        let p = self.peers.get(id)?;
+        let p = self.active(id)?;
         let n = p.fsm.negotiated();
         Some(PeerSummary {
             address: p.cfg.address,

@@ -80,10 +80,13 @@ pub(super) struct Net {
     pub(super) now: Instant,
     /// Largest message any node sent.
     pub(super) max_sent: usize,
+    /// The edge node behind each RR peer id (peers added at run time
+    /// push theirs; the newest id of an edge is its current one).
+    pub(super) rr_far: Vec<usize>,
 }
 
 impl Net {
-    fn new(edge_groups: &[(&str, Vec<Family>)], groups: Vec<PeerGroupConfig>) -> Net {
+    pub(super) fn new(edge_groups: &[(&str, Vec<Family>)], groups: Vec<PeerGroupConfig>) -> Net {
         Net::new_with(edge_groups, groups, |_, _| {})
     }
 
@@ -112,6 +115,7 @@ impl Net {
             queue: VecDeque::new(),
             now: Instant::now(),
             max_sent: 0,
+            rr_far: (1..=edge_groups.len()).collect(),
         };
         for n in 0..net.nodes.len() {
             let acts = net.nodes[n].start(net.now);
@@ -124,9 +128,10 @@ impl Net {
     /// (node, peer) on the other end of (node, peer).
     pub(super) fn far(&self, node: usize, peer: PeerId) -> (usize, PeerId) {
         if node == 0 {
-            (peer + 1, 0)
+            (self.rr_far[peer], 0)
         } else {
-            (0, node - 1)
+            let id = self.rr_far.iter().rposition(|e| *e == node);
+            (0, id.unwrap_or(usize::MAX))
         }
     }
 

@@ -286,8 +286,7 @@ impl Provision {
             cert_fingerprint: None,
         };
         self.registry.add_device(&d).map_err(registry_reply)?;
-        tracing::info!(serial = %d.serial, node = %d.node_id, "device registered; the route \
-            reflector peers with it after the next controller start");
+        tracing::info!(serial = %d.serial, node = %d.node_id, "device registered");
         self.notify();
         Ok(Reply::json(201, &device_json(&d)))
     }
@@ -330,8 +329,8 @@ impl Provision {
         self.registry.save_device(&d).map_err(registry_reply)?;
         tracing::warn!(
             serial,
-            "device revoked: enrollment and config polling refused; its \
-            BGP session stays until the controller restarts (no runtime peer removal)"
+            "device revoked: enrollment and config polling refused, its BGP \
+            session torn down"
         );
         self.notify();
         Ok(Reply::json(200, &device_json(&d)))

@@ -24,6 +24,7 @@ use super::https::{Reply, Request, Service};
 use super::registry::model::{Device, DeviceState, Scope, Tenant};
 use super::registry::{self, Registry};
 use super::render::{self, RouteReflector};
+use super::rr_peers::{registry_peers, RrPeers};
 use super::tls::{sha256_hex, Pki};
 use crate::metrics::Metrics;
 use sdwan_bgp::speaker::Speaker;
@@ -155,6 +156,8 @@ pub struct Provision {
     /// Weak: the controller shuts the speaker down while long polls may
     /// still hold the service.
     speaker: OnceLock<std::sync::Weak<Speaker>>,
+    /// The device peers installed in the route reflector.
+    rr_peers: RrPeers,
 }
 
 /// Why a request was refused, for the reply and the counter.
@@ -218,15 +221,43 @@ impl Provision {
             generation: Mutex::new(0),
             changed: Condvar::new(),
             speaker: OnceLock::new(),
+            rr_peers: RrPeers::default(),
         })
     }
 
+    /// Attach the route reflector and give it a peer per device.
     pub fn set_speaker(&self, s: &Arc<Speaker>) {
         let _ = self.speaker.set(Arc::downgrade(s));
+        self.sync_route_reflector();
+        tracing::info!(
+            devices = self.rr_peers.len(),
+            "route reflector peers from the registry"
+        );
     }
 
-    /// Wakes config long polls after a registry change.
+    /// Bring the route reflector's device peers in line with the registry
+    /// (see rr_peers.rs): add new devices, update peer groups, tear down
+    /// revoked devices' sessions. Also run periodically, for changes made
+    /// through another controller sharing the registry.
+    pub fn sync_route_reflector(&self) {
+        let Some(speaker) = self.speaker.get().and_then(|w| w.upgrade()) else {
+            return;
+        };
+        let (devices, tenants) = match (self.registry.devices(), self.registry.tenants()) {
+            (Ok(d), Ok(t)) => (d, t),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("route reflector peers: reading the registry: {e}");
+                return;
+            }
+        };
+        self.rr_peers
+            .sync(&speaker, registry_peers(&devices, &tenants));
+    }
+
+    /// After a registry change: updates the route reflector's peers and
+    /// wakes config long polls.
     fn notify(&self) {
+        self.sync_route_reflector();
         let mut g = self.generation.lock().unwrap_or_else(|e| e.into_inner());
         *g += 1;
         self.changed.notify_all();
