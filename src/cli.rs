@@ -128,6 +128,8 @@ pub enum ShowWhat {
     Tunnels,
     /// IPsec SAs in both directions with their counters.
     Sa,
+    /// Local WAN ports: color, kind, public address, state, tunnels up.
+    Wans,
     /// ARP / NDP neighbor table.
     Neighbors,
     /// Drops by reason.
@@ -170,6 +172,7 @@ impl ShowWhat {
             ShowWhat::Routes { vrf: Some(v) } => format!("/api/routes?vrf={v}"),
             ShowWhat::Tunnels => "/api/tunnels".into(),
             ShowWhat::Sa => "/api/sa".into(),
+            ShowWhat::Wans => "/api/wans".into(),
             ShowWhat::Neighbors => "/api/neighbors".into(),
             ShowWhat::Drops => "/api/drops".into(),
             ShowWhat::Workers => "/api/workers".into(),

@@ -731,7 +731,8 @@ fn two_sites_talk_through_the_encrypted_overlay_via_sdwan_controller() {
         o.reflector.summary()
     );
     for what in [
-        &["tunnels"][..],
+        &["wans"][..],
+        &["tunnels"],
         &["sa"],
         &["routes", "--vrf", "red"],
         &["bgp", "summary"],
@@ -801,6 +802,10 @@ fn two_sites_talk_through_the_encrypted_overlay_via_sdwan_controller() {
     };
     assert_eq!(value("sdwan_tunnel_up{"), Some(1.0), "{metrics}");
     assert!(
+        metrics.contains("sdwan_bgp_peer_established{peer=\"127.0.0.1\"} 1"),
+        "{metrics}"
+    );
+    assert!(
         value("sdwan_tunnel_tx_packets_total{").is_some_and(|n| n > 1400.0),
         "{metrics}"
     );
@@ -863,6 +868,8 @@ fn two_sites_talk_through_the_encrypted_overlay_via_sdwan_controller() {
         o.diagnostics()
     );
     o.unreachable(o.client("blue", 1), "10.2.0.2");
+    let wans = o.edges[1].api_get("/api/wans").unwrap_or_default();
+    assert_eq!(wans[0]["state"], "down", "{wans}");
     wan("up");
     let back = wait_for(60, || {
         (o.overlay_routes(1, "blue") == remote_prefixes(1, "blue")).then_some(())

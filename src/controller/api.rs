@@ -6,60 +6,23 @@
 //! GET /api/bgp/routes?family=vpnv4&rd=65000:1   Loc-RIB best paths
 //! GET /metrics
 use crate::metrics::Metrics;
-use crate::mgmt::bgp_view::{self, to_json};
+use crate::mgmt::bgp_metrics::BgpMetrics;
+use crate::mgmt::bgp_view;
 use crate::mgmt::server::{Handler, Response};
 use sdwan_bgp::speaker::Speaker;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub struct ControllerApi {
     speaker: Arc<Speaker>,
     metrics: Arc<Metrics>,
     provision: Option<Arc<super::provision::Provision>>,
-    /// Peers in the last metrics refresh: one removed since (a revoked
-    /// device) has its gauges set to 0 rather than frozen.
-    exported_peers: Mutex<BTreeSet<String>>,
+    bgp_metrics: BgpMetrics,
 }
 
 /// Registers the route reflector's metrics on `m`.
 pub fn register_metrics(m: &mut Metrics) {
-    m.gauge(
-        "sdwan_bgp_peer_established",
-        "1 when the session is Established",
-        &["peer"],
-    );
-    m.gauge(
-        "sdwan_bgp_prefixes_received",
-        "Prefixes received from the peer",
-        &["peer"],
-    );
-    m.gauge(
-        "sdwan_bgp_prefixes_accepted",
-        "Prefixes accepted into Adj-RIB-In",
-        &["peer"],
-    );
-    m.gauge(
-        "sdwan_bgp_prefixes_advertised",
-        "Prefixes advertised to the peer",
-        &["peer"],
-    );
-    m.counter(
-        "sdwan_bgp_updates_received_total",
-        "UPDATE messages received",
-        &["peer"],
-    );
-    m.counter(
-        "sdwan_bgp_updates_sent_total",
-        "UPDATE messages sent",
-        &["peer"],
-    );
-    m.counter(
-        "sdwan_bgp_errors_total",
-        "Malformed input by RFC 7606 reason",
-        &["peer", "reason"],
-    );
-    m.gauge("sdwan_bgp_loc_rib_routes", "Routes in the Loc-RIB", &[]);
+    BgpMetrics::register(m);
     m.counter(
         "sdwan_api_requests_total",
         "Management API requests, by HTTP status",
@@ -77,7 +40,7 @@ impl ControllerApi {
             speaker,
             metrics,
             provision,
-            exported_peers: Mutex::new(BTreeSet::new()),
+            bgp_metrics: BgpMetrics::default(),
         }
     }
 
@@ -93,60 +56,7 @@ impl ControllerApi {
         if let Some(p) = &self.provision {
             p.refresh_metrics();
         }
-        let Some(c) = self.speaker.counters() else {
-            return;
-        };
-        let m = &self.metrics;
-        let now: BTreeSet<String> = c.peers.iter().map(|p| p.address.to_string()).collect();
-        let mut exported = self
-            .exported_peers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        for gone in exported.difference(&now) {
-            for g in [
-                "sdwan_bgp_peer_established",
-                "sdwan_bgp_prefixes_received",
-                "sdwan_bgp_prefixes_accepted",
-                "sdwan_bgp_prefixes_advertised",
-            ] {
-                m.set_gauge(g, &[gone.as_str()], 0);
-            }
-        }
-        *exported = now;
-        drop(exported);
-        for p in &c.peers {
-            let peer = p.address.to_string();
-            let l = [peer.as_str()];
-            let up = to_json(&p.state)
-                .as_str()
-                .is_some_and(|s| s.eq_ignore_ascii_case("established"));
-            m.set_gauge("sdwan_bgp_peer_established", &l, up as i64);
-            m.set_gauge(
-                "sdwan_bgp_prefixes_received",
-                &l,
-                p.counters.prefixes_received as i64,
-            );
-            m.set_gauge(
-                "sdwan_bgp_prefixes_accepted",
-                &l,
-                p.counters.accepted as i64,
-            );
-            m.set_gauge(
-                "sdwan_bgp_prefixes_advertised",
-                &l,
-                p.counters.prefixes_advertised as i64,
-            );
-            m.set_total(
-                "sdwan_bgp_updates_received_total",
-                &l,
-                p.counters.updates_received,
-            );
-            m.set_total("sdwan_bgp_updates_sent_total", &l, p.counters.updates_sent);
-            for (reason, n) in &p.counters.errors {
-                m.set_total("sdwan_bgp_errors_total", &[&peer, reason], *n);
-            }
-        }
-        m.set_gauge("sdwan_bgp_loc_rib_routes", &[], c.loc_rib_routes as i64);
+        self.bgp_metrics.refresh(&self.speaker, &self.metrics);
     }
 }
 

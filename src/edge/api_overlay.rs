@@ -2,6 +2,8 @@
 //!
 //! GET  /api/tunnels        one row per (local WAN port, remote WAN port):
 //!                          state, SPIs, packets / bytes / drops out
+//! GET  /api/wans           local WAN ports: color, kind, public address,
+//!                          state (up / down), tunnels up
 //! GET  /api/sa             every SA, both directions, with its counters
 //! GET  /api/overlay        resolver errors, routes per VRF, generation
 //! POST /api/wan?wan=ID&admin=down|up   take a WAN port out of the overlay
@@ -37,6 +39,10 @@ fn merge(mut row: Value, extra: Value) -> Value {
         r.extend(e);
     }
     row
+}
+
+pub fn wans(state: &EdgeState) -> Value {
+    serde_json::to_value(&state.overlay_status.load().wans).unwrap_or(Value::Null)
 }
 
 pub fn tunnels(state: &EdgeState) -> Value {
@@ -110,6 +116,7 @@ pub fn overview(state: &EdgeState) -> Value {
         "vrfs": vrfs,
         "node_id": s.node_id,
         "generation": s.generation,
+        "wans": s.wans,
         "tunnels": s.tunnels.len(),
         "tunnels_up": s.tunnels_up(),
         "sas": s.sas.len(),
@@ -218,6 +225,7 @@ pub fn bgp(state: &EdgeState, route: &str, full_path: &str) -> Response {
 /// The overlay's Prometheus series (registered even without an overlay,
 /// so dashboards see zeros rather than gaps).
 pub fn register_metrics(m: &mut Metrics) {
+    crate::mgmt::bgp_metrics::BgpMetrics::register(m);
     let t = &["local_port", "remote_node", "remote_endpoint"];
     m.gauge(
         "sdwan_tunnel_up",
@@ -273,6 +281,9 @@ pub fn register_metrics(m: &mut Metrics) {
 }
 
 pub fn refresh_metrics(state: &EdgeState, m: &Metrics) {
+    if let Some(speaker) = state.speaker.get() {
+        state.bgp_metrics.refresh(speaker, m);
+    }
     let status = state.overlay_status.load();
     let counters = state.overlay_counters.totals();
     for t in &status.tunnels {

@@ -65,6 +65,8 @@ pub struct EdgeState {
     pub reload: Arc<std::sync::atomic::AtomicBool>,
     /// What the last reload did (`GET /api/reload`).
     pub last_reload: Mutex<super::reload::ReloadReport>,
+    /// Per-peer BGP series of the speaker (`/metrics`).
+    pub bgp_metrics: crate::mgmt::bgp_metrics::BgpMetrics,
     /// The BGP speaker, once started (overlay only).
     pub speaker: std::sync::OnceLock<Arc<sdwan_bgp::speaker::Speaker>>,
 }
@@ -187,6 +189,7 @@ impl EdgeState {
             rekey_requests: Mutex::new(Vec::new()),
             reload: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             wan_requests: Mutex::new(Vec::new()),
+            bgp_metrics: Default::default(),
             last_reload: Mutex::new(Default::default()),
             pipeline_ports: pipeline_ports(cfg, &macs).into(),
             cfg: cfg.clone(),

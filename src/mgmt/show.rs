@@ -40,6 +40,15 @@ fn columns(what: &ShowWhat) -> &'static [(&'static str, &'static str)] {
             ("bytes", "BYTES-OUT"),
             ("drops", "DROPS"),
         ],
+        ShowWhat::Wans => &[
+            ("id", "WAN"),
+            ("port", "PORT"),
+            ("color", "COLOR"),
+            ("kind", "KIND"),
+            ("public_address", "PUBLIC-ADDRESS"),
+            ("state", "STATE"),
+            ("tunnels_up", "TUNNELS-UP"),
+        ],
         ShowWhat::Sa => &[
             ("direction", "DIR"),
             ("spi", "SPI"),

@@ -57,9 +57,24 @@ pub struct RouteRow {
     pub tunnels: usize,
 }
 
+/// One local WAN port.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WanRow {
+    pub id: u32,
+    pub port: String,
+    pub color: u32,
+    pub kind: &'static str,
+    pub public_address: IpAddr,
+    /// `up`, or `down` (taken out by the operator or link down).
+    pub state: &'static str,
+    /// Tunnels from this port that are up.
+    pub tunnels_up: usize,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct OverlayStatus {
     pub node_id: Option<IpAddr>,
+    pub wans: Vec<WanRow>,
     pub tunnels: Vec<TunnelRow>,
     pub sas: Vec<SaRow>,
     pub routes: Vec<RouteRow>,
@@ -192,8 +207,25 @@ impl OverlayStatus {
         errors.insert("keyex_derive_failed".into(), m.derive_failed);
         errors.insert("keyex_spi_collisions".into(), m.spi_collisions);
         errors.insert("keyex_unknown_local_port".into(), m.unknown_local_port);
+        let wans = cfg
+            .wans
+            .iter()
+            .map(|w| WanRow {
+                id: w.id,
+                port: w.port_name.clone(),
+                color: w.color,
+                kind: w.kind.as_str(),
+                public_address: w.public_address,
+                state: if r.wan_is_up(w.id) { "up" } else { "down" },
+                tunnels_up: tunnels
+                    .iter()
+                    .filter(|t| t.local_wan_id == w.id && t.state == "up")
+                    .count(),
+            })
+            .collect();
         OverlayStatus {
             node_id: Some(IpAddr::V4(cfg.node_id)),
+            wans,
             tunnels,
             sas,
             routes,
