@@ -24,11 +24,13 @@ pub struct EdgeConfig {
     #[serde(default)]
     pub metrics: MetricsConfig,
     /// SD-WAN identity (overlay): node id = loopback = BGP router id.
+    /// (Not `Spanned`: a table defined implicitly, e.g. by `[[bgp.peer]]`
+    /// without `[bgp]`, has no span; errors point at its keys instead.)
     #[serde(default)]
-    pub node: Option<Spanned<NodeConfig>>,
+    pub node: Option<NodeConfig>,
     /// The edge's BGP speaker toward the route reflectors (overlay).
     #[serde(default)]
-    pub bgp: Option<Spanned<BgpConfig>>,
+    pub bgp: Option<BgpConfig>,
     /// WAN ports: underlay ports the overlay tunnels start from.
     #[serde(default, rename = "wan")]
     pub wans: Vec<WanConfig>,

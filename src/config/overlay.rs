@@ -166,7 +166,13 @@ impl Cx<'_> {
 /// missing.
 fn first_overlay_key(raw: &EdgeConfig) -> Option<(Range<usize>, String)> {
     if let Some(b) = &raw.bgp {
-        return Some((b.span(), "bgp".into()));
+        let span = b
+            .peers
+            .first()
+            .map(|p| p.address.span())
+            .or_else(|| b.hold_time.as_ref().map(Spanned::span))
+            .unwrap_or(0..0);
+        return Some((span, "bgp".into()));
     }
     if let Some(w) = raw.wans.first() {
         return Some((w.port.span(), "wan[0].port".into()));
@@ -209,8 +215,7 @@ pub fn validate(
             None => Ok(None),
         };
     };
-    let node_span = node.span();
-    let node = node.get_ref();
+    let node_span = node.id.span();
     let node_id = *node.id.get_ref();
     if node_id.is_unspecified() || node_id.is_multicast() || node_id.is_broadcast() {
         return Err(cx.err(
@@ -246,8 +251,10 @@ pub fn validate(
             "the overlay needs a [bgp] section with at least one [[bgp.peer]]",
         ));
     };
-    let bgp_span = bgp.span();
-    let bgp = bgp.get_ref();
+    let bgp_span = bgp
+        .hold_time
+        .as_ref()
+        .map_or_else(|| node_span.clone(), Spanned::span);
     let hold_time = match &bgp.hold_time {
         None => 90,
         Some(h) if *h.get_ref() == 0 || *h.get_ref() >= 3 => *h.get_ref(),

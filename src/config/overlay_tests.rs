@@ -266,3 +266,14 @@ fn node_id_and_bgp_peer_checks() {
     let p = &c.overlay.unwrap().peers[0];
     assert_eq!((p.remote_as, p.md5_key.as_deref()), (65001, Some("s")));
 }
+
+#[test]
+fn implicit_tables_from_dotted_headers_parse() {
+    // `[[bgp.peer]]` without `[bgp]` defines the table implicitly (what
+    // the zero-touch merge writes); it has no span of its own.
+    let text =
+        include_str!("../../examples/overlay-edge1.toml").replace("[bgp]\nhold_time = 30\n", "");
+    assert!(!text.contains("[bgp]\n"));
+    let cfg = parse(Path::new("edge.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.overlay.unwrap().hold_time, 90);
+}

@@ -96,24 +96,10 @@ pub fn sas(state: &EdgeState) -> Value {
 
 pub fn overview(state: &EdgeState) -> Value {
     let s = state.overlay_status.load();
-    let vrfs: Vec<Value> = state
-        .cfg
-        .overlay
-        .iter()
-        .flat_map(|o| &o.vrfs)
-        .map(|v| {
-            json!({
-                "name": v.name, "rd": v.rd.to_string(), "label": v.label,
-                "encap": v.encap.as_str(), "color": v.color,
-                "import": v.import,
-                "export": v.export,
-            })
-        })
-        .collect();
     json!({
         "enabled": state.cfg.overlay.is_some(),
         "mss_clamp": state.cfg.overlay.as_ref().and_then(|o| o.mss_clamp),
-        "vrfs": vrfs,
+        "vrfs": s.vrfs,
         "node_id": s.node_id,
         "generation": s.generation,
         "wans": s.wans,
@@ -206,11 +192,10 @@ pub fn bgp(state: &EdgeState, route: &str, full_path: &str) -> Response {
         "/api/bgp/summary" => bgp_view::summary(speaker),
         "/api/bgp/neighbors" => Ok(bgp_view::neighbors(speaker)),
         _ => {
+            // The VRFs as they apply now (a reload may have changed them).
+            let status = state.overlay_status.load();
             let imports = |name: &str| {
-                state
-                    .cfg
-                    .overlay
-                    .as_ref()?
+                status
                     .vrfs
                     .iter()
                     .find(|v| v.name == name)

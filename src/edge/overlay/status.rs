@@ -57,6 +57,19 @@ pub struct RouteRow {
     pub tunnels: usize,
 }
 
+/// One client VRF's VPN attributes as they apply now (after reloads).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VrfRow {
+    pub name: String,
+    pub id: u16,
+    pub rd: String,
+    pub label: u32,
+    pub encap: &'static str,
+    pub color: Option<u32>,
+    pub import: Vec<sdwan_bgp::config::RouteTarget>,
+    pub export: Vec<sdwan_bgp::config::RouteTarget>,
+}
+
 /// One local WAN port.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct WanRow {
@@ -75,6 +88,7 @@ pub struct WanRow {
 pub struct OverlayStatus {
     pub node_id: Option<IpAddr>,
     pub wans: Vec<WanRow>,
+    pub vrfs: Vec<VrfRow>,
     pub tunnels: Vec<TunnelRow>,
     pub sas: Vec<SaRow>,
     pub routes: Vec<RouteRow>,
@@ -223,9 +237,24 @@ impl OverlayStatus {
                     .count(),
             })
             .collect();
+        let vrfs = cfg
+            .vrfs
+            .iter()
+            .map(|v| VrfRow {
+                name: v.name.clone(),
+                id: v.id,
+                rd: v.rd.to_string(),
+                label: v.label,
+                encap: v.encap.as_str(),
+                color: v.color,
+                import: v.import.clone(),
+                export: v.export.clone(),
+            })
+            .collect();
         OverlayStatus {
             node_id: Some(IpAddr::V4(cfg.node_id)),
             wans,
+            vrfs,
             tunnels,
             sas,
             routes,
