@@ -73,9 +73,9 @@ if [ -e /usr/include/intel-ipsec-mb.h ]; then
 else
   log "ours: intel-ipsec-mb.h missing (libipsec-mb-dev): ipsec-mb backend skipped"
 fi
-log "ours: cargo bench -p sdwan-crypto --features $FEATURES --bench esp (encap 64/1400, bursts)"
+log "ours: cargo bench -p sdwan-crypto --features $FEATURES --bench esp (encap/decap 64/1400, bursts; the table rows need both)"
 (cd "$ROOT" && cargo bench -p sdwan-crypto -j 2 --features "$FEATURES" --bench esp -- \
-    '^[^/]+/(64|1400)/(seal|encap)$|^[^/]+/burst(64|1400)/encap' ) > "$TMP/ours.txt" 2> "$TMP/ours.err" \
+    '^[^/]+/(64|1400)/(seal|encap|open|decap)$|^[^/]+/burst(64|1400)/(encap|decap)' ) > "$TMP/ours.txt" 2> "$TMP/ours.err" \
   || { log "ours: cargo bench failed:"; tail -20 "$TMP/ours.err" >&2; exit 1; }
 
 # Table 1 rows: backend size | seal encap cyc ratio | open decap cyc ratio | Mpps Gbps

@@ -19,7 +19,7 @@ struct sdwan_gcm_op {
         int32_t status;         /* out: 0 done, else IMB status/errno */
 };
 
-/* A manager for the instruction set `arch` (0 SSE, 1 AVX, 2 AVX2), the
+/* A manager for the instruction set `arch` (0 SSE, 1 AVX, 2 AVX2, 3 AVX-512), the
  * same path the direct GCM functions use, so gcm_key_data layouts match. */
 IMB_MGR *sdwan_imb_mgr_new(int arch)
 {
@@ -30,6 +30,7 @@ IMB_MGR *sdwan_imb_mgr_new(int arch)
         case 0: init_mb_mgr_sse(m); break;
         case 1: init_mb_mgr_avx(m); break;
         case 2: init_mb_mgr_avx2(m); break;
+        case 3: init_mb_mgr_avx512(m); break;
         default: free_mb_mgr(m); return NULL;
         }
         if (imb_get_errno(m) != 0) {

@@ -51,6 +51,8 @@ extern "C" {
     fn aes_gcm_pre_256_avx_gen2(key: *const c_void, key_data: *mut GcmKeyData);
     fn aes_gcm_pre_128_avx_gen4(key: *const c_void, key_data: *mut GcmKeyData);
     fn aes_gcm_pre_256_avx_gen4(key: *const c_void, key_data: *mut GcmKeyData);
+    fn aes_gcm_pre_128_vaes_avx512(key: *const c_void, key_data: *mut GcmKeyData);
+    fn aes_gcm_pre_256_vaes_avx512(key: *const c_void, key_data: *mut GcmKeyData);
 
     fn aes_gcm_enc_128_sse(
         k: *const GcmKeyData,
@@ -184,6 +186,54 @@ extern "C" {
         t: *mut u8,
         tl: u64,
     );
+    fn aes_gcm_enc_128_vaes_avx512(
+        k: *const GcmKeyData,
+        c: *mut GcmContextData,
+        o: *mut u8,
+        i: *const u8,
+        l: u64,
+        iv: *const u8,
+        a: *const u8,
+        al: u64,
+        t: *mut u8,
+        tl: u64,
+    );
+    fn aes_gcm_dec_128_vaes_avx512(
+        k: *const GcmKeyData,
+        c: *mut GcmContextData,
+        o: *mut u8,
+        i: *const u8,
+        l: u64,
+        iv: *const u8,
+        a: *const u8,
+        al: u64,
+        t: *mut u8,
+        tl: u64,
+    );
+    fn aes_gcm_enc_256_vaes_avx512(
+        k: *const GcmKeyData,
+        c: *mut GcmContextData,
+        o: *mut u8,
+        i: *const u8,
+        l: u64,
+        iv: *const u8,
+        a: *const u8,
+        al: u64,
+        t: *mut u8,
+        tl: u64,
+    );
+    fn aes_gcm_dec_256_vaes_avx512(
+        k: *const GcmKeyData,
+        c: *mut GcmContextData,
+        o: *mut u8,
+        i: *const u8,
+        l: u64,
+        iv: *const u8,
+        a: *const u8,
+        al: u64,
+        t: *mut u8,
+        tl: u64,
+    );
     fn aes_gcm_dec_256_avx_gen4(
         k: *const GcmKeyData,
         c: *mut GcmContextData,
@@ -233,6 +283,8 @@ pub enum Arch {
     Avx,
     /// AVX2 (gen4).
     Avx2,
+    /// AVX-512 with VAES and VPCLMULQDQ: several blocks per instruction.
+    VaesAvx512,
 }
 
 impl Arch {
@@ -241,13 +293,22 @@ impl Arch {
         if !(std::is_x86_feature_detected!("aes") && std::is_x86_feature_detected!("pclmulqdq")) {
             return None;
         }
-        Some(if std::is_x86_feature_detected!("avx2") {
-            Arch::Avx2
-        } else if std::is_x86_feature_detected!("avx") {
-            Arch::Avx
-        } else {
-            Arch::Sse
-        })
+        Some(
+            if std::is_x86_feature_detected!("vaes")
+                && std::is_x86_feature_detected!("vpclmulqdq")
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vl")
+            {
+                Arch::VaesAvx512
+            } else if std::is_x86_feature_detected!("avx2") {
+                Arch::Avx2
+            } else if std::is_x86_feature_detected!("avx") {
+                Arch::Avx
+            } else {
+                Arch::Sse
+            },
+        )
     }
 }
 
@@ -296,6 +357,16 @@ impl GcmKey {
                 aes_gcm_pre_256_avx_gen4,
                 aes_gcm_enc_256_avx_gen4,
                 aes_gcm_dec_256_avx_gen4,
+            ),
+            (16, Arch::VaesAvx512) => (
+                aes_gcm_pre_128_vaes_avx512,
+                aes_gcm_enc_128_vaes_avx512,
+                aes_gcm_dec_128_vaes_avx512,
+            ),
+            (32, Arch::VaesAvx512) => (
+                aes_gcm_pre_256_vaes_avx512,
+                aes_gcm_enc_256_vaes_avx512,
+                aes_gcm_dec_256_vaes_avx512,
             ),
             _ => return None,
         };
@@ -405,6 +476,7 @@ impl GcmBurst {
             Arch::Sse => 0,
             Arch::Avx => 1,
             Arch::Avx2 => 2,
+            Arch::VaesAvx512 => 3,
         };
         // SAFETY: plain constructor; NULL is handled.
         let mgr = unsafe { sdwan_imb_mgr_new(code) };

@@ -9,6 +9,10 @@
 //! | `rustcrypto` | [`RustCryptoGcm`]    | RustCrypto `aes-gcm`         |
 //! | `ipsec-mb`   | [`IpsecMbGcm`]       | intel-ipsec-mb via sdwan-ffi |
 //!
+//! With `aws-lc` and `ipsec-mb` (the edge's build) [`DefaultEngine`] is
+//! [`BestGcm`]: intel-ipsec-mb (VAES/AVX-512 where present) where the CPU
+//! runs it, aws-lc-rs otherwise.
+//!
 //! The ESP layer builds the 12-byte nonce (salt ‖ explicit IV) and the AAD;
 //! the backend only seals and opens, one buffer at a time or a burst of up
 //! to [`MAX_BURST`] ([`AeadJob`]s, each with its own key) in one call:
@@ -17,6 +21,8 @@
 
 #[cfg(feature = "aws-lc")]
 mod aws_lc;
+#[cfg(all(feature = "aws-lc", feature = "ipsec-mb"))]
+mod best;
 #[cfg(feature = "ipsec-mb")]
 mod ipsec_mb;
 #[cfg(feature = "rustcrypto")]
@@ -24,6 +30,8 @@ mod rustcrypto;
 
 #[cfg(feature = "aws-lc")]
 pub use aws_lc::AwsLcGcm;
+#[cfg(all(feature = "aws-lc", feature = "ipsec-mb"))]
+pub use best::BestGcm;
 #[cfg(feature = "ipsec-mb")]
 pub use ipsec_mb::IpsecMbGcm;
 #[cfg(feature = "rustcrypto")]
@@ -97,8 +105,12 @@ pub trait AeadEngine: Sized + Send {
     }
 }
 
-/// The backend the crate prefers when the caller does not choose.
-#[cfg(feature = "aws-lc")]
+/// The backend the crate prefers when the caller does not choose: with
+/// both fast backends built in, intel-ipsec-mb where the CPU runs it,
+/// else aws-lc-rs ([`BestGcm`]).
+#[cfg(all(feature = "aws-lc", feature = "ipsec-mb"))]
+pub type DefaultEngine = BestGcm;
+#[cfg(all(feature = "aws-lc", not(feature = "ipsec-mb")))]
 pub type DefaultEngine = AwsLcGcm;
 #[cfg(all(not(feature = "aws-lc"), feature = "rustcrypto"))]
 pub type DefaultEngine = RustCryptoGcm;

@@ -45,7 +45,10 @@ impl Default for RekeyTimers {
     fn default() -> Self {
         Self {
             grace: 30,
-            confirm_timeout: 10,
+            // A peer's advertisement and ours cross the reflector within
+            // a second or two; waiting longer only delays a new tunnel
+            // (10 s cost every edge start 10 s of no_route drops).
+            confirm_timeout: 3,
         }
     }
 }
