@@ -10,14 +10,16 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   # build: DPDK headers and libraries, bindgen's libclang, the C shim
   libdpdk-dev dpdk-dev libclang-dev clang pkg-config build-essential
-  # the fastest AES-GCM engine on x86 (optional backend)
+  # the fastest AES-GCM engine on x86: the edge uses it where the CPU runs it
   libipsec-mb-dev
   # tests: namespaces, captures, scapy ESP peer
   iproute2 iputils-ping tshark tcpdump python3-scapy netcat-openbsd
   # interop peers
   gobgpd bird2 frr exabgp
-  # management API tests
-  curl jq
+  # management API tests; the ZTP test checks the CA with openssl
+  curl jq openssl
+  # benchmarks: ipsec-secgw sources for ../shared/bench/dp_anchors.sh
+  dpdk-doc
 )
 
 missing=()
