@@ -1,6 +1,6 @@
 //! intel-ipsec-mb AES-GCM binding (libIPSec_MB, Debian `libipsec-mb-dev`
 //! 1.3). Declared by hand: the library's direct, architecture-specific GCM
-//! functions (`aes_gcm_{pre,enc,dec}_{128,256}_{sse,avx_gen2,avx_gen4}`),
+//! functions (`aes_gcm_{pre,enc,dec}_{128,256}_{sse,avx_gen2,avx_gen4,vaes_avx512}`),
 //! picked once per key from the CPU's features. The job/burst API
 //! (`IMB_GET_NEXT_BURST` / `IMB_SUBMIT_BURST` / `IMB_FLUSH_BURST`) goes
 //! through function pointers inside `IMB_MGR`, whose layout we do not
@@ -43,209 +43,33 @@ type CryptFn = unsafe extern "C" fn(
     tag_len: u64,
 );
 
-#[link(name = "IPSec_MB")]
-extern "C" {
-    fn aes_gcm_pre_128_sse(key: *const c_void, key_data: *mut GcmKeyData);
-    fn aes_gcm_pre_256_sse(key: *const c_void, key_data: *mut GcmKeyData);
-    fn aes_gcm_pre_128_avx_gen2(key: *const c_void, key_data: *mut GcmKeyData);
-    fn aes_gcm_pre_256_avx_gen2(key: *const c_void, key_data: *mut GcmKeyData);
-    fn aes_gcm_pre_128_avx_gen4(key: *const c_void, key_data: *mut GcmKeyData);
-    fn aes_gcm_pre_256_avx_gen4(key: *const c_void, key_data: *mut GcmKeyData);
-    fn aes_gcm_pre_128_vaes_avx512(key: *const c_void, key_data: *mut GcmKeyData);
-    fn aes_gcm_pre_256_vaes_avx512(key: *const c_void, key_data: *mut GcmKeyData);
+/// Declares the library's direct GCM functions: `pre` (key expansion)
+/// and `crypt` (one-shot encrypt / decrypt, all with [`CryptFn`]'s
+/// arguments).
+macro_rules! gcm_functions {
+    (pre: $($p:ident),* ; crypt: $($c:ident),* $(,)?) => {
+        #[link(name = "IPSec_MB")]
+        extern "C" {
+            $(fn $p(key: *const c_void, key_data: *mut GcmKeyData);)*
+            $(fn $c(
+                key_data: *const GcmKeyData,
+                ctx: *mut GcmContextData,
+                out: *mut u8,
+                inp: *const u8,
+                len: u64,
+                iv: *const u8,
+                aad: *const u8,
+                aad_len: u64,
+                tag: *mut u8,
+                tag_len: u64,
+            );)*
+        }
+    };
+}
 
-    fn aes_gcm_enc_128_sse(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_dec_128_sse(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_enc_256_sse(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_dec_256_sse(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_enc_128_avx_gen2(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_dec_128_avx_gen2(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_enc_256_avx_gen2(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_dec_256_avx_gen2(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_enc_128_avx_gen4(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_dec_128_avx_gen4(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_enc_256_avx_gen4(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_enc_128_vaes_avx512(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_dec_128_vaes_avx512(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_enc_256_vaes_avx512(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_dec_256_vaes_avx512(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
-    fn aes_gcm_dec_256_avx_gen4(
-        k: *const GcmKeyData,
-        c: *mut GcmContextData,
-        o: *mut u8,
-        i: *const u8,
-        l: u64,
-        iv: *const u8,
-        a: *const u8,
-        al: u64,
-        t: *mut u8,
-        tl: u64,
-    );
+gcm_functions! {
+    pre: aes_gcm_pre_128_sse, aes_gcm_pre_256_sse, aes_gcm_pre_128_avx_gen2, aes_gcm_pre_256_avx_gen2, aes_gcm_pre_128_avx_gen4, aes_gcm_pre_256_avx_gen4, aes_gcm_pre_128_vaes_avx512, aes_gcm_pre_256_vaes_avx512;
+    crypt: aes_gcm_enc_128_sse, aes_gcm_dec_128_sse, aes_gcm_enc_256_sse, aes_gcm_dec_256_sse, aes_gcm_enc_128_avx_gen2, aes_gcm_dec_128_avx_gen2, aes_gcm_enc_256_avx_gen2, aes_gcm_dec_256_avx_gen2, aes_gcm_enc_128_avx_gen4, aes_gcm_dec_128_avx_gen4, aes_gcm_enc_256_avx_gen4, aes_gcm_enc_128_vaes_avx512, aes_gcm_dec_128_vaes_avx512, aes_gcm_enc_256_vaes_avx512, aes_gcm_dec_256_vaes_avx512, aes_gcm_dec_256_avx_gen4,
 }
 
 /// `struct sdwan_gcm_op` of shim/ipsec_mb_shim.c.
