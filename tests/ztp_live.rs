@@ -10,6 +10,7 @@
 mod common;
 
 use common::overlay::is_root;
+use common::ztp::{ctl_at, Controller};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -71,14 +72,7 @@ fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
 }
 
 fn ctl_ok(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(sdwan_bin())
-        .arg("controller")
-        .args(["--controller", &url(), "--ca"])
-        .arg(dir.join("ca.pem"))
-        .args(["--token", ADMIN])
-        .args(args)
-        .output()
-        .unwrap();
+    let out = ctl_at(&url(), dir, Some(ADMIN), args);
     assert!(
         out.status.success(),
         "sdwan controller {args:?}: {}",
@@ -116,11 +110,8 @@ fn an_enrolled_dpdk_edge_applies_a_pushed_change_live() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let ctl_cfg = dir.join("controller.toml");
-    std::fs::write(
-        &ctl_cfg,
-        format!(
-            r#"
+    let cfg = format!(
+        r#"
 [bgp]
 router_id = "192.0.2.110"
 asn = 65000
@@ -138,20 +129,10 @@ state_dir = "{state}"
 admin_token = "{ADMIN}"
 node_pool = "10.255.7.0/24"
 "#,
-            state = dir.join("state").display()
-        ),
-    )
-    .unwrap();
-    let controller = Running::spawn(
-        &["controller", "--config", ctl_cfg.to_str().unwrap()],
-        dir.join("controller.log"),
+        state = dir.join("state").display()
     );
-    assert!(
-        wait_until(20, || std::net::TcpStream::connect(HTTPS).is_ok()
-            && http(MGMT, "GET", "/api/health", "").is_ok()),
-        "controller not up:\n{}",
-        controller.log()
-    );
+    let controller = Controller::launch(dir, "controller", &cfg, HTTPS, MGMT);
+    let ctl_cfg = Controller::config_path(dir);
     let ca = Command::new(sdwan_bin())
         .args(["controller", "ca-cert", "--config"])
         .arg(&ctl_cfg)

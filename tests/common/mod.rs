@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod overlay;
+pub mod ztp;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};

@@ -180,8 +180,7 @@ impl OverlayRuntime {
         self.originator
             .client_routes(client_routes(&self.cfg, &added));
         self.local = new.clone();
-        let now = self.now();
-        let u = self.resolver.set_local_prefixes(new, now);
+        let u = self.resolver.set_local_prefixes(new);
         self.apply(u);
     }
 
@@ -288,8 +287,7 @@ impl OverlayRuntime {
             if !rd_changed {
                 continue;
             }
-            for (vrf, prefix) in self.local.iter().filter(|(v, _)| *v == old.id) {
-                let _ = vrf;
+            for (_, prefix) in self.local.iter().filter(|(v, _)| *v == old.id) {
                 self.originator.withdraw(RouteKey::Vpn {
                     rd: old.rd,
                     prefix: *prefix,

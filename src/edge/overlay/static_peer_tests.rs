@@ -116,11 +116,11 @@ fn a_local_prefix_takes_over_a_static_route_and_gives_it_back() {
     let px = sdwan_bgp::wire::Prefix::new("10.9.0.0".parse().unwrap(), 16).unwrap();
     // The operator adds 10.9.0.0/16 locally: the FIB already holds their
     // route, so nothing is removed; the overlay forgets its own.
-    let u = r.set_local_prefixes([(blue, px)].into(), 1);
+    let u = r.set_local_prefixes([(blue, px)].into());
     assert!(u.fib.is_empty(), "{:?}", u.fib);
     assert!(r.installed().is_empty());
     // Removed again: the static route comes back.
-    let u = r.set_local_prefixes(BTreeSet::new(), 2);
+    let u = r.set_local_prefixes(BTreeSet::new());
     assert_eq!(u.fib.len(), 1);
     assert!(matches!(
         u.fib[0],

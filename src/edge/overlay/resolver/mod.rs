@@ -20,6 +20,9 @@
 //! change its prefix in the VRFs importing it, a remote port or SA change
 //! the routes whose next hop is that node. Path ids are stable while used
 //! (the FIB holds them); a freed id is reused only in a later batch.
+mod local_changes;
+mod table;
+
 use super::keys::{KeyEffects, Keys, PairKey};
 use super::tunnel_attr::{remote_port, RemotePort, TunnelAttrError};
 use crate::config::{OverlayConfig, OverlayVrf, VrfEncap};
@@ -29,9 +32,7 @@ use sdwan_bgp::wire::{Prefix, Rd, SdwanNlri};
 use sdwan_crypto::keyex::Endpoint;
 use sdwan_crypto::sadb::{StaticSaConfig, TunnelKey as CryptoTunnelKey};
 use sdwan_dataplane::fib::{NextHop, RouteChange};
-use sdwan_dataplane::overlay::{
-    DecapEntry, InboundSaSpec, InnerEncap, OverlayPath, OverlayTable, PathId, Tunnel,
-};
+use sdwan_dataplane::overlay::{InnerEncap, OverlayTable, PathId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -297,73 +298,6 @@ impl Resolver {
         let mut b = Batch::default();
         self.keys.rekey_local(id, now, &mut b.fx);
         self.finish(b)
-    }
-
-    /// The client VRFs' local prefixes changed (an operator added or
-    /// removed a static route): a prefix that became local is no longer
-    /// ours to install (the operator's route already replaced ours in the
-    /// FIB, so nothing is removed there); one that stopped being local is
-    /// resolved again and may get a remote route.
-    pub fn set_local_prefixes(&mut self, new: BTreeSet<(u16, Prefix)>, now: u64) -> Update {
-        let _ = now;
-        let mut b = Batch::default();
-        let added: Vec<(u16, Prefix)> = new.difference(&self.local_prefixes).copied().collect();
-        for k in &added {
-            if let Some(o) = self.installed.remove(k) {
-                self.release(o.path);
-                b.overlay_dirty = true;
-            }
-        }
-        for k in self.local_prefixes.difference(&new) {
-            b.keys.insert(*k);
-        }
-        self.local_prefixes = new;
-        self.finish(b)
-    }
-
-    /// New VPN attributes of the client VRFs (config reload; the VRF list,
-    /// WAN ports, node and static peers are the same): every prefix any
-    /// VRF may import is resolved again, the decap map is rebuilt. Paths
-    /// and SAs that stay the same are untouched.
-    pub fn reconfigure(&mut self, cfg: OverlayConfig) -> Update {
-        let mut b = Batch {
-            overlay_dirty: true,
-            ..Batch::default()
-        };
-        b.keys.extend(self.installed.keys().copied());
-        for prefix in self.by_prefix.keys() {
-            for v in &cfg.vrfs {
-                b.keys.insert((v.id, *prefix));
-            }
-        }
-        b.keys.extend(self.static_routes.keys().copied());
-        self.cfg = cfg;
-        self.finish(b)
-    }
-
-    /// Local WAN `id` went down (link or operator) or came back: its
-    /// tunnels leave every path (flows move to the other tunnels of the
-    /// path; a route left without any is removed) or rejoin. Its SAs stay,
-    /// so coming back needs no new keys.
-    pub fn set_wan_up(&mut self, id: u32, up: bool) -> Update {
-        let changed = if up {
-            self.wans_down.remove(&id)
-        } else {
-            self.wans_down.insert(id)
-        };
-        if !changed {
-            return Update::default();
-        }
-        let mut b = Batch {
-            overlay_dirty: true,
-            ..Batch::default()
-        };
-        b.nodes.extend(self.effective.keys().copied());
-        self.finish(b)
-    }
-
-    pub fn wan_is_up(&self, id: u32) -> bool {
-        !self.wans_down.contains(&id)
     }
 
     fn vpn_change(&mut self, rd: Rd, prefix: Prefix, best: Option<&Path>, b: &mut Batch) {
@@ -744,86 +678,6 @@ impl Resolver {
             fib,
             overlay,
             readvertise: b.fx.readvertise,
-        }
-    }
-
-    /// The whole snapshot from the current state.
-    fn build_table(&mut self) -> OverlayTable {
-        let pairs: Vec<PairKey> = self.keys.outbound().keys().copied().collect();
-        let mut tunnels = Vec::new();
-        let mut tunnel_ids: BTreeMap<PairKey, u32> = BTreeMap::new();
-        for pair in pairs {
-            if self.wans_down.contains(&pair.0) {
-                continue;
-            }
-            let Some(r) = self.remote(&pair.1).cloned() else {
-                continue;
-            };
-            let Some(w) = self.wan(pair.0).cloned() else {
-                continue;
-            };
-            let Some(src) = w.source_for(r.endpoint) else {
-                continue;
-            };
-            let Some(sa) = self.keys.shared_sa(&pair, src, r.endpoint, r.udp_port) else {
-                continue;
-            };
-            tunnel_ids.insert(pair, tunnels.len() as u32);
-            tunnels.push(Tunnel {
-                local_port: w.port,
-                remote: r.endpoint,
-                sa,
-            });
-        }
-        let paths = self
-            .slots
-            .iter()
-            .map(|slot| match slot {
-                None => OverlayPath {
-                    inner: InnerEncap::Mpls { label: 0 },
-                    tunnels: Vec::new(),
-                },
-                Some((key, _)) => OverlayPath {
-                    inner: key.inner,
-                    tunnels: self
-                        .tunnels_for(key.node, &key.colors)
-                        .iter()
-                        .filter_map(|p| tunnel_ids.get(p).copied())
-                        .collect(),
-                },
-            })
-            .collect();
-        let decap = self
-            .cfg
-            .vrfs
-            .iter()
-            .map(|v| DecapEntry {
-                key: inner_encap(v.encap, v.label),
-                vrf: v.id,
-            })
-            .collect();
-        let inbound = self
-            .keys
-            .inbound()
-            .iter()
-            .filter_map(|(spi, e)| {
-                let w = self.wan(e.local_wan)?;
-                Some(InboundSaSpec {
-                    spi: *spi,
-                    params: e.sa.params,
-                    keys: e.sa.keys.clone(),
-                    local_port: w.port,
-                    peer: self.remote(&e.peer).map(|r| r.endpoint),
-                })
-            })
-            .collect();
-        OverlayTable {
-            generation: 0,
-            tunnels,
-            paths,
-            decap,
-            inbound,
-            mss_clamp: self.cfg.mss_clamp,
         }
     }
 }

@@ -1,0 +1,91 @@
+//! The overlay snapshot the workers load, built whole from the resolver's
+//! state: one tunnel per (local WAN, remote port) pair with an outbound SA
+//! and an outer source of the right family, one path per path id (an
+//! empty one for a freed id), the decap map of our VRFs, the inbound SAs.
+use super::{inner_encap, PairKey, Resolver};
+use sdwan_dataplane::overlay::{
+    DecapEntry, InboundSaSpec, InnerEncap, OverlayPath, OverlayTable, Tunnel,
+};
+use std::collections::BTreeMap;
+
+impl Resolver {
+    /// The whole snapshot from the current state.
+    pub(super) fn build_table(&mut self) -> OverlayTable {
+        let pairs: Vec<PairKey> = self.keys.outbound().keys().copied().collect();
+        let mut tunnels = Vec::new();
+        let mut tunnel_ids: BTreeMap<PairKey, u32> = BTreeMap::new();
+        for pair in pairs {
+            if self.wans_down.contains(&pair.0) {
+                continue;
+            }
+            let Some(r) = self.remote(&pair.1).cloned() else {
+                continue;
+            };
+            let Some(w) = self.wan(pair.0).cloned() else {
+                continue;
+            };
+            let Some(src) = w.source_for(r.endpoint) else {
+                continue;
+            };
+            let Some(sa) = self.keys.shared_sa(&pair, src, r.endpoint, r.udp_port) else {
+                continue;
+            };
+            tunnel_ids.insert(pair, tunnels.len() as u32);
+            tunnels.push(Tunnel {
+                local_port: w.port,
+                remote: r.endpoint,
+                sa,
+            });
+        }
+        let paths = self
+            .slots
+            .iter()
+            .map(|slot| match slot {
+                None => OverlayPath {
+                    inner: InnerEncap::Mpls { label: 0 },
+                    tunnels: Vec::new(),
+                },
+                Some((key, _)) => OverlayPath {
+                    inner: key.inner,
+                    tunnels: self
+                        .tunnels_for(key.node, &key.colors)
+                        .iter()
+                        .filter_map(|p| tunnel_ids.get(p).copied())
+                        .collect(),
+                },
+            })
+            .collect();
+        let decap = self
+            .cfg
+            .vrfs
+            .iter()
+            .map(|v| DecapEntry {
+                key: inner_encap(v.encap, v.label),
+                vrf: v.id,
+            })
+            .collect();
+        let inbound = self
+            .keys
+            .inbound()
+            .iter()
+            .filter_map(|(spi, e)| {
+                let w = self.wan(e.local_wan)?;
+                Some(InboundSaSpec {
+                    spi: *spi,
+                    params: e.sa.params,
+                    keys: e.sa.keys.clone(),
+                    local_port: w.port,
+                    peer: self.remote(&e.peer).map(|r| r.endpoint),
+                })
+            })
+            .collect();
+        OverlayTable {
+            generation: 0,
+            tunnels,
+            paths,
+            decap,
+            inbound,
+            mss_clamp: self.cfg.mss_clamp,
+        }
+    }
+}
