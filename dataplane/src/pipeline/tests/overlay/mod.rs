@@ -10,15 +10,13 @@ mod encap;
 use super::{eth, ipv4, ipv6, v4, v6, GW_MAC};
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
-use crate::fib::{fib_channel, Fib, NextHop, RouteChange};
-use crate::neighbor::{ControlEvent, LearnKind, NeighborConfig, NeighborManager, NeighborTable};
+use crate::fib::{fib_channel, NextHop, RouteChange};
+use crate::neighbor::{ControlEvent, LearnKind, NeighborConfig, NeighborManager};
 use crate::overlay::{
     overlay_channel, DecapEntry, InboundSaSpec, InnerEncap, OverlayPath, OverlayTable,
     OverlayWriter, Tunnel,
 };
-use crate::pipeline::{
-    process, Context, IcmpRateLimit, LocalAddrs, PortConfig, Verdict, WorkerState,
-};
+use crate::pipeline::{IcmpRateLimit, PortConfig, Verdict, WorkerState};
 use sdwan_crypto::aead::DefaultEngine;
 use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts};
 use sdwan_crypto::{Cipher, InboundSa, InboundSet, KeyMaterial, OuterConfig, SaParams};
@@ -144,14 +142,25 @@ pub fn table() -> OverlayTable {
     }
 }
 
+/// The test [`Router`](super::Router) (ports, FIB, neighbors, worker,
+/// `run`) with the overlay snapshots published through a real writer, so
+/// generations advance as in the edge.
 pub struct Edge {
-    pub ports: Vec<PortConfig>,
-    pub fib: Arc<Fib>,
-    pub neighbors: NeighborTable,
-    pub worker: WorkerState,
-    pub events: Vec<ControlEvent>,
+    pub router: super::Router,
     pub writer: OverlayWriter,
-    pub overlay: Arc<OverlayTable>,
+}
+
+impl std::ops::Deref for Edge {
+    type Target = super::Router;
+    fn deref(&self) -> &super::Router {
+        &self.router
+    }
+}
+
+impl std::ops::DerefMut for Edge {
+    fn deref_mut(&mut self) -> &mut super::Router {
+        &mut self.router
+    }
 }
 
 fn learn(mgr: &mut NeighborManager, port: u16, ip: &str, mac: MacAddr) {
@@ -221,57 +230,21 @@ impl Edge {
         learn(&mut mgr, RED, "10.1.0.2", RED_HOST_MAC);
         let (mut writer, _reader) = overlay_channel();
         writer.publish(table());
-        Self {
+        let router = super::Router {
             fib: r.load_full(),
             neighbors: mgr.take_snapshot().unwrap(),
             worker: WorkerState::new(ports.len(), IcmpRateLimit::default()),
             ports,
             events: Vec::new(),
-            overlay: writer.current(),
-            writer,
-        }
+            overlay: (*writer.current()).clone(),
+        };
+        Self { router, writer }
     }
 
     /// Publishes `table` as a new generation.
     pub fn publish(&mut self, table: OverlayTable) {
         self.writer.publish(table);
-        self.overlay = self.writer.current();
-    }
-
-    pub fn run(&mut self, bytes: &[u8], in_port: u16) -> (Verdict, Vec<u8>) {
-        self.run_with_room(bytes, in_port, super::HEADROOM, 256)
-    }
-
-    pub fn run_with_room(
-        &mut self,
-        bytes: &[u8],
-        in_port: u16,
-        head: usize,
-        tail: usize,
-    ) -> (Verdict, Vec<u8>) {
-        let mut buf = vec![0u8; head + bytes.len() + tail];
-        buf[head..head + bytes.len()].copy_from_slice(bytes);
-        let mut f = Frame::new(&mut buf, head, bytes.len()).unwrap();
-        let local = LocalAddrs::new(&self.ports);
-        let ctx = Context {
-            ports: &self.ports,
-            fib: &self.fib,
-            neighbors: &self.neighbors,
-            local: &local,
-            overlay: &self.overlay,
-        };
-        let events = &mut self.events;
-        let v = process(&mut f, in_port, &ctx, &mut self.worker, &mut |e| {
-            events.push(e)
-        });
-        (v, f.data().to_vec())
-    }
-
-    pub fn drops(&self, r: DropReason) -> u64 {
-        self.worker.counters.drops(r)
-    }
-    pub fn count(&self, e: Event) -> u64 {
-        self.worker.counters.events(e)
+        self.router.overlay = (*self.writer.current()).clone();
     }
 }
 
