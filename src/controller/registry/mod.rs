@@ -292,23 +292,12 @@ impl Registry {
             "INSERT OR IGNORE INTO sites(name, description) VALUES(?1, '')",
             params![d.site],
         )?;
-        tx.execute(
+        write_device(
+            &tx,
             "INSERT INTO devices(serial, site, state, node_id, asn, bgp_source, vrfs, wans,
                                  config_version, md5_key, cert_fingerprint)
              VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                d.serial,
-                d.site,
-                d.state.as_str(),
-                d.node_id.to_string(),
-                d.asn,
-                d.bgp_source.map(|a| a.to_string()),
-                json(&d.vrfs),
-                json(&d.wans),
-                d.config_version as i64,
-                d.md5_key,
-                d.cert_fingerprint,
-            ],
+            d,
         )?;
         tx.commit()?;
         Ok(())
@@ -322,24 +311,13 @@ impl Registry {
             "INSERT OR IGNORE INTO sites(name, description) VALUES(?1, '')",
             params![d.site],
         )?;
-        let n = tx.execute(
+        let n = write_device(
+            &tx,
             "UPDATE devices SET site = ?2, state = ?3, node_id = ?4, asn = ?5, bgp_source = ?6,
                     vrfs = ?7, wans = ?8, config_version = ?9, md5_key = ?10,
                     cert_fingerprint = ?11
              WHERE serial = ?1",
-            params![
-                d.serial,
-                d.site,
-                d.state.as_str(),
-                d.node_id.to_string(),
-                d.asn,
-                d.bgp_source.map(|a| a.to_string()),
-                json(&d.vrfs),
-                json(&d.wans),
-                d.config_version as i64,
-                d.md5_key,
-                d.cert_fingerprint,
-            ],
+            d,
         )?;
         if n == 0 {
             return Err(Error::NotFound(format!("no device {:?}", d.serial)));
@@ -484,3 +462,25 @@ impl Registry {
 
 #[cfg(test)]
 mod tests;
+
+/// Runs `sql` with a device's columns as ?1..?11 (serial, site, state,
+/// node id, AS, BGP source, VRFs, WANs, config version, MD5 key,
+/// certificate fingerprint): the one place that maps a `Device` to a row.
+fn write_device(tx: &rusqlite::Transaction<'_>, sql: &str, d: &Device) -> rusqlite::Result<usize> {
+    tx.execute(
+        sql,
+        params![
+            d.serial,
+            d.site,
+            d.state.as_str(),
+            d.node_id.to_string(),
+            d.asn,
+            d.bgp_source.map(|a| a.to_string()),
+            json(&d.vrfs),
+            json(&d.wans),
+            d.config_version as i64,
+            d.md5_key,
+            d.cert_fingerprint,
+        ],
+    )
+}
