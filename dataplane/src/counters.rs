@@ -49,10 +49,22 @@ pub enum Event {
     /// Inbound SAs a worker could not install from a snapshot (bad key
     /// or window): the SA's packets then drop as `esp_bad_spi`.
     InboundSaRejected,
+    /// Client packets sent natively (unencrypted) over a private tunnel.
+    NativeEncapsulated,
+    /// Native overlay packets from a private tunnel handed to their VRF.
+    NativeDecapsulated,
+    /// Client packets source-NATed out of an internet port (breakout).
+    BreakoutSent,
+    /// Breakout return packets translated back into their VRF.
+    BreakoutReturned,
+    /// Policy flows moved to another path kind after theirs failed.
+    FlowsMoved,
+    /// A breakout NAT44 a worker could not build from the snapshot.
+    BreakoutRejected,
 }
 
 impl Event {
-    pub const COUNT: usize = Event::InboundSaRejected as usize + 1;
+    pub const COUNT: usize = Event::BreakoutRejected as usize + 1;
     pub const ALL: [Event; Event::COUNT] = [
         Event::Forwarded,
         Event::Replied,
@@ -72,6 +84,12 @@ impl Event {
         Event::OverlayKeepalives,
         Event::MssClamped,
         Event::InboundSaRejected,
+        Event::NativeEncapsulated,
+        Event::NativeDecapsulated,
+        Event::BreakoutSent,
+        Event::BreakoutReturned,
+        Event::FlowsMoved,
+        Event::BreakoutRejected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +112,12 @@ impl Event {
             Event::OverlayKeepalives => "overlay_keepalives",
             Event::MssClamped => "mss_clamped",
             Event::InboundSaRejected => "inbound_sa_rejected",
+            Event::NativeEncapsulated => "native_encapsulated",
+            Event::NativeDecapsulated => "native_decapsulated",
+            Event::BreakoutSent => "breakout_sent",
+            Event::BreakoutReturned => "breakout_returned",
+            Event::FlowsMoved => "flows_moved",
+            Event::BreakoutRejected => "breakout_rejected",
         }
     }
 }

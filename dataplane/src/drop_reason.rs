@@ -126,10 +126,38 @@ pub enum DropReason {
     /// The tunnel's remote endpoint has no route out of its local WAN
     /// port in the underlay VRF.
     UnderlayNoRoute,
+    /// A `private-only` flow while no private tunnel to its destination is
+    /// usable: dropped instead of leaking onto the internet (draft §3.3).
+    PrivatePathDown,
+    /// An `encrypted-any` / `any` flow with no tunnel its policy allows.
+    NoUsablePath,
+    /// An `internet-breakout` flow while no internet WAN port can break out.
+    InternetPathDown,
+    /// A client packet of a VRF with policies whose flow key cannot be read.
+    BadFlowKey,
+    /// An IPv6 flow classified `internet-breakout`: there is no NAT66.
+    BreakoutNotIpv4,
+    /// Breakout NAT44: no free outside port for this inside host.
+    NatPortsExhausted,
+    /// Breakout NAT44: the mapping table is full.
+    NatTableFull,
+    /// Breakout NAT44: return traffic to an outside port with no mapping.
+    NatNoMapping,
+    /// Breakout NAT44: return traffic from another remote than the mapping's.
+    NatFiltered,
+    /// Breakout NAT44: not TCP, UDP or ICMP echo.
+    NatUnsupportedProtocol,
+    /// Breakout NAT44: an IPv4 fragment (no virtual reassembly).
+    NatFragment,
+    /// Breakout NAT44: not a well-formed TCP/UDP/ICMP packet.
+    NatMalformed,
+    /// Native (unencrypted) overlay traffic on a private WAN port from an
+    /// address that is no private tunnel's remote end.
+    NativeUnknownPeer,
 }
 
 impl DropReason {
-    pub const COUNT: usize = DropReason::UnderlayNoRoute as usize + 1;
+    pub const COUNT: usize = DropReason::NativeUnknownPeer as usize + 1;
 
     pub const ALL: [DropReason; DropReason::COUNT] = [
         DropReason::Truncated,
@@ -189,6 +217,19 @@ impl DropReason {
         DropReason::OverlayNoTunnel,
         DropReason::OverlayLoop,
         DropReason::UnderlayNoRoute,
+        DropReason::PrivatePathDown,
+        DropReason::NoUsablePath,
+        DropReason::InternetPathDown,
+        DropReason::BadFlowKey,
+        DropReason::BreakoutNotIpv4,
+        DropReason::NatPortsExhausted,
+        DropReason::NatTableFull,
+        DropReason::NatNoMapping,
+        DropReason::NatFiltered,
+        DropReason::NatUnsupportedProtocol,
+        DropReason::NatFragment,
+        DropReason::NatMalformed,
+        DropReason::NativeUnknownPeer,
     ];
 
     pub fn index(self) -> usize {
@@ -254,6 +295,19 @@ impl DropReason {
             DropReason::OverlayNoTunnel => "overlay_no_tunnel",
             DropReason::OverlayLoop => "overlay_loop",
             DropReason::UnderlayNoRoute => "underlay_no_route",
+            DropReason::PrivatePathDown => "private_path_down",
+            DropReason::NoUsablePath => "no_usable_path",
+            DropReason::InternetPathDown => "internet_path_down",
+            DropReason::BadFlowKey => "bad_flow_key",
+            DropReason::BreakoutNotIpv4 => "breakout_not_ipv4",
+            DropReason::NatPortsExhausted => "nat_ports_exhausted",
+            DropReason::NatTableFull => "nat_table_full",
+            DropReason::NatNoMapping => "nat_no_mapping",
+            DropReason::NatFiltered => "nat_filtered",
+            DropReason::NatUnsupportedProtocol => "nat_unsupported_protocol",
+            DropReason::NatFragment => "nat_fragment",
+            DropReason::NatMalformed => "nat_malformed",
+            DropReason::NativeUnknownPeer => "native_unknown_peer",
         }
     }
 }
@@ -291,6 +345,28 @@ impl From<sdwan_crypto::DropReason> for DropReason {
     }
 }
 
+/// Policy, path and NAT drops keep the policy crate's names.
+impl From<sdwan_policy::PolicyDrop> for DropReason {
+    fn from(d: sdwan_policy::PolicyDrop) -> Self {
+        use sdwan_policy::PolicyDrop as P;
+        match d {
+            P::PrivatePathDown => DropReason::PrivatePathDown,
+            P::InternetPathDown => DropReason::InternetPathDown,
+            P::NoUsablePath => DropReason::NoUsablePath,
+            P::BadFlowKey => DropReason::BadFlowKey,
+            P::NatPortsExhausted => DropReason::NatPortsExhausted,
+            P::NatTableFull => DropReason::NatTableFull,
+            P::NatNoMapping => DropReason::NatNoMapping,
+            P::NatFiltered => DropReason::NatFiltered,
+            P::NatUnsupportedProtocol => DropReason::NatUnsupportedProtocol,
+            P::NatFragment => DropReason::NatFragment,
+            P::NatMalformed => DropReason::NatMalformed,
+            // The edge's own per-source limiter has its own reason.
+            P::RateLimited => DropReason::NoUsablePath,
+        }
+    }
+}
+
 impl std::fmt::Display for DropReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -311,6 +387,15 @@ mod tests {
                 .as_str()
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn policy_reasons_keep_their_names() {
+        for p in sdwan_policy::PolicyDrop::ALL {
+            if p != sdwan_policy::PolicyDrop::RateLimited {
+                assert_eq!(DropReason::from(p).as_str(), p.as_str());
+            }
         }
     }
 

@@ -3,12 +3,18 @@
 //! [`PathState`] the control thread flips when a WAN port loses link or its
 //! tunnels go down.
 //!
-//! | policy              | preference                         | nothing usable        |
-//! |---------------------|------------------------------------|-----------------------|
-//! | `PrivateOnly`       | private (native)                   | `private_path_down`   |
-//! | `EncryptedAny`      | private (native), internet + ESP   | `no_usable_path`      |
-//! | `Any`               | internet + ESP, private (native)   | `no_usable_path`      |
-//! | `InternetBreakout`  | internet, unencrypted + NAT44      | `internet_path_down`  |
+//! | policy              | preference                          | nothing usable        |
+//! |---------------------|-------------------------------------|-----------------------|
+//! | `PrivateOnly`       | private (native)                    | `private_path_down`   |
+//! | `EncryptedAny`      | private + ESP, internet + ESP       | `no_usable_path`      |
+//! | `Any`               | private (native), internet + ESP    | `no_usable_path`      |
+//! | `InternetBreakout`  | internet, unencrypted + NAT44       | `internet_path_down`  |
+//!
+//! (Draft §3.3 policies 1–3: "only over private VPNs"; "over either
+//! private VPNs or the public Internet ... when forwarded over the public
+//! Internet, the packets are encrypted"; "handed off to the Internet
+//! without further encryption". `EncryptedAny` is the cautious reading of
+//! policy 2, encrypted on either underlay; `Any` is the literal one.)
 //!
 //! A flow keeps the path it has while that path stays usable and allowed
 //! ([`allowed`]); the preference order applies to new flows and to flows
@@ -23,6 +29,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub enum PathKind {
     /// Private WAN (MPLS / leased line), native, unencrypted.
     Private,
+    /// Private WAN, inside ESP (same SAs as the internet tunnels).
+    PrivateEncrypted,
     /// Internet WAN port, inside ESP (possibly in UDP for NAT-T).
     InternetEncrypted,
     /// Internet WAN port, unencrypted, source-NATed (breakout).
@@ -33,6 +41,7 @@ impl PathKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             PathKind::Private => "private",
+            PathKind::PrivateEncrypted => "private-encrypted",
             PathKind::InternetEncrypted => "internet-encrypted",
             PathKind::InternetBreakout => "internet-breakout",
         }
@@ -54,7 +63,7 @@ impl Usable {
 
     fn has(self, p: PathKind) -> bool {
         match p {
-            PathKind::Private => self.private,
+            PathKind::Private | PathKind::PrivateEncrypted => self.private,
             PathKind::InternetEncrypted | PathKind::InternetBreakout => self.internet,
         }
     }
@@ -64,8 +73,8 @@ impl Usable {
 pub const fn preference(policy: PathPolicy) -> &'static [PathKind] {
     match policy {
         PathPolicy::PrivateOnly => &[PathKind::Private],
-        PathPolicy::EncryptedAny => &[PathKind::Private, PathKind::InternetEncrypted],
-        PathPolicy::Any => &[PathKind::InternetEncrypted, PathKind::Private],
+        PathPolicy::EncryptedAny => &[PathKind::PrivateEncrypted, PathKind::InternetEncrypted],
+        PathPolicy::Any => &[PathKind::Private, PathKind::InternetEncrypted],
         PathPolicy::InternetBreakout => &[PathKind::InternetBreakout],
     }
 }
@@ -203,16 +212,18 @@ mod tests {
 
     #[test]
     fn choice_table() {
-        use PathKind::{InternetEncrypted, Private};
+        use PathKind::{InternetEncrypted, Private, PrivateEncrypted};
         use PathPolicy::{Any, EncryptedAny, PrivateOnly};
         let cases = [
             (PrivateOnly, Usable::ALL, Ok(Private)),
             (PrivateOnly, INET, Err(PolicyDrop::PrivatePathDown)),
-            (EncryptedAny, Usable::ALL, Ok(Private)),
+            (EncryptedAny, Usable::ALL, Ok(PrivateEncrypted)),
+            (EncryptedAny, PRIV, Ok(PrivateEncrypted)),
             (EncryptedAny, INET, Ok(InternetEncrypted)),
             (EncryptedAny, NONE, Err(PolicyDrop::NoUsablePath)),
-            (Any, Usable::ALL, Ok(InternetEncrypted)),
+            (Any, Usable::ALL, Ok(Private)),
             (Any, PRIV, Ok(Private)),
+            (Any, INET, Ok(InternetEncrypted)),
             (Any, NONE, Err(PolicyDrop::NoUsablePath)),
             (
                 PathPolicy::InternetBreakout,
@@ -236,6 +247,10 @@ mod tests {
         for u in [NONE, PRIV, INET, Usable::ALL] {
             if let Ok(p) = choose_path(PathPolicy::PrivateOnly, u) {
                 assert_eq!(p, PathKind::Private);
+            }
+            // Encrypted-any is never native.
+            if let Ok(p) = choose_path(PathPolicy::EncryptedAny, u) {
+                assert_ne!(p, PathKind::Private);
             }
             assert!(!allowed(
                 PathPolicy::PrivateOnly,

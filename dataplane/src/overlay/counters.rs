@@ -41,21 +41,36 @@ pub struct TunnelCounters {
     /// Drops after the tunnel was chosen, outside ESP: tunnel MTU, no
     /// underlay route or neighbor, no room.
     pub path_drops: u64,
+    /// Client packets and bytes sent natively (unencrypted) over this
+    /// private tunnel.
+    pub native_packets: u64,
+    pub native_bytes: u64,
+    /// When (worker clock, ns) the last NAT-T keepalive from the tunnel's
+    /// remote end arrived on its local port; 0: never. The control thread
+    /// declares a tunnel dead when this stops moving (failover, §4.1.2).
+    pub last_rx_ns: u64,
 }
 
-/// packets, bytes, path drops, then one per ESP drop reason.
-const VALUES: usize = 3 + EspDrop::COUNT;
+/// packets, bytes, path drops, native packets, native bytes, last rx,
+/// then one per ESP drop reason.
+const FIXED: usize = 6;
+const VALUES: usize = FIXED + EspDrop::COUNT;
 type Values = [AtomicU64; VALUES];
 
 fn zero() -> Values {
     std::array::from_fn(|_| AtomicU64::new(0))
 }
 
-fn store(v: &Values, c: &SaCounters, path_drops: u64) {
+fn store(v: &Values, c: &SaCounters, t: Option<&TunnelCounters>) {
     v[0].store(c.packets, Ordering::Relaxed);
     v[1].store(c.bytes, Ordering::Relaxed);
-    v[2].store(path_drops, Ordering::Relaxed);
-    for (a, r) in v[3..].iter().zip(EspDrop::ALL) {
+    if let Some(t) = t {
+        v[2].store(t.path_drops, Ordering::Relaxed);
+        v[3].store(t.native_packets, Ordering::Relaxed);
+        v[4].store(t.native_bytes, Ordering::Relaxed);
+        v[5].store(t.last_rx_ns, Ordering::Relaxed);
+    }
+    for (a, r) in v[FIXED..].iter().zip(EspDrop::ALL) {
         a.store(c.drops.get(*r), Ordering::Relaxed);
     }
 }
@@ -78,13 +93,13 @@ impl OverlayCounterBlock {
     /// Stores tunnel `i`'s counters (same order as the key list).
     pub(crate) fn store_tunnel(&self, i: usize, c: &TunnelCounters) {
         if let Some((_, v)) = self.tunnels.get(i) {
-            store(v, &c.sa, c.path_drops);
+            store(v, &c.sa, Some(c));
         }
     }
 
     pub(crate) fn store_inbound(&self, i: usize, c: &SaCounters) {
         if let Some((_, v)) = self.inbound.get(i) {
-            store(v, c, 0);
+            store(v, c, None);
         }
     }
 }
@@ -98,6 +113,12 @@ pub struct SaTotals {
     /// Drops by name: ESP reasons (`esp_replay`, `esp_icv_fail`, ...) and,
     /// for tunnels, `path` (MTU, underlay route/neighbor, room).
     pub drops: BTreeMap<&'static str, u64>,
+    /// Tunnels: client packets / bytes sent natively (private path).
+    pub native_packets: u64,
+    pub native_bytes: u64,
+    /// Tunnels: the latest keepalive arrival over all workers (ns of the
+    /// workers' monotonic clock; 0: none yet).
+    pub last_rx_ns: u64,
 }
 
 impl SaTotals {
@@ -108,7 +129,10 @@ impl SaTotals {
         if path != 0 {
             *self.drops.entry("path").or_default() += path;
         }
-        for (a, r) in v[3..].iter().zip(EspDrop::ALL) {
+        self.native_packets += v[3].load(Ordering::Relaxed);
+        self.native_bytes += v[4].load(Ordering::Relaxed);
+        self.last_rx_ns = self.last_rx_ns.max(v[5].load(Ordering::Relaxed));
+        for (a, r) in v[FIXED..].iter().zip(EspDrop::ALL) {
             let n = a.load(Ordering::Relaxed);
             if n != 0 {
                 *self

@@ -90,6 +90,10 @@ pub enum InnerEncap {
 pub struct Tunnel {
     /// Our port index of the local WAN port.
     pub local_port: u16,
+    /// Over a private WAN port (MPLS VPN / leased line, draft §3.3): may
+    /// also carry client packets natively, unencrypted (MPLS-in-IP, GRE,
+    /// VXLAN), when the flow's policy allows it.
+    pub private: bool,
     /// The remote WAN endpoint (outer destination).
     pub remote: IpAddr,
     /// Outbound SA: key, SPI, outer header template (source = our WAN
@@ -101,8 +105,50 @@ pub struct Tunnel {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlayPath {
     pub inner: InnerEncap,
-    /// Usable tunnels (non-empty); a flow hash picks one.
+    /// Usable tunnels, the private ones first; a flow hash picks one of
+    /// the kind its policy chose.
     pub tunnels: Vec<TunnelId>,
+    /// How many of `tunnels` (from the front) are private.
+    pub private: usize,
+}
+
+impl OverlayPath {
+    /// `tunnels` (ids into `all`) reordered private first.
+    pub fn new(inner: InnerEncap, mut tunnels: Vec<TunnelId>, all: &[Tunnel]) -> Self {
+        let is_private = |t: &TunnelId| all.get(*t as usize).is_some_and(|t| t.private);
+        tunnels.sort_by_key(|t| !is_private(t));
+        let private = tunnels.iter().filter(|t| is_private(t)).count();
+        Self {
+            inner,
+            tunnels,
+            private,
+        }
+    }
+
+    /// The tunnels over private WAN ports.
+    #[inline]
+    pub fn private_tunnels(&self) -> &[TunnelId] {
+        self.tunnels.get(..self.private).unwrap_or(&[])
+    }
+
+    /// The tunnels over internet WAN ports.
+    #[inline]
+    pub fn internet_tunnels(&self) -> &[TunnelId] {
+        self.tunnels.get(self.private..).unwrap_or(&[])
+    }
+}
+
+/// Internet breakout of one client VRF (draft §3.3 policy 3): flows its
+/// policy classifies `internet-breakout` leave through the internet WAN
+/// port `port` unencrypted, source-NATed (NAT44) to `public`, using outside
+/// ports `ports.0..=ports.1` (disjoint between VRFs, so return traffic
+/// finds its VRF by port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breakout {
+    pub vrf: u16,
+    pub port: u16,
+    pub public: std::net::Ipv4Addr,
+    pub ports: (u16, u16),
 }
 
 /// After decapsulation: this label / key / VNI belongs to this VRF.
@@ -137,6 +183,13 @@ pub struct OverlayTable {
     /// Clamp the TCP MSS of SYNs entering from LAN ports to this value
     /// (none: no clamping).
     pub mss_clamp: Option<u16>,
+    /// The flow classifier of the VRFs in `policy_vrfs` (draft §4.2.2,
+    /// §4.3); other VRFs use `encrypted-any` without classifying.
+    pub policy: Option<Arc<sdwan_policy::classifier::PolicySnapshot>>,
+    /// Sorted ids of the VRFs that have policy rules.
+    pub policy_vrfs: Vec<u16>,
+    /// VRFs that break out to the internet, one entry each.
+    pub breakout: Vec<Breakout>,
 }
 
 impl OverlayTable {
@@ -144,6 +197,29 @@ impl OverlayTable {
     #[inline]
     pub fn decap_vrf(&self, key: InnerEncap) -> Option<u16> {
         self.decap.iter().find(|e| e.key == key).map(|e| e.vrf)
+    }
+
+    /// The policy that classifies flows of `vrf`, if it has rules.
+    #[inline]
+    pub fn policy_of(&self, vrf: u16) -> Option<&sdwan_policy::classifier::PolicySnapshot> {
+        if self.policy_vrfs.is_empty() || self.policy_vrfs.binary_search(&vrf).is_err() {
+            return None;
+        }
+        self.policy.as_deref()
+    }
+
+    /// The breakout of `vrf`, if it has one.
+    #[inline]
+    pub fn breakout_of(&self, vrf: u16) -> Option<&Breakout> {
+        self.breakout.iter().find(|b| b.vrf == vrf)
+    }
+
+    /// True when `src` is the remote end of a private tunnel on `port`:
+    /// native overlay traffic is accepted from there only.
+    pub fn private_peer(&self, port: u16, src: IpAddr) -> bool {
+        self.tunnels
+            .iter()
+            .any(|t| t.private && t.local_port == port && t.remote == src)
     }
 }
 

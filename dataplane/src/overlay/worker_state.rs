@@ -36,6 +36,13 @@ impl Installed {
     }
 }
 
+/// Flows a worker's policy cache holds.
+const FLOW_CAPACITY: usize = 1 << 16;
+/// A flow unseen this long is classified again.
+const FLOW_IDLE_NS: u64 = 30_000_000_000;
+/// NAT44 mappings per worker and breakout VRF.
+const NAT_MAPPINGS: usize = 1 << 16;
+
 pub struct OverlayWorker {
     generation: u64,
     pub(crate) inbound: InboundSet<DefaultEngine>,
@@ -52,6 +59,13 @@ pub struct OverlayWorker {
     block_published: bool,
     /// Counters changed since the last publish.
     pub(crate) dirty: bool,
+    /// Flow cache of the policy VRFs (allocated when a snapshot first
+    /// carries a policy).
+    pub(crate) flows: Option<sdwan_policy::flow_table::FlowTable>,
+    /// Breakout NAT44 per VRF (same order as the snapshot's `breakout`).
+    pub(crate) nat: Vec<(super::Breakout, sdwan_policy::nat44::Nat44)>,
+    /// This worker's NAT port block: (index, count of workers).
+    nat_shard: (u16, u16),
 }
 
 impl std::fmt::Debug for OverlayWorker {
@@ -84,7 +98,58 @@ impl OverlayWorker {
             block: Arc::new(OverlayCounterBlock::default()),
             block_published: true,
             dirty: false,
+            flows: None,
+            nat: Vec::new(),
+            nat_shard: (0, 1),
         }
+    }
+
+    /// Worker `index` of `count`: its block of each breakout NAT's outside
+    /// ports (set once by the glue before the first packet).
+    pub fn set_nat_shard(&mut self, index: u16, count: u16) {
+        self.nat_shard = (index, count.max(1));
+    }
+
+    /// Records a keepalive from `src` on `port` at `now`: the tunnel with
+    /// those ends is alive.
+    pub(crate) fn keepalive_from(&mut self, table: &OverlayTable, port: u16, src: IpAddr, now: u64) {
+        for (i, t) in table.tunnels.iter().enumerate() {
+            if t.local_port == port && t.remote == src {
+                if let Some(c) = self.tunnels.get_mut(i) {
+                    c.last_rx_ns = now;
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
+    /// Expires idle NAT mappings, a few per call (between bursts).
+    pub fn expire_nat(&mut self, now: u64) {
+        for (_, nat) in &mut self.nat {
+            nat.expire(now, 64);
+        }
+    }
+
+    /// This worker's NAT44 of `vrf`'s breakout, if any.
+    #[inline]
+    pub(crate) fn nat_of(&mut self, vrf: u16) -> Option<&mut sdwan_policy::nat44::Nat44> {
+        self.nat
+            .iter_mut()
+            .find(|(b, _)| b.vrf == vrf)
+            .map(|(_, n)| n)
+    }
+
+    /// The NAT44 whose outside ports hold `port` on breakout port `wan`.
+    #[inline]
+    pub(crate) fn nat_by_outside_port(
+        &mut self,
+        wan: u16,
+        port: u16,
+    ) -> Option<(u16, &mut sdwan_policy::nat44::Nat44)> {
+        self.nat
+            .iter_mut()
+            .find(|(b, _)| b.port == wan && (b.ports.0..=b.ports.1).contains(&port))
+            .map(|(b, n)| (b.vrf, n))
     }
 
     pub fn generation(&self) -> u64 {
@@ -207,7 +272,43 @@ impl OverlayWorker {
         self.block_keys = keys;
         self.block_published = false;
         self.dirty = true;
+        self.sync_policy(table, counters);
         self.generation = table.generation;
+    }
+
+    /// Flow cache and NAT44 instances for the snapshot's policy and
+    /// breakouts; a NAT whose breakout did not change keeps its mappings.
+    fn sync_policy(&mut self, table: &OverlayTable, counters: &mut WorkerCounters) {
+        use sdwan_policy::flow_table::{FlowTable, FlowTableConfig};
+        use sdwan_policy::nat44::{Nat44, Nat44Config, NatTimeouts};
+        if table.policy.is_some() && self.flows.is_none() {
+            self.flows = Some(FlowTable::new(FlowTableConfig {
+                capacity: FLOW_CAPACITY,
+                idle_timeout_ns: FLOW_IDLE_NS,
+                seed: 0x5eed_f10e ^ u64::from(self.nat_shard.0),
+            }));
+        }
+        let mut old = std::mem::take(&mut self.nat);
+        for b in &table.breakout {
+            if let Some(i) = old.iter().position(|(ob, _)| ob == b) {
+                self.nat.push(old.swap_remove(i));
+                continue;
+            }
+            let cfg = Nat44Config {
+                public_addrs: vec![b.public],
+                port_lo: b.ports.0,
+                port_hi: b.ports.1,
+                max_mappings: NAT_MAPPINGS,
+                timeouts: NatTimeouts::default(),
+                shard: self.nat_shard.0,
+                shards: self.nat_shard.1,
+                seed: 0x4e47_0044 ^ u64::from(b.vrf),
+            };
+            match Nat44::new(&cfg) {
+                Ok(n) => self.nat.push((b.clone(), n)),
+                Err(_) => counters.event(Event::BreakoutRejected),
+            }
+        }
     }
 
     fn block_tunnel_keys(&mut self) -> Vec<TunnelKey> {

@@ -4,7 +4,8 @@
 
 use super::icmp_error::drop_with_icmpv4;
 use super::overlay_out::{self, Client};
-use super::{ethernet, next_hop, overlay_in, Context, Ingress, Verdict, WorkerState};
+use super::breakout::{self, Outbound};
+use super::{ethernet, next_hop, overlay_in, steer, Context, Ingress, Verdict, WorkerState};
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
 use crate::fib::NextHop;
@@ -14,6 +15,7 @@ use sdwan_packet::checksum;
 use sdwan_packet::icmpv4::{msg_type, time_exceeded_code, unreach_code, Icmpv4Packet};
 use sdwan_packet::ipv4::{protocol, Ipv4Packet};
 use sdwan_packet::{Error, Frame};
+use sdwan_policy::path::PathKind;
 use std::net::{IpAddr, Ipv4Addr};
 
 fn martian_source(a: Ipv4Addr) -> bool {
@@ -69,6 +71,22 @@ pub(super) fn input(
     }
     let (out_id, nh_ip) = match ctx.fib.lookup_v4(ing.vrf, dst) {
         None => {
+            // A breakout flow needs no route in its VRF.
+            if !ing.from_overlay && ctx.overlay.breakout_of(ing.vrf).is_some() {
+                match steer::decide(frame, l2, ing.vrf, None, ctx, worker) {
+                    Ok(Some(PathKind::InternetBreakout)) => {
+                        let pkt = Outbound {
+                            dst,
+                            ttl,
+                            total,
+                            dont_frag,
+                        };
+                        return breakout::send(frame, l2, ing, pkt, ctx, worker, events);
+                    }
+                    Err(r) => return Verdict::Drop(r),
+                    Ok(_) => {}
+                }
+            }
             let unreachable = (msg_type::DST_UNREACHABLE, unreach_code::NET, 0);
             return error(frame, l2, ing, worker, DropReason::NoRoute, unreachable);
         }
@@ -88,7 +106,24 @@ pub(super) fn input(
                 total,
                 dont_frag,
             };
-            return overlay_out::send(frame, l2, ing.port, *path, client, ctx, worker, events);
+            let p = ctx.overlay.paths.get(*path as usize);
+            return match steer::decide(frame, l2, ing.vrf, p, ctx, worker) {
+                Ok(Some(PathKind::InternetBreakout)) => {
+                    let pkt = Outbound {
+                        dst,
+                        ttl,
+                        total,
+                        dont_frag,
+                    };
+                    breakout::send(frame, l2, ing, pkt, ctx, worker, events)
+                }
+                Ok(Some(kind)) => {
+                    let port = ing.port;
+                    overlay_out::send(frame, l2, port, *path, kind, client, ctx, worker, events)
+                }
+                Ok(None) => Verdict::Drop(DropReason::OverlayNoTunnel),
+                Err(r) => Verdict::Drop(r),
+            };
         }
         Some(NextHop::Connected { port }) => (*port, IpAddr::V4(dst)),
         Some(NextHop::Gateway { port, via }) => (*port, *via),
@@ -175,14 +210,26 @@ fn local(
     }
     let port = ing.port;
     let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
-    if ip.protocol() == protocol::UDP && !ip.is_fragment() {
-        let l4 = l2 + ip.header_len();
+    let (proto, l4, fragment, dst) = (ip.protocol(), l2 + ip.header_len(), ip.is_fragment(), ip.dst());
+    if proto == protocol::UDP && !fragment {
         if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
             return v;
         }
-        return Verdict::Local;
     }
-    if ip.protocol() != protocol::ICMP || ip.is_fragment() {
+    if !fragment {
+        if let Some(v) = overlay_in::receive_native(frame, l2, l4, proto, port, ctx, worker, events)
+        {
+            return v;
+        }
+    }
+    // Breakout NAT return traffic (internet WAN ports).
+    if !ctx.overlay.breakout.is_empty() {
+        if let Some(v) = breakout::receive(frame, l2, dst, port, ctx, worker, events) {
+            return v;
+        }
+    }
+    let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
+    if proto == protocol::UDP || ip.protocol() != protocol::ICMP || ip.is_fragment() {
         return Verdict::Local;
     }
     let hl = ip.header_len();

@@ -5,7 +5,7 @@
 
 use super::icmp_error::drop_with_icmpv6;
 use super::overlay_out::{self, Client};
-use super::{
+use super::{steer, 
     ethernet, ndp, next_hop, overlay_in, Context, Ingress, PortConfig, Verdict, WorkerState,
 };
 use crate::counters::Event;
@@ -17,6 +17,7 @@ use sdwan_packet::checksum;
 use sdwan_packet::icmpv6::{msg_type, time_exceeded_code, unreach_code, Icmpv6Packet};
 use sdwan_packet::ipv6::{is_link_local, next_header, Ipv6Packet, HEADER_LEN};
 use sdwan_packet::{Error, Frame};
+use sdwan_policy::path::PathKind;
 use std::net::{IpAddr, Ipv6Addr};
 
 // Per-frame path: inlined so no call frame or argument passing is paid.
@@ -67,6 +68,15 @@ pub(super) fn input(
     }
     let (out_id, nh_ip) = match ctx.fib.lookup_v6(ing.vrf, dst) {
         None => {
+            if !ing.from_overlay && ctx.overlay.breakout_of(ing.vrf).is_some() {
+                match steer::decide(frame, l2, ing.vrf, None, ctx, worker) {
+                    Ok(Some(PathKind::InternetBreakout)) => {
+                        return Verdict::Drop(DropReason::BreakoutNotIpv4)
+                    }
+                    Err(r) => return Verdict::Drop(r),
+                    Ok(_) => {}
+                }
+            }
             let unreachable = (msg_type::DST_UNREACHABLE, unreach_code::NO_ROUTE, 0);
             return error(frame, l2, ing, worker, DropReason::NoRoute, unreachable);
         }
@@ -86,7 +96,15 @@ pub(super) fn input(
                 total,
                 dont_frag: true,
             };
-            return overlay_out::send(frame, l2, port, *path, client, ctx, worker, events);
+            let p = ctx.overlay.paths.get(*path as usize);
+            return match steer::decide(frame, l2, ing.vrf, p, ctx, worker) {
+                Ok(Some(PathKind::InternetBreakout)) => Verdict::Drop(DropReason::BreakoutNotIpv4),
+                Ok(Some(kind)) => {
+                    overlay_out::send(frame, l2, port, *path, kind, client, ctx, worker, events)
+                }
+                Ok(None) => Verdict::Drop(DropReason::OverlayNoTunnel),
+                Err(r) => Verdict::Drop(r),
+            };
         }
         Some(NextHop::Connected { port }) => (*port, IpAddr::V6(dst)),
         Some(NextHop::Gateway { port, via }) => (*port, *via),
@@ -155,8 +173,19 @@ fn local(
         if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
             return v;
         }
+    }
+    if !ul.fragmented {
+        let l4 = l2 + ul.offset;
+        let proto = ul.protocol;
+        if let Some(v) = overlay_in::receive_native(frame, l2, l4, proto, port, ctx, worker, events)
+        {
+            return v;
+        }
+    }
+    if ul.protocol == next_header::UDP {
         return Verdict::Local;
     }
+    let ip = Ipv6Packet::new_unchecked(&frame.data()[l2..]);
     if ul.protocol != next_header::ICMPV6 || ul.fragmented {
         return Verdict::Local;
     }

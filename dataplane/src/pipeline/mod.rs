@@ -20,6 +20,7 @@
 //! (ESP-in-UDP to us → client packet into its VRF, WAN → LAN).
 
 mod arp;
+mod breakout;
 mod ethernet;
 mod icmp_error;
 mod ipv4;
@@ -32,6 +33,7 @@ mod overlay_out;
 mod port;
 mod rate_limit;
 mod solicit;
+mod steer;
 #[cfg(test)]
 mod tests;
 

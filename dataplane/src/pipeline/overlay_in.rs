@@ -12,6 +12,14 @@
 //!   through the ordinary IPv4/IPv6 stage in that VRF (TTL decrement,
 //!   lookup, new Ethernet header toward the LAN next hop);
 //! - anything else → `None`: the caller delivers it locally as before.
+//!
+//! Native (unencrypted) overlay traffic on a private WAN port
+//! ([`receive_native`]): IP protocol 137 (MPLS-in-IP), 47 (GRE) or UDP
+//! 4789 (VXLAN) to our address from the remote end of one of the port's
+//! private tunnels is popped and routed like decrypted traffic; from any
+//! other source it is dropped (`native_unknown_peer`). A keepalive marks
+//! the tunnel it came over as alive (tunnel liveness, see
+//! `OverlayWorker::keepalive_from`).
 
 use super::{ipv4, ipv6, Context, Ingress, PortConfig, Verdict, WorkerState};
 use crate::counters::Event;
@@ -91,6 +99,12 @@ fn decap(
         Err(r) => return Verdict::Drop(r.into()),
         Ok(Received::Keepalive) => {
             worker.counters.event(Event::OverlayKeepalives);
+            if let Some(src) = src {
+                let now = worker.now_ns;
+                worker
+                    .overlay
+                    .keepalive_from(ctx.overlay, port.id, src, now);
+            }
             return Verdict::Consumed;
         }
         Ok(Received::Ike) => return Verdict::Drop(DropReason::IkeNotSupported),
@@ -106,6 +120,63 @@ fn decap(
         return Verdict::Drop(DropReason::EspWrongPeer);
     }
     client(frame, port, next_header, ctx, worker, events)
+}
+
+/// IP protocol numbers of native overlay packets (RFC 4023 §3, RFC 2784).
+pub const PROTO_MPLS_IN_IP: u8 = 137;
+pub const PROTO_GRE: u8 = 47;
+const PROTO_UDP: u8 = 17;
+
+/// Native overlay traffic to us on a private WAN port. `l2`: outer IP
+/// header, `l4`: its payload, `protocol`: the outer protocol. `None`: not
+/// native overlay traffic (deliver as before).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn receive_native(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    l4: usize,
+    protocol: u8,
+    port: &PortConfig,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Option<Verdict> {
+    let nh = match protocol {
+        PROTO_MPLS_IN_IP => NextHeader::Mpls,
+        PROTO_GRE => NextHeader::Gre,
+        PROTO_UDP => {
+            let udp = frame.data().get(l4..l4 + 8)?;
+            if u16::from_be_bytes([udp[2], udp[3]]) != inner::VXLAN_PORT {
+                return None;
+            }
+            if frame.data()[l2] >> 4 == 4 {
+                NextHeader::Ipv4
+            } else {
+                NextHeader::Ipv6
+            }
+        }
+        _ => return None,
+    };
+    if !ctx
+        .overlay
+        .tunnels
+        .iter()
+        .any(|t| t.private && t.local_port == port.id)
+    {
+        return None;
+    }
+    let src = outer_source(&frame.data()[l2..])?;
+    if !ctx.overlay.private_peer(port.id, src) {
+        return Some(Verdict::Drop(DropReason::NativeUnknownPeer));
+    }
+    // VXLAN pops from the outer IP header; MPLS and GRE from the payload.
+    let start = if protocol == PROTO_UDP { l2 } else { l4 };
+    if frame.trim_front(start).is_err() {
+        return Some(Verdict::Drop(DropReason::Truncated));
+    }
+    worker.counters.event(Event::NativeDecapsulated);
+    Some(client(frame, port, nh, ctx, worker, events))
 }
 
 /// The decrypted payload: pop the VPN header, pick the VRF, route the

@@ -11,6 +11,20 @@
 //! push MPLS / GRE / VXLAN → ESP + outer headers (`SharedOutboundSa`) →
 //! Ethernet toward the underlay next hop.
 //!
+//! On a private tunnel whose flow policy allows it (`PathKind::Private`),
+//! the packet goes natively, unencrypted (draft §3.3, §6.2.2: "traffic
+//! forwarded over the trusted VPN paths can be native"): the same VPN
+//! header in an outer IP header from our private WAN address to the
+//! remote one, protocol 137 MPLS-in-IP (RFC 4023 §3) or 47 GRE (RFC 2890);
+//! the VXLAN layout already is an IP/UDP packet between the same
+//! addresses:
+//! ```text
+//! Ethernet / IPv4|IPv6 (proto 137) / MPLS label / client packet
+//! Ethernet / IPv4|IPv6 (proto 47)  / GRE with key / client packet
+//! Ethernet / IPv4|IPv6 / UDP 4789  / VXLAN / Ethernet / client packet
+//! ```
+//! The outer header copies the client's DSCP, TTL 64, no DF.
+//!
 //! Room: with 128 B of mbuf headroom plus the 14 B LAN header we reuse,
 //! IPv6 outer (40) + UDP (8) + ESP (16) + MPLS (4) + Ethernet (14) = 82 B
 //! fits; GRE adds 8; VXLAN over IPv6 needs 148 B, so then the frame is
@@ -31,7 +45,8 @@ use sdwan_packet::icmpv4::{msg_type as icmp4, unreach_code};
 use sdwan_packet::icmpv6::msg_type as icmp6;
 use sdwan_packet::ipv6::Ipv6Packet;
 use sdwan_packet::tcp::{flags, TcpPacket};
-use sdwan_packet::Frame;
+use sdwan_packet::{checksum, Frame};
+use sdwan_policy::path::PathKind;
 use std::net::IpAddr;
 
 /// What the IP stage learned about the client packet at `l2`.
@@ -61,6 +76,7 @@ pub(super) fn send(
     l2: usize,
     in_port: &PortConfig,
     path: u32,
+    kind: PathKind,
     client: Client,
     ctx: &Context<'_>,
     worker: &mut WorkerState,
@@ -70,20 +86,31 @@ pub(super) fn send(
     let Some(p) = table.paths.get(path as usize) else {
         return Verdict::Drop(DropReason::OverlayNoTunnel);
     };
-    if p.tunnels.is_empty() {
+    let tunnels = match kind {
+        PathKind::Private | PathKind::PrivateEncrypted => p.private_tunnels(),
+        PathKind::InternetEncrypted => p.internet_tunnels(),
+        PathKind::InternetBreakout => &[],
+    };
+    if tunnels.is_empty() {
         return Verdict::Drop(DropReason::OverlayNoTunnel);
     }
     let hash = flow::hash(&frame.data()[l2..], client.family);
-    let tid = p.tunnels[flow::pick(hash, p.tunnels.len())] as usize;
+    let tid = tunnels[flow::pick(hash, tunnels.len())] as usize;
     let Some(tunnel) = table.tunnels.get(tid) else {
         return Verdict::Drop(DropReason::OverlayNoTunnel);
     };
     let Some(out) = ctx.port(tunnel.local_port) else {
         return Verdict::Drop(DropReason::OverlayNoTunnel);
     };
-    match encapsulate(
-        frame, l2, in_port, out, tunnel, tid, p.inner, hash, client, ctx, worker, events,
-    ) {
+    let native = kind == PathKind::Private;
+    let how = Encap {
+        tunnel,
+        tid,
+        inner: p.inner,
+        hash,
+        native,
+    };
+    match encapsulate(frame, l2, in_port, out, &how, client, ctx, worker, events) {
         Ok(v) => v,
         Err(r) => {
             if let Some(tc) = worker.overlay.tunnels.get_mut(tid) {
@@ -95,6 +122,16 @@ pub(super) fn send(
     }
 }
 
+/// The chosen tunnel and how to use it.
+struct Encap<'a> {
+    tunnel: &'a Tunnel,
+    tid: usize,
+    inner: crate::overlay::InnerEncap,
+    hash: u32,
+    /// Unencrypted (private tunnel, policy allows native).
+    native: bool,
+}
+
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn encapsulate(
@@ -102,20 +139,28 @@ fn encapsulate(
     l2: usize,
     in_port: &PortConfig,
     out: &PortConfig,
-    tunnel: &Tunnel,
-    tid: usize,
-    encap: crate::overlay::InnerEncap,
-    hash: u32,
+    how: &Encap<'_>,
     client: Client,
     ctx: &Context<'_>,
     worker: &mut WorkerState,
     events: &mut impl FnMut(ControlEvent),
 ) -> Result<Verdict, DropReason> {
+    let (tunnel, tid, encap, hash) = (how.tunnel, how.tid, how.inner, how.hash);
     let sa = &*tunnel.sa;
     let outer = *sa.outer();
     let outer_v6 = outer.dst.is_ipv6();
     let inner_header = inner::len(encap, outer_v6);
-    let max = tunnel_mtu(out.mtu, sa.headroom_needed(), inner_header);
+    let native_outer = native_outer_len(encap, outer_v6);
+    let (head, tail) = if how.native {
+        (native_outer, 0)
+    } else {
+        (sa.headroom_needed(), sa.tailroom_needed())
+    };
+    let max = if how.native {
+        usize::from(out.mtu).saturating_sub(native_outer + inner_header)
+    } else {
+        tunnel_mtu(out.mtu, sa.headroom_needed(), inner_header)
+    };
     if client.total > max {
         // A path drop of this tunnel whether or not an ICMP error goes back.
         if let Some(tc) = worker.overlay.tunnels.get_mut(tid) {
@@ -126,8 +171,9 @@ fn encapsulate(
     }
     let nh_ip = underlay_next_hop(ctx, out, tunnel.remote)?;
     let mac = next_hop::resolve(ctx.neighbors, out, nh_ip, worker, events)?;
-    let front = inner_header + sa.headroom_needed() + ETH_LEN;
-    make_room(frame, l2, front, sa.tailroom_needed())?;
+    let front = inner_header + head + ETH_LEN;
+    make_room(frame, l2, front, tail)?;
+    let dscp = client_dscp(&frame.data()[l2..], client.family);
     if let Some(clamp) = ctx.overlay.mss_clamp {
         if clamp_mss(frame, l2, client.family, clamp) {
             worker.counters.event(Event::MssClamped);
@@ -145,12 +191,36 @@ fn encapsulate(
         src_mac: out.mac,
         entropy: hash as u16,
     };
+    let client_len = frame.len() as u64;
     let nh = inner::push(frame, encap, client.family, ttl, &vx)?;
     let tc = worker
         .overlay
         .tunnels
         .get_mut(tid)
         .ok_or(DropReason::OverlayNoTunnel)?;
+    if how.native {
+        if !matches!(encap, crate::overlay::InnerEncap::Vxlan { .. }) {
+            push_outer_ip(frame, outer.src, outer.dst, nh as u8, dscp)?;
+        }
+        tc.native_packets += 1;
+        tc.native_bytes += client_len;
+        worker.overlay.dirty = true;
+        let h = frame.prepend(ETH_LEN).map_err(|_| DropReason::NoRoom)?;
+        let et = if outer_v6 {
+            ethertype::IPV6
+        } else {
+            ethertype::IPV4
+        };
+        let eth = EthernetRepr {
+            dst: mac,
+            src: out.mac,
+            vlan_id: None,
+            ethertype: et,
+        };
+        eth.emit(h).map_err(|_| DropReason::NoRoom)?;
+        worker.counters.event(Event::NativeEncapsulated);
+        return Ok(Verdict::Forward { port: out.id });
+    }
     if let Err(r) = sa.encap(frame, nh, &mut tc.sa) {
         // Counted on the tunnel by the SA; not a path drop.
         worker.overlay.dirty = true;
@@ -197,6 +267,67 @@ fn too_big(
             drop_with_icmpv6(frame, l2, in_port, worker, reason, ptb)
         }
     })
+}
+
+/// Bytes of the outer IP header a native packet gets (none for VXLAN,
+/// whose layout carries its own).
+#[inline]
+fn native_outer_len(encap: crate::overlay::InnerEncap, v6: bool) -> usize {
+    match encap {
+        crate::overlay::InnerEncap::Vxlan { .. } => 0,
+        _ if v6 => 40,
+        _ => 20,
+    }
+}
+
+/// The client packet's DSCP (copied to the native outer header).
+#[inline]
+fn client_dscp(ip: &[u8], family: Family) -> u8 {
+    match family {
+        Family::V4 => ip.get(1).map_or(0, |b| b >> 2),
+        Family::V6 => match ip.get(..2) {
+            Some(h) => ((h[0] & 0x0f) << 2) | (h[1] >> 6),
+            None => 0,
+        },
+    }
+}
+
+/// Prepends an outer IPv4 (RFC 791, TTL 64, no DF, checksum) or IPv6
+/// (hop limit 64) header carrying `protocol`.
+fn push_outer_ip(
+    frame: &mut Frame<'_>,
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    dscp: u8,
+) -> Result<(), DropReason> {
+    let payload = frame.len();
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let total = u16::try_from(payload + 20).map_err(|_| DropReason::MtuExceeded)?;
+            let h = frame.prepend(20).map_err(|_| DropReason::NoRoom)?;
+            h[..12].copy_from_slice(&[0x45, dscp << 2, 0, 0, 0, 0, 0, 0, 64, protocol, 0, 0]);
+            h[2..4].copy_from_slice(&total.to_be_bytes());
+            h[12..16].copy_from_slice(&s.octets());
+            h[16..20].copy_from_slice(&d.octets());
+            let c = checksum::checksum(h);
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let len = u16::try_from(payload).map_err(|_| DropReason::MtuExceeded)?;
+            let h = frame.prepend(40).map_err(|_| DropReason::NoRoom)?;
+            h[0] = 0x60 | (dscp >> 2);
+            h[1] = (dscp & 3) << 6;
+            h[2..4].fill(0);
+            h[4..6].copy_from_slice(&len.to_be_bytes());
+            h[6] = protocol;
+            h[7] = 64;
+            h[8..24].copy_from_slice(&s.octets());
+            h[24..40].copy_from_slice(&d.octets());
+        }
+        _ => return Err(DropReason::BadInnerEncap),
+    }
+    Ok(())
 }
 
 /// The remote endpoint's next hop in the underlay: a route in the WAN

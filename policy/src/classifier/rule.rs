@@ -16,9 +16,11 @@ pub enum PathPolicy {
     /// Only the private (MPLS / leased line) path, native. Never the
     /// internet: when the private path is down the flow is dropped.
     PrivateOnly,
-    /// Private path natively, else the internet encrypted (ESP).
+    /// Private or internet path, always encrypted (ESP): the private
+    /// path first, the internet when the private one is down.
     EncryptedAny,
-    /// Any overlay path, cheapest first: internet encrypted, else private.
+    /// Any overlay path: private natively first, else the internet
+    /// encrypted.
     Any,
     /// Straight to the internet, unencrypted, source-NATed on the internet
     /// port.

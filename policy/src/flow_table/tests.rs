@@ -56,7 +56,7 @@ fn fwd(path: PathKind) -> Steer {
 
 #[test]
 fn flows_stay_on_their_path_and_move_on_failover() {
-    let pol = policy(1, PathPolicy::EncryptedAny);
+    let pol = policy(1, PathPolicy::Any);
     let state = PathState::new(Usable::ALL);
     let mut t = table(1024);
     let data = udp(1000, 9000);
@@ -92,7 +92,7 @@ fn flows_stay_on_their_path_and_move_on_failover() {
 
 #[test]
 fn private_only_flows_are_dropped_and_counted_never_leaked() {
-    let pol = policy(1, PathPolicy::EncryptedAny);
+    let pol = policy(1, PathPolicy::Any);
     let state = PathState::new(Usable::ALL);
     let mut t = table(1024);
     let voice = udp(1000, 5060);
@@ -123,7 +123,7 @@ fn private_only_flows_are_dropped_and_counted_never_leaked() {
 
 #[test]
 fn failover_reaches_every_flow_at_its_next_packet() {
-    let pol = policy(1, PathPolicy::EncryptedAny);
+    let pol = policy(1, PathPolicy::Any);
     let state = PathState::new(Usable::ALL);
     let mut t = table(4096);
     let flows: Vec<FlowKey> = (0..1000u16)
@@ -151,7 +151,7 @@ fn failover_reaches_every_flow_at_its_next_packet() {
 
 #[test]
 fn breakout_needs_the_internet() {
-    let pol = policy(1, PathPolicy::EncryptedAny);
+    let pol = policy(1, PathPolicy::Any);
     let state = PathState::new(Usable::ALL);
     let mut t = table(64);
     let web = FlowKey::v4(
@@ -176,7 +176,7 @@ fn breakout_needs_the_internet() {
 
 #[test]
 fn idle_flows_are_forgotten_and_rechosen() {
-    let pol = policy(1, PathPolicy::EncryptedAny);
+    let pol = policy(1, PathPolicy::Any);
     let state = PathState::new(Usable::ALL);
     let mut t = table(64);
     let f = udp(1, 9000);
@@ -206,12 +206,12 @@ fn policy_publish_reclassifies_cached_flows() {
     let state = PathState::new(Usable::ALL);
     let mut t = table(64);
     let f = udp(1, 9000);
-    let old = policy(1, PathPolicy::Any);
+    let old = policy(1, PathPolicy::EncryptedAny);
     assert_eq!(
         t.steer(&f, 0, &old, state.load()),
-        fwd(PathKind::InternetEncrypted)
+        fwd(PathKind::PrivateEncrypted)
     );
-    // New default: private-only; the internet path is no longer allowed.
+    // New default: private-only; the encrypted path is no longer allowed.
     let new = policy(2, PathPolicy::PrivateOnly);
     assert_eq!(t.steer(&f, 1, &new, state.load()), fwd(PathKind::Private));
     assert_eq!(t.stats().reclassified, 1);
@@ -219,7 +219,7 @@ fn policy_publish_reclassifies_cached_flows() {
 
 #[test]
 fn full_probe_windows_evict_the_oldest() {
-    let pol = policy(1, PathPolicy::EncryptedAny);
+    let pol = policy(1, PathPolicy::Any);
     let state = PathState::new(Usable::ALL);
     let mut t = table(16);
     for i in 0..100u16 {
@@ -242,7 +242,7 @@ proptest! {
     fn private_only_never_leaves_private_and_flows_only_move_on_failure(
         ops in prop::collection::vec((0u16..40, 0u8..6), 1..400)
     ) {
-        let pol = policy(1, PathPolicy::EncryptedAny);
+        let pol = policy(1, PathPolicy::Any);
         let state = PathState::new(Usable::ALL);
         let mut t = table(32);
         let mut last: std::collections::HashMap<FlowKey, Steer> = Default::default();

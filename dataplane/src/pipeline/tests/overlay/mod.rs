@@ -79,6 +79,7 @@ fn tunnel(local_port: u16, src: &str, remote: &str, spi: u32) -> Tunnel {
     let sa = SharedOutboundSa::new(SaParams::new(spi), &keys(spi), outer(src, remote)).unwrap();
     Tunnel {
         local_port,
+        private: false,
         remote: remote.parse().unwrap(),
         sa: Arc::new(sa),
     }
@@ -102,6 +103,7 @@ pub fn table() -> OverlayTable {
     let path = |inner, tunnels: &[u32]| OverlayPath {
         inner,
         tunnels: tunnels.to_vec(),
+        private: 0,
     };
     OverlayTable {
         generation: 0,
@@ -139,6 +141,7 @@ pub fn table() -> OverlayTable {
         ],
         inbound: vec![inbound(IN_V4, PEER_V4), inbound(IN_V6, PEER_V6)],
         mss_clamp: Some(1300),
+        ..OverlayTable::default()
     }
 }
 
