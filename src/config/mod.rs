@@ -5,13 +5,14 @@
 mod error;
 mod model;
 mod overlay;
+mod policy;
 mod static_peer;
 mod validate;
 
 pub use error::ConfigError;
 pub use model::*;
-#[cfg(test)]
 pub use overlay::WanKind;
+pub use policy::RuleView;
 pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
 pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
 

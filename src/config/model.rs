@@ -38,6 +38,34 @@ pub struct EdgeConfig {
     /// static client routes, no BGP, no key agreement.
     #[serde(default, rename = "static_peer")]
     pub static_peers: Vec<StaticPeerConfig>,
+    /// Per-VRF flow rules: which underlay a flow may take (hybrid WAN).
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicyRuleConfig>,
+}
+
+/// `[[policy]]`: one flow rule of a client VRF (see `config::policy`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRuleConfig {
+    pub vrf: Spanned<String>,
+    /// Traffic class name.
+    pub name: Spanned<String>,
+    /// `private-only`, `encrypted-any`, `any` or `internet-breakout`.
+    pub action: Spanned<String>,
+    #[serde(default)]
+    pub protocol: Option<Spanned<String>>,
+    #[serde(default)]
+    pub src: Option<Spanned<IpNet>>,
+    #[serde(default)]
+    pub dst: Option<Spanned<IpNet>>,
+    #[serde(default)]
+    pub src_ports: Option<Spanned<String>>,
+    #[serde(default)]
+    pub dst_ports: Option<Spanned<String>>,
+    #[serde(default)]
+    pub dscp: Option<Spanned<u8>>,
+    #[serde(default)]
+    pub flow_label: Option<Spanned<u32>>,
 }
 
 /// `[[static_peer]]`: one tunnel with statically configured SAs (RFC 4301
@@ -258,6 +286,10 @@ pub struct WanConfig {
     /// Underlay default gateway on this port.
     #[serde(default)]
     pub gateway: Option<Spanned<IpAddr>>,
+    /// Internet breakout leaves through this (internet) port, source-NATed
+    /// to its IPv4 address (`internet-breakout` policies).
+    #[serde(default)]
+    pub breakout: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

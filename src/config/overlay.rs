@@ -44,8 +44,9 @@ impl VrfEncap {
     }
 }
 
-/// `internet`: always ESP; `private`: a private underlay (issue #7; for
-/// now treated like `internet`).
+/// `internet`: always ESP; `private`: a private underlay (MPLS VPN,
+/// leased line) whose tunnels may also carry flows natively, unencrypted,
+/// when their `[[policy]]` allows it (draft §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WanKind {
     Internet,
@@ -126,6 +127,8 @@ pub struct OverlayConfig {
     pub vrfs: Vec<OverlayVrf>,
     /// Manually keyed tunnels (`[[static_peer]]`).
     pub static_peers: Vec<super::static_peer::StaticPeer>,
+    /// Flow rules and breakout (`[[policy]]`).
+    pub policy: super::policy::PolicyConfig,
 }
 
 impl OverlayConfig {
@@ -312,6 +315,21 @@ pub fn validate(
     let wans = validate_wans(&cx, raw, ports, node_span.clone())?;
     let vrfs = validate_vrfs(&cx, &raw.vrfs, &wans)?;
     let static_peers = super::static_peer::validate(path, text, &raw.static_peers, &wans, &vrfs)?;
+    let mut breakout_wan = None;
+    for (i, w) in raw.wans.iter().enumerate() {
+        if let Some(b) = w.breakout.as_ref().filter(|b| *b.get_ref()) {
+            if breakout_wan.is_some() {
+                return Err(cx.err(
+                    b.span(),
+                    format!("wan[{i}].breakout"),
+                    "only one [[wan]] can be the breakout port",
+                ));
+            }
+            breakout_wan = Some((*w.id.get_ref(), b.span()));
+        }
+    }
+    let policy =
+        super::policy::validate(path, text, &raw.policies, &vrfs, &wans, breakout_wan)?;
 
     // Every port is either a WAN port (VRF default) or a client port of an
     // overlay VRF.
@@ -338,6 +356,7 @@ pub fn validate(
         wans,
         vrfs,
         static_peers,
+        policy,
     }))
 }
 

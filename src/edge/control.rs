@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub struct Control {
-    state: Arc<EdgeState>,
+    pub(super) state: Arc<EdgeState>,
+    pub(super) keepalive: super::keepalive::Keepalives,
     /// One per worker; frames for port `p` go to a worker polling `p`.
     injects: Vec<Arc<InjectQueue>>,
     pool: Arc<Mempool>,
@@ -36,6 +37,7 @@ impl Control {
         neighbors.publish(&state.neighbors);
         Control {
             state,
+            keepalive: Default::default(),
             injects,
             pool,
             neighbors,
@@ -57,6 +59,9 @@ impl Control {
             self.act(a);
         }
         self.actions = actions;
+        if self.state.cfg.overlay.is_some() {
+            self.keepalives();
+        }
     }
 
     fn act(&mut self, a: NeighborAction) {
@@ -92,7 +97,7 @@ impl Control {
     }
 
     /// Allocates an mbuf, lets `build` write the frame, sends it on `port`.
-    fn send(
+    pub(super) fn send(
         &mut self,
         port: u16,
         build: impl FnOnce(&mut Frame<'_>, &sdwan_dataplane::pipeline::PortConfig) -> bool,

@@ -43,6 +43,12 @@ impl WorkerHandler {
         let neighbors = neighbor_cache.load().clone();
         let mut overlay_cache = state.overlay.cache();
         let overlay = overlay_cache.load().clone();
+        let mut worker = WorkerState::new(state.cfg.ports.len(), IcmpRateLimit::default());
+        // Each worker owns a block of every breakout NAT's outside ports.
+        let workers = u16::try_from(state.events.len()).unwrap_or(u16::MAX);
+        worker
+            .overlay
+            .set_nat_shard(u16::try_from(id).unwrap_or(0), workers);
         WorkerHandler {
             overlay_cache,
             overlay,
@@ -53,7 +59,7 @@ impl WorkerHandler {
             neighbors,
             ports: state.pipeline_ports.clone(),
             local: LocalAddrs::new(&state.pipeline_ports),
-            worker: WorkerState::new(state.cfg.ports.len(), IcmpRateLimit::default()),
+            worker,
             events: state.events[id].clone(),
             epoch: Instant::now(),
             state,
@@ -111,6 +117,7 @@ impl PacketHandler for WorkerHandler {
         if let Some(slot) = self.state.overlay_counters.slot(self.id) {
             self.worker.overlay.publish(slot);
         }
+        self.worker.overlay.expire_nat(self.worker.now());
     }
 
     fn tx_result(&mut self, port: u16, sent: u64, sent_bytes: u64, dropped: u64) {

@@ -7,6 +7,7 @@ mod api;
 mod api_overlay;
 mod control;
 mod handler;
+mod keepalive;
 mod overlay;
 mod ports;
 mod reload;

@@ -119,6 +119,23 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
     pub fn outer(&self) -> &OuterConfig {
         &self.outer_cfg
     }
+
+    /// Writes a NAT-keepalive (RFC 3948 §2.3: UDP payload 0xFF) toward
+    /// this SA's peer into `frame`, replacing its content (IP id 0: the
+    /// packet is never fragmented). `NotEsp` when the SA has no UDP
+    /// encapsulation, `NoRoom` when the buffer is too small.
+    pub fn write_keepalive(&self, frame: &mut Frame<'_>) -> Result<(), DropReason> {
+        let l = self.outer.len();
+        if !self.outer.has_udp() {
+            return Err(DropReason::NotEsp);
+        }
+        frame.set_len(0).map_err(|_| DropReason::NoRoom)?;
+        frame.append(l + 1).map_err(|_| DropReason::NoRoom)?;
+        let (hdr, payload) = frame.data_mut().split_at_mut(l);
+        payload[0] = 0xff;
+        self.outer.write(hdr, payload, 0, false, 0);
+        Ok(())
+    }
     /// The sequence number the next packet will take (a hint under load).
     pub fn next_seq(&self) -> u64 {
         self.next_seq.0.load(Ordering::Relaxed)

@@ -164,6 +164,11 @@ impl WorkerState {
         self.now_ns = now_ns;
     }
 
+    /// The clock as last set.
+    pub fn now(&self) -> u64 {
+        self.now_ns
+    }
+
     fn icmp_allowed(&mut self) -> bool {
         if self.icmp_bucket.take(self.now_ns) {
             true

@@ -4,9 +4,11 @@
 //! of a WAN port in both directions ([`tunnel_attr`]), keys per WAN-port
 //! pair ([`keys`]), recursive resolution of learned routes to tunnels
 //! ([`resolver`], I/O-free), the views `show` prints ([`status`]) and the
-//! glue that runs them beside the control loop ([`runtime`]).
+//! glue that runs them beside the control loop ([`runtime`]), which also
+//! watches tunnel keepalives ([`liveness_watch`]).
 
 pub mod keys;
+mod liveness_watch;
 pub mod origin;
 pub mod resolver;
 pub mod runtime;

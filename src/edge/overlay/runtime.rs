@@ -54,6 +54,8 @@ pub struct OverlayRuntime {
     /// another namespace reads as down).
     link_down: BTreeSet<u32>,
     generation: u64,
+    liveness: super::liveness_watch::LivenessWatch,
+    last_liveness: Instant,
 }
 
 impl OverlayRuntime {
@@ -92,6 +94,8 @@ impl OverlayRuntime {
             admin_down: BTreeSet::new(),
             link_down: BTreeSet::new(),
             generation: 0,
+            liveness: Default::default(),
+            last_liveness: Instant::now(),
             resolver,
         };
         let first = rt.resolver.initial(0);
@@ -135,6 +139,10 @@ impl OverlayRuntime {
         if version != self.routes_version {
             self.routes_version = version;
             self.local_routes_changed();
+        }
+        if self.last_liveness.elapsed() >= super::resolver::KEEPALIVE_INTERVAL {
+            self.last_liveness = Instant::now();
+            self.track_liveness();
         }
         if self.last_tick.elapsed() >= TICK {
             self.last_tick = Instant::now();
@@ -236,6 +244,24 @@ impl OverlayRuntime {
         self.state
             .overlay_status
             .store(Arc::new(OverlayStatus::of(&self.resolver, self.generation)));
+    }
+
+    /// Tunnels that stopped sending keepalives leave the paths; they
+    /// rejoin at their next keepalive.
+    fn track_liveness(&mut self) {
+        let totals = self.state.overlay_counters.totals();
+        let silent = self.liveness.dead(&totals, Instant::now());
+        let dead: BTreeSet<_> = silent
+            .iter()
+            .filter_map(|(port, remote)| self.resolver.pair_of(*port, *remote))
+            .collect();
+        if dead != *self.resolver.dead_tunnels() {
+            for (port, remote) in &silent {
+                tracing::warn!(port, %remote, "tunnel silent: no keepalive, off every path");
+            }
+            let u = self.resolver.set_dead(dead);
+            self.apply(u);
+        }
     }
 
     fn wans_down(&self) -> BTreeSet<u32> {

@@ -20,6 +20,8 @@
 //! change its prefix in the VRFs importing it, a remote port or SA change
 //! the routes whose next hop is that node. Path ids are stable while used
 //! (the FIB holds them); a freed id is reused only in a later batch.
+mod liveness;
+pub use liveness::{DEAD_AFTER, KEEPALIVE_INTERVAL};
 mod local_changes;
 mod table;
 
@@ -33,8 +35,10 @@ use sdwan_crypto::keyex::Endpoint;
 use sdwan_crypto::sadb::{StaticSaConfig, TunnelKey as CryptoTunnelKey};
 use sdwan_dataplane::fib::{NextHop, RouteChange};
 use sdwan_dataplane::overlay::{InnerEncap, OverlayTable, PathId};
+use sdwan_policy::classifier::PolicySnapshot;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// A remote client route as learned (not ours).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +127,12 @@ pub struct Resolver {
     installed: BTreeMap<(u16, Prefix), Installed>,
     /// Local WAN ids that are down (admin or link): no tunnel leaves them.
     wans_down: BTreeSet<u32>,
+    /// Tunnels whose keepalives stopped (liveness): kept in the snapshot's
+    /// tunnel list (so their keepalives are still seen) but on no path.
+    dead: BTreeSet<PairKey>,
+    /// The compiled `[[policy]]` rules, shared by every snapshot (one
+    /// generation per config, so flow caches keep their entries).
+    policy: Option<Arc<PolicySnapshot>>,
     /// `[[static_peer]]` ports by node (= the peer's endpoint address).
     static_ports: BTreeMap<IpAddr, RemotePort>,
     /// `[[static_peer.route]]`: (VRF, prefix) → (node, the peer's label).
@@ -168,8 +178,13 @@ impl Resolver {
                 static_routes.insert((r.vrf, r.prefix), (p.endpoint, r.label));
             }
         }
+        let policy = (!cfg.policy.is_empty())
+            .then(|| PolicySnapshot::compile(&cfg.policy.rules, 1).ok().map(Arc::new))
+            .flatten();
         Resolver {
             wans_down: BTreeSet::new(),
+            dead: BTreeSet::new(),
+            policy,
             static_ports,
             static_routes,
             node_id: IpAddr::V4(cfg.node_id),
@@ -499,7 +514,7 @@ impl Resolver {
         self.keys
             .outbound_to(node)
             .filter(|(k, _)| {
-                if self.wans_down.contains(&k.0) {
+                if self.wans_down.contains(&k.0) || self.dead.contains(k) {
                     return false;
                 }
                 let Some(r) = self.remote(&k.1) else {

@@ -3,8 +3,9 @@
 //! and an outer source of the right family, one path per path id (an
 //! empty one for a freed id), the decap map of our VRFs, the inbound SAs.
 use super::{inner_encap, PairKey, Resolver};
+use crate::config::WanKind;
 use sdwan_dataplane::overlay::{
-    DecapEntry, InboundSaSpec, InnerEncap, OverlayPath, OverlayTable, Tunnel,
+    Breakout, DecapEntry, InboundSaSpec, InnerEncap, OverlayPath, OverlayTable, Tunnel,
 };
 use std::collections::BTreeMap;
 
@@ -33,6 +34,7 @@ impl Resolver {
             tunnel_ids.insert(pair, tunnels.len() as u32);
             tunnels.push(Tunnel {
                 local_port: w.port,
+                private: w.kind == WanKind::Private,
                 remote: r.endpoint,
                 sa,
             });
@@ -41,18 +43,15 @@ impl Resolver {
             .slots
             .iter()
             .map(|slot| match slot {
-                None => OverlayPath {
-                    inner: InnerEncap::Mpls { label: 0 },
-                    tunnels: Vec::new(),
-                },
-                Some((key, _)) => OverlayPath {
-                    inner: key.inner,
-                    tunnels: self
-                        .tunnels_for(key.node, &key.colors)
+                None => OverlayPath::new(InnerEncap::Mpls { label: 0 }, Vec::new(), &tunnels),
+                Some((key, _)) => OverlayPath::new(
+                    key.inner,
+                    self.tunnels_for(key.node, &key.colors)
                         .iter()
                         .filter_map(|p| tunnel_ids.get(p).copied())
                         .collect(),
-                },
+                    &tunnels,
+                ),
             })
             .collect();
         let decap = self
@@ -86,6 +85,20 @@ impl Resolver {
             decap,
             inbound,
             mss_clamp: self.cfg.mss_clamp,
+            policy: self.policy.clone(),
+            policy_vrfs: self.cfg.policy.vrfs.clone(),
+            breakout: self
+                .cfg
+                .policy
+                .breakout
+                .iter()
+                .map(|b| Breakout {
+                    vrf: b.vrf,
+                    port: b.port,
+                    public: b.public,
+                    ports: b.ports,
+                })
+                .collect(),
         }
     }
 }
