@@ -130,6 +130,8 @@ pub enum ShowWhat {
     Sa,
     /// Local WAN ports: color, kind, public address, state, tunnels up.
     Wans,
+    /// Flow policies (`[[policy]]`): rules in match order, breakout.
+    Policies,
     /// ARP / NDP neighbor table.
     Neighbors,
     /// Drops by reason.
@@ -173,6 +175,7 @@ impl ShowWhat {
             ShowWhat::Tunnels => "/api/tunnels".into(),
             ShowWhat::Sa => "/api/sa".into(),
             ShowWhat::Wans => "/api/wans".into(),
+            ShowWhat::Policies => "/api/policies".into(),
             ShowWhat::Neighbors => "/api/neighbors".into(),
             ShowWhat::Drops => "/api/drops".into(),
             ShowWhat::Workers => "/api/workers".into(),

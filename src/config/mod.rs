@@ -12,7 +12,6 @@ mod validate;
 pub use error::ConfigError;
 pub use model::*;
 pub use overlay::WanKind;
-pub use policy::RuleView;
 pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
 pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
 

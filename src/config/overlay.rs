@@ -328,8 +328,7 @@ pub fn validate(
             breakout_wan = Some((*w.id.get_ref(), b.span()));
         }
     }
-    let policy =
-        super::policy::validate(path, text, &raw.policies, &vrfs, &wans, breakout_wan)?;
+    let policy = super::policy::validate(path, text, &raw.policies, &vrfs, &wans, breakout_wan)?;
 
     // Every port is either a WAN port (VRF default) or a client port of an
     // overlay VRF.

@@ -157,7 +157,10 @@ pub(super) fn validate(
                 err(
                     p.span(),
                     f("protocol"),
-                    format!("{:?}: expected tcp, udp, icmp, icmpv6 or 0..=255", p.get_ref()),
+                    format!(
+                        "{:?}: expected tcp, udp, icmp, icmpv6 or 0..=255",
+                        p.get_ref()
+                    ),
                 )
             })?);
         }
@@ -168,7 +171,9 @@ pub(super) fn validate(
         };
         m.src = pfx(&r.src, "src")?;
         m.dst = pfx(&r.dst, "dst")?;
-        let ports = |s: &Option<Spanned<String>>, k: &str| -> Result<Option<PortRange>, ConfigError> {
+        let ports = |s: &Option<Spanned<String>>,
+                     k: &str|
+         -> Result<Option<PortRange>, ConfigError> {
             s.as_ref()
                 .map(|s| {
                     port_range(s.get_ref()).ok_or_else(|| {
@@ -186,7 +191,11 @@ pub(super) fn validate(
         if (m.src_ports.is_some() || m.dst_ports.is_some())
             && !matches!(m.protocol, Some(6) | Some(17))
         {
-            let span = r.src_ports.as_ref().or(r.dst_ports.as_ref()).map(|s| s.span());
+            let span = r
+                .src_ports
+                .as_ref()
+                .or(r.dst_ports.as_ref())
+                .map(|s| s.span());
             return Err(err(
                 span.unwrap_or(r.name.span()),
                 f("dst_ports"),
@@ -205,8 +214,10 @@ pub(super) fn validate(
             return Err(err(r.name.span(), format!("policy[{i}]"), e.to_string()));
         }
         if policy == PathPolicy::InternetBreakout {
-            if m.src.is_some_and(|p| p.family() == sdwan_policy::Family::V6)
-                || m.dst.is_some_and(|p| p.family() == sdwan_policy::Family::V6)
+            if m.src
+                .is_some_and(|p| p.family() == sdwan_policy::Family::V6)
+                || m.dst
+                    .is_some_and(|p| p.family() == sdwan_policy::Family::V6)
             {
                 return Err(err(
                     r.action.span(),

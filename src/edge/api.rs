@@ -404,6 +404,7 @@ impl Handler for EdgeApi {
             ("GET", "/api/wans") => Response::json(200, &api_overlay::wans(st)),
             ("GET", "/api/sa") => Response::json(200, &api_overlay::sas(st)),
             ("GET", "/api/overlay") => Response::json(200, &api_overlay::overview(st)),
+            ("GET", "/api/policies") => Response::json(200, &api_overlay::policies(st)),
             ("POST", "/api/rekey") => api_overlay::rekey(st, full_path),
             ("POST", "/api/wan") => api_overlay::wan_admin(st, full_path),
             ("GET" | "POST", "/api/reload") => api_overlay::reload(st, method),
@@ -422,7 +423,7 @@ impl Handler for EdgeApi {
                 _,
                 "/api/health" | "/api/interfaces" | "/api/routes" | "/api/neighbors" | "/api/drops"
                 | "/api/workers" | "/api/tunnels" | "/api/wans" | "/api/sa" | "/api/overlay"
-                | "/api/rekey" | "/api/reload" | "/api/wan" | "/api/bgp/summary"
+                | "/api/policies" | "/api/rekey" | "/api/reload" | "/api/wan" | "/api/bgp/summary"
                 | "/api/bgp/neighbors" | "/api/bgp/routes" | "/metrics",
             ) => Response::error(405, format!("{method} not allowed on {path}")),
             _ => Response::error(404, format!("no such endpoint {path}")),

@@ -31,6 +31,39 @@ fn totals_json(t: Option<&SaTotals>) -> Value {
         "bytes": t.bytes,
         "drops": t.drop_total(),
         "drop_reasons": t.drops,
+        "native_packets": t.native_packets,
+        "native_bytes": t.native_bytes,
+    })
+}
+
+/// `[[policy]]` as in force: the rules in match order (first match wins,
+/// default `encrypted-any`) and the breakout of each VRF.
+pub fn policies(state: &EdgeState) -> Value {
+    let Some(o) = &state.cfg.overlay else {
+        return json!({"rules": [], "breakout": [], "default": "encrypted-any"});
+    };
+    let vrf_name = |id: u16| {
+        o.vrfs
+            .iter()
+            .find(|v| v.id == id)
+            .map_or_else(|| id.to_string(), |v| v.name.clone())
+    };
+    let port_name = |p: u16| {
+        state
+            .cfg
+            .ports
+            .get(usize::from(p))
+            .map_or_else(|| p.to_string(), |x| x.name.clone())
+    };
+    json!({
+        "default": "encrypted-any",
+        "rules": o.policy.views,
+        "breakout": o.policy.breakout.iter().map(|b| json!({
+            "vrf": vrf_name(b.vrf),
+            "port": port_name(b.port),
+            "public_address": b.public,
+            "nat_ports": format!("{}-{}", b.ports.0, b.ports.1),
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -228,6 +261,11 @@ pub fn register_metrics(m: &mut Metrics) {
         t,
     );
     m.counter(
+        "sdwan_tunnel_native_tx_packets_total",
+        "Client packets sent unencrypted over the (private) tunnel",
+        t,
+    );
+    m.counter(
         "sdwan_tunnel_drops_total",
         "Packets dropped after the tunnel was chosen",
         t,
@@ -281,14 +319,16 @@ pub fn refresh_metrics(state: &EdgeState, m: &Metrics) {
         ];
         m.set_gauge("sdwan_tunnel_up", &l, i64::from(t.state == "up"));
         // A rekey starts a new SA: sum every SA of the pair still counted.
-        let (mut pk, mut by, mut dr) = (0, 0, 0);
+        let (mut pk, mut by, mut dr, mut native) = (0, 0, 0, 0);
         for (k, c) in &counters.tunnels {
             if k.local_port == t.local_port_index && k.remote == t.remote_endpoint {
                 pk += c.packets;
                 by += c.bytes;
                 dr += c.drop_total();
+                native += c.native_packets;
             }
         }
+        m.set_total("sdwan_tunnel_native_tx_packets_total", &l, native);
         m.set_total("sdwan_tunnel_tx_packets_total", &l, pk);
         m.set_total("sdwan_tunnel_tx_bytes_total", &l, by);
         m.set_total("sdwan_tunnel_drops_total", &l, dr);

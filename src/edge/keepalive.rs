@@ -60,7 +60,10 @@ impl Control {
             };
             let Some(mac) = neighbors.lookup(pc.id, via).and_then(|e| e.mac) else {
                 if let Some(q) = self.state.events.first() {
-                    q.push(ControlEvent::Resolve { port: pc.id, ip: via });
+                    q.push(ControlEvent::Resolve {
+                        port: pc.id,
+                        ip: via,
+                    });
                 }
                 self.keepalive.unresolved += 1;
                 continue;

@@ -38,6 +38,7 @@ fn columns(what: &ShowWhat) -> &'static [(&'static str, &'static str)] {
             ("spi_in", "SPI-IN"),
             ("packets", "PKTS-OUT"),
             ("bytes", "BYTES-OUT"),
+            ("native_packets", "NATIVE-OUT"),
             ("drops", "DROPS"),
         ],
         ShowWhat::Wans => &[
@@ -61,6 +62,12 @@ fn columns(what: &ShowWhat) -> &'static [(&'static str, &'static str)] {
             ("packets", "PKTS"),
             ("bytes", "BYTES"),
             ("drops", "DROPS"),
+        ],
+        ShowWhat::Policies => &[
+            ("vrf", "VRF"),
+            ("name", "CLASS"),
+            ("action", "ACTION"),
+            ("matches", "MATCH"),
         ],
         ShowWhat::Neighbors => &[
             ("port", "PORT"),
@@ -174,6 +181,21 @@ pub fn run(args: &ShowArgs) -> anyhow::Result<()> {
             v["loc_rib_routes"]
         );
         print!("{}", render_table(&args.what, &v["peers"]));
+    } else if let ShowWhat::Policies = &args.what {
+        print!("{}", render_table(&args.what, &v["rules"]));
+        println!(
+            "(no rule matches: {})",
+            v["default"].as_str().unwrap_or("?")
+        );
+        for b in v["breakout"].as_array().into_iter().flatten() {
+            println!(
+                "breakout: VRF {} via {} as {} (NAT ports {})",
+                cell(b.get("vrf")),
+                cell(b.get("port")),
+                cell(b.get("public_address")),
+                cell(b.get("nat_ports"))
+            );
+        }
     } else {
         print!("{}", render_table(&args.what, &v));
     }

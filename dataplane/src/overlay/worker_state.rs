@@ -112,7 +112,13 @@ impl OverlayWorker {
 
     /// Records a keepalive from `src` on `port` at `now`: the tunnel with
     /// those ends is alive.
-    pub(crate) fn keepalive_from(&mut self, table: &OverlayTable, port: u16, src: IpAddr, now: u64) {
+    pub(crate) fn keepalive_from(
+        &mut self,
+        table: &OverlayTable,
+        port: u16,
+        src: IpAddr,
+        now: u64,
+    ) {
         for (i, t) in table.tunnels.iter().enumerate() {
             if t.local_port == port && t.remote == src {
                 if let Some(c) = self.tunnels.get_mut(i) {

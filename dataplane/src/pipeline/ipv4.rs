@@ -2,9 +2,9 @@
 //! addresses, forward with TTL decrement (RFC 1624 incremental checksum),
 //! ICMP errors for TTL expiry, no route and DF+too big.
 
+use super::breakout::{self, Outbound};
 use super::icmp_error::drop_with_icmpv4;
 use super::overlay_out::{self, Client};
-use super::breakout::{self, Outbound};
 use super::{ethernet, next_hop, overlay_in, steer, Context, Ingress, Verdict, WorkerState};
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
@@ -210,7 +210,12 @@ fn local(
     }
     let port = ing.port;
     let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
-    let (proto, l4, fragment, dst) = (ip.protocol(), l2 + ip.header_len(), ip.is_fragment(), ip.dst());
+    let (proto, l4, fragment, dst) = (
+        ip.protocol(),
+        l2 + ip.header_len(),
+        ip.is_fragment(),
+        ip.dst(),
+    );
     if proto == protocol::UDP && !fragment {
         if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
             return v;

@@ -5,8 +5,8 @@
 
 use super::icmp_error::drop_with_icmpv6;
 use super::overlay_out::{self, Client};
-use super::{steer, 
-    ethernet, ndp, next_hop, overlay_in, Context, Ingress, PortConfig, Verdict, WorkerState,
+use super::{
+    ethernet, ndp, next_hop, overlay_in, steer, Context, Ingress, PortConfig, Verdict, WorkerState,
 };
 use crate::counters::Event;
 use crate::drop_reason::DropReason;

@@ -71,9 +71,7 @@ pub(super) fn decide(
     let moved = flows.stats().moved;
     let steer = flows.steer(&key, now, policy, view);
     if flows.stats().moved != moved {
-        worker
-            .counters
-            .event(crate::counters::Event::FlowsMoved);
+        worker.counters.event(crate::counters::Event::FlowsMoved);
     }
     match steer {
         Steer::Forward { path: kind, .. } => {

@@ -85,6 +85,8 @@ mod tests {
         assert_eq!(dead.len(), 1);
         // A rekeyed SA (new key, stamp 0 so far) does not hide the old one's.
         assert_eq!(w.dead(&totals(&[(1, 5), (2, 0)]), t0 + DEAD_AFTER).len(), 1);
-        assert!(w.dead(&totals(&[(1, 5), (2, 9)]), t0 + DEAD_AFTER).is_empty());
+        assert!(w
+            .dead(&totals(&[(1, 5), (2, 9)]), t0 + DEAD_AFTER)
+            .is_empty());
     }
 }

@@ -24,7 +24,9 @@ pub struct TunnelRow {
     pub spi_out: Option<u32>,
     pub spi_in: Vec<u32>,
     /// `up` (outbound SA and tunnel in the snapshot), `pending` (keys not
-    /// agreed yet) or `down` (no outer source address of that family).
+    /// agreed yet), `silent` (no keepalive from the peer lately: on no
+    /// path) or `down` (WAN port down, or no outer source address of that
+    /// family).
     pub state: &'static str,
 }
 
@@ -130,6 +132,7 @@ impl OverlayStatus {
                     let state = match (out, w.source_for(rp.endpoint)) {
                         _ if !r.wan_is_up(w.id) => "down",
                         (_, None) => "down",
+                        _ if r.dead_tunnels().contains(&pair) => "silent",
                         (Some(o), Some(_)) if o.shared.is_some() => "up",
                         _ => "pending",
                     };

@@ -179,7 +179,11 @@ impl Resolver {
             }
         }
         let policy = (!cfg.policy.is_empty())
-            .then(|| PolicySnapshot::compile(&cfg.policy.rules, 1).ok().map(Arc::new))
+            .then(|| {
+                PolicySnapshot::compile(&cfg.policy.rules, 1)
+                    .ok()
+                    .map(Arc::new)
+            })
             .flatten();
         Resolver {
             wans_down: BTreeSet::new(),
