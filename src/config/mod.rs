@@ -32,4 +32,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Resolved, ConfigError> {
 #[cfg(test)]
 mod overlay_tests;
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod tests;
