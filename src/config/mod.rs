@@ -5,6 +5,7 @@
 mod error;
 mod model;
 mod overlay;
+mod ports;
 mod static_peer;
 mod validate;
 
@@ -13,7 +14,9 @@ pub use model::*;
 #[cfg(test)]
 pub use overlay::WanKind;
 pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
-pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
+pub use validate::{
+    route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop,
+};
 
 use std::path::Path;
 
