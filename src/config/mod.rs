@@ -13,6 +13,8 @@ pub use error::ConfigError;
 pub use model::*;
 #[cfg(test)]
 pub use overlay::WanKind;
+#[cfg(test)]
+pub use ports::ResolvedVlan;
 pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
 pub use validate::{
     route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop,
@@ -36,3 +38,5 @@ pub fn parse(path: &Path, text: &str) -> Result<Resolved, ConfigError> {
 mod overlay_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vlan_tests;

@@ -92,6 +92,7 @@ pub(super) fn resolve(cx: &PortsCx<'_>, raw: &[PortConfig]) -> Result<Vec<Resolv
         }
     }
     let mut vlans: HashMap<(u16, u16), &str> = HashMap::new();
+    let mut subs = Vec::new();
     for (i, p) in raw.iter().enumerate() {
         if p.device.is_none() {
             let sub = sub_interface(cx, p, i, raw, &ports)?;
@@ -107,9 +108,10 @@ pub(super) fn resolve(cx: &PortsCx<'_>, raw: &[PortConfig]) -> Result<Vec<Resolv
                     ),
                 ));
             }
-            ports.push(sub);
+            subs.push(sub);
         }
     }
+    ports.extend(subs);
     Ok(ports)
 }
 
