@@ -87,7 +87,10 @@ listen = "{API}"
 /// 10.77.<vid>.2/24 and fd77:<vid>::2/64, routed via the edge's .1 / ::1.
 fn vlan_client(trunk: &Netns, ns: &Netns, vid: u16) {
     let (t, c) = (format!("vl{vid}t"), format!("vl{vid}c"));
-    must("ip", &["link", "add", &t, "type", "veth", "peer", "name", &c]);
+    must(
+        "ip",
+        &["link", "add", &t, "type", "veth", "peer", "name", &c],
+    );
     must("ip", &["link", "set", &t, "netns", &trunk.name]);
     trunk.must(&["ip", "link", "set", &t, "up"]);
     ns.take_link(
@@ -228,11 +231,7 @@ fn a_frame_of_an_unconfigured_vlan_is_dropped_and_counted() {
     }
     // Nothing of VLAN 99 was routed or answered, and VLAN 10 still works.
     let ifs = t.edge.show_json("interfaces");
-    assert!(ifs
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|p| p["vlan"] != 99));
+    assert!(ifs.as_array().unwrap().iter().all(|p| p["vlan"] != 99));
     ping_ok_to(&t.c10, "fd77:10::1");
     assert!(t.tagger.alive(), "{}", t.tagger.output());
 }

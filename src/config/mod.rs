@@ -13,12 +13,10 @@ pub use error::ConfigError;
 pub use model::*;
 #[cfg(test)]
 pub use overlay::WanKind;
+pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
 #[cfg(test)]
 pub use ports::ResolvedVlan;
-pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
-pub use validate::{
-    route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop,
-};
+pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
 
 use std::path::Path;
 

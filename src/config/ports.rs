@@ -82,7 +82,10 @@ impl PortsCx<'_> {
 }
 
 /// Resolves every `[[port]]` (see the module comment for the order).
-pub(super) fn resolve(cx: &PortsCx<'_>, raw: &[PortConfig]) -> Result<Vec<ResolvedPort>, ConfigError> {
+pub(super) fn resolve(
+    cx: &PortsCx<'_>,
+    raw: &[PortConfig],
+) -> Result<Vec<ResolvedPort>, ConfigError> {
     check_names(cx, raw)?;
     let mut ports = Vec::new();
     let mut devices = HashSet::new();
@@ -104,7 +107,8 @@ pub(super) fn resolve(cx: &PortsCx<'_>, raw: &[PortConfig]) -> Result<Vec<Resolv
                     format!("port[{i}].vlan"),
                     format!(
                         "VLAN {} of port {:?} is already port {other:?}",
-                        b.id, ports[usize::from(b.parent)].name
+                        b.id,
+                        ports[usize::from(b.parent)].name
                     ),
                 ));
             }
@@ -209,13 +213,7 @@ fn physical(
     let queues = match &p.queues {
         None => 1,
         Some(q) if (1..=16).contains(q.get_ref()) => *q.get_ref(),
-        Some(q) => {
-            return Err(cx.err(
-                q.span(),
-                format!("port[{i}].queues"),
-                "must be 1..=16",
-            ))
-        }
+        Some(q) => return Err(cx.err(q.span(), format!("port[{i}].queues"), "must be 1..=16")),
     };
     check_mtu(cx, p, i)?;
     let (vrf, vrf_name) = cx.vrf(p, i)?;
@@ -274,7 +272,10 @@ fn sub_interface(
             format!("VLAN ID {vid} out of range: must be 1..=4094"),
         ));
     }
-    let Some(parent_idx) = physical.iter().position(|q| &q.name == parent_name.get_ref()) else {
+    let Some(parent_idx) = physical
+        .iter()
+        .position(|q| &q.name == parent_name.get_ref())
+    else {
         // Either no such port, or one that is a sub-interface itself.
         let is_sub = raw
             .iter()

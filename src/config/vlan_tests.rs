@@ -65,7 +65,11 @@ fn sub_interfaces_follow_the_physical_ports_and_inherit_from_the_parent() {
     assert_eq!(c.ports[3].mtu, Some(1300));
     assert_eq!((c.wire_port(2), c.wire_port(3), c.wire_port(1)), (0, 1, 1));
     // Only physical ports become EAL devices and workers.
-    let vdevs = c.eal_args.iter().filter(|a| a.starts_with("--vdev")).count();
+    let vdevs = c
+        .eal_args
+        .iter()
+        .filter(|a| a.starts_with("--vdev"))
+        .count();
     assert_eq!((vdevs, c.worker_count()), (2, 2));
     // Same address as the parent in another VRF is fine.
     let ok = sub(
@@ -79,7 +83,10 @@ fn sub_interfaces_follow_the_physical_ports_and_inherit_from_the_parent() {
 fn a_route_can_leave_through_a_sub_interface() {
     let text = format!(
         "{}\n[[route]]\nvrf = \"blue\"\nprefix = \"172.16.0.0/16\"\nvia = \"10.10.0.254\"\n",
-        sub("lan0.10", "parent = \"lan0\"\nvlan = 10\nvrf = \"blue\"\naddresses = [\"10.10.0.1/24\"]")
+        sub(
+            "lan0.10",
+            "parent = \"lan0\"\nvlan = 10\nvrf = \"blue\"\naddresses = [\"10.10.0.1/24\"]"
+        )
     );
     let c = parse_trunk(&text).unwrap();
     assert_eq!(
@@ -99,13 +106,33 @@ fn refused(extra: &str) -> ConfigError {
 #[test]
 fn each_sub_interface_mistake_is_refused_naming_the_key() {
     let cases: &[(&str, &str, &str)] = &[
-        ("parent = \"lan9\"\nvlan = 10", "port[2].parent", "unknown port \"lan9\""),
-        ("parent = \"lan0\"\nvlan = 0", "port[2].vlan", "must be 1..=4094"),
-        ("parent = \"lan0\"\nvlan = 4095", "port[2].vlan", "must be 1..=4094"),
-        ("parent = \"lan0\"\nvlan = -3", "port[2].vlan", "must be 1..=4094"),
+        (
+            "parent = \"lan9\"\nvlan = 10",
+            "port[2].parent",
+            "unknown port \"lan9\"",
+        ),
+        (
+            "parent = \"lan0\"\nvlan = 0",
+            "port[2].vlan",
+            "must be 1..=4094",
+        ),
+        (
+            "parent = \"lan0\"\nvlan = 4095",
+            "port[2].vlan",
+            "must be 1..=4094",
+        ),
+        (
+            "parent = \"lan0\"\nvlan = -3",
+            "port[2].vlan",
+            "must be 1..=4094",
+        ),
         ("parent = \"lan0\"", "port[2].vlan", "needs `vlan`"),
         ("vlan = 10", "port[2].device", "missing"),
-        ("device = \"net_tap2\"\nvlan = 10", "port[2].vlan", "needs `parent`"),
+        (
+            "device = \"net_tap2\"\nvlan = 10",
+            "port[2].vlan",
+            "needs `parent`",
+        ),
         (
             "device = \"net_tap2\"\nparent = \"lan0\"\nvlan = 10",
             "port[2].device",
@@ -116,9 +143,21 @@ fn each_sub_interface_mistake_is_refused_naming_the_key() {
             "port[2].mac",
             "parent's MAC",
         ),
-        ("parent = \"lan0\"\nvlan = 10\nqueues = 2", "port[2].queues", "through its parent"),
-        ("parent = \"lan1\"\nvlan = 10\nmtu = 1500", "port[2].mtu", "above the MTU of parent port \"lan1\" (1400)"),
-        ("parent = \"lan0\"\nvlan = 10\nvrf = \"green\"", "port[2].vrf", "unknown VRF"),
+        (
+            "parent = \"lan0\"\nvlan = 10\nqueues = 2",
+            "port[2].queues",
+            "through its parent",
+        ),
+        (
+            "parent = \"lan1\"\nvlan = 10\nmtu = 1500",
+            "port[2].mtu",
+            "above the MTU of parent port \"lan1\" (1400)",
+        ),
+        (
+            "parent = \"lan0\"\nvlan = 10\nvrf = \"green\"",
+            "port[2].vrf",
+            "unknown VRF",
+        ),
     ];
     for (body, field, msg) in cases {
         let e = refused(&sub("x", body));
@@ -131,16 +170,33 @@ fn each_sub_interface_mistake_is_refused_naming_the_key() {
 #[test]
 fn duplicate_vlan_stacked_parent_and_duplicate_address_are_refused() {
     let a = sub("lan0.10", "parent = \"lan0\"\nvlan = 10\nvrf = \"blue\"");
-    let e = refused(&format!("{a}{}", sub("other", "parent = \"lan0\"\nvlan = 10\nvrf = \"red\"")));
+    let e = refused(&format!(
+        "{a}{}",
+        sub("other", "parent = \"lan0\"\nvlan = 10\nvrf = \"red\"")
+    ));
     assert_eq!(e.field, "port[3].vlan", "{e}");
-    assert!(e.message.contains("VLAN 10 of port \"lan0\" is already port \"lan0.10\""), "{e}");
+    assert!(
+        e.message
+            .contains("VLAN 10 of port \"lan0\" is already port \"lan0.10\""),
+        "{e}"
+    );
     // VLAN 10 on another parent is another VLAN.
-    assert!(parse_trunk(&format!("{a}{}", sub("lan1.10", "parent = \"lan1\"\nvlan = 10"))).is_ok());
-    let e = refused(&format!("{a}{}", sub("qinq", "parent = \"lan0.10\"\nvlan = 20")));
+    assert!(parse_trunk(&format!(
+        "{a}{}",
+        sub("lan1.10", "parent = \"lan1\"\nvlan = 10")
+    ))
+    .is_ok());
+    let e = refused(&format!(
+        "{a}{}",
+        sub("qinq", "parent = \"lan0.10\"\nvlan = 20")
+    ));
     assert_eq!(e.field, "port[3].parent", "{e}");
     assert!(e.message.contains("is itself a sub-interface"), "{e}");
     // The parent's address again in the parent's VRF.
-    let e = refused(&sub("lan0.30", "parent = \"lan0\"\nvlan = 30\naddresses = [\"10.0.0.1/24\"]"));
+    let e = refused(&sub(
+        "lan0.30",
+        "parent = \"lan0\"\nvlan = 30\naddresses = [\"10.0.0.1/24\"]",
+    ));
     assert!(e.message.contains("already on port \"lan0\""), "{e}");
     assert_eq!(e.field, "port \"lan0.30\".addresses", "{e}");
 }

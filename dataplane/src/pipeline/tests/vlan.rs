@@ -178,7 +178,14 @@ fn tagged_arp_request_is_answered_tagged_and_learned_on_the_sub_interface() {
 #[test]
 fn ping_to_a_sub_interface_address_is_answered_tagged_and_the_parent_still_routes() {
     let mut r = trunk();
-    let ping = host_v4(H10, "10.10.0.2", "10.10.0.1", protocol::ICMP, 64, &echo_request());
+    let ping = host_v4(
+        H10,
+        "10.10.0.2",
+        "10.10.0.1",
+        protocol::ICMP,
+        64,
+        &echo_request(),
+    );
     let (v, out) = r.run(&tagged(10, &ping), 0);
     assert_eq!(v, Verdict::Reply { port: 0 });
     let (vid, plain) = untag(&out);
@@ -190,13 +197,27 @@ fn ping_to_a_sub_interface_address_is_answered_tagged_and_the_parent_still_route
     assert_eq!(icmp.msg_type(), msg_type::ECHO_REPLY);
     assert!(icmp.verify_checksum());
     // The parent answers untagged for its own address.
-    let ping0 = host_v4(PEER0, "10.0.0.2", "10.0.0.1", protocol::ICMP, 64, &echo_request());
+    let ping0 = host_v4(
+        PEER0,
+        "10.0.0.2",
+        "10.0.0.1",
+        protocol::ICMP,
+        64,
+        &echo_request(),
+    );
     let (v, out) = r.run(&ping0, 0);
     assert_eq!(v, Verdict::Reply { port: 0 });
     assert_eq!(eth_of(&out).vlan_id(), None);
     assert_eq!(ipv4_of(&out).src(), v4("10.0.0.1"));
     // Blue's address is not the parent's (VRF 0): not answered untagged.
-    let ping_blue = host_v4(PEER0, "10.0.0.2", "10.10.0.1", protocol::ICMP, 64, &echo_request());
+    let ping_blue = host_v4(
+        PEER0,
+        "10.0.0.2",
+        "10.10.0.1",
+        protocol::ICMP,
+        64,
+        &echo_request(),
+    );
     let (v, out) = r.run(&ping_blue, 0);
     assert_eq!(v, Verdict::Reply { port: 0 });
     let icmp = Icmpv4Packet::new_checked(ipv4_of(&out).payload())
@@ -260,7 +281,14 @@ fn vlans_in_different_vrfs_are_isolated() {
         (msg_type::DST_UNREACHABLE, unreach_code::NET)
     );
     // Blue's gateway address is not ours from red either.
-    let ping = host_v4(H20, "10.20.0.2", "10.10.0.1", protocol::ICMP, 64, &echo_request());
+    let ping = host_v4(
+        H20,
+        "10.20.0.2",
+        "10.10.0.1",
+        protocol::ICMP,
+        64,
+        &echo_request(),
+    );
     let (_, out) = r.run(&tagged(20, &ping), 0);
     let icmp = Icmpv4Packet::new_checked(ipv4_of(&untag(&out).1).payload())
         .unwrap()
@@ -291,7 +319,14 @@ fn unknown_vid_is_dropped_and_counted_and_vid_0_is_the_parent() {
     let (v, _) = r.run(&tagged(10, &tagged(10, &input)), 0);
     assert_eq!(v, Verdict::Drop(DropReason::BadEthertype));
     // Priority-tagged (VID 0): the parent's own traffic.
-    let ping0 = host_v4(PEER0, "10.0.0.2", "10.0.0.1", protocol::ICMP, 64, &echo_request());
+    let ping0 = host_v4(
+        PEER0,
+        "10.0.0.2",
+        "10.0.0.1",
+        protocol::ICMP,
+        64,
+        &echo_request(),
+    );
     let (v, out) = r.run(&tagged(0, &ping0), 0);
     assert_eq!(v, Verdict::Reply { port: 0 });
     assert_eq!(eth_of(&out).vlan_id(), None);
@@ -360,7 +395,12 @@ fn ndp_on_a_sub_interface_answers_tagged_and_learns_per_logical_port() {
     let (s, d) = (v6("2001:db8:30::2"), v6("2001:db8:30::1"));
     let mut b = vec![0u8; echo.buffer_len()];
     echo.emit(&s, &d, &mut b).unwrap();
-    let ping = eth(MAC0, H30, ethertype::IPV6, &ipv6(s, d, next_header::ICMPV6, 64, &b));
+    let ping = eth(
+        MAC0,
+        H30,
+        ethertype::IPV6,
+        &ipv6(s, d, next_header::ICMPV6, 64, &b),
+    );
     let (v, out) = r.run(&tagged(30, &ping), 0);
     assert_eq!(v, Verdict::Reply { port: 0 });
     let (vid, plain) = untag(&out);
@@ -411,7 +451,10 @@ fn control_thread_solicitations_for_a_sub_interface_leave_tagged_on_the_parent()
     let (vid, plain) = untag(f.data());
     assert_eq!(vid, 20);
     let arp = ArpRepr::parse(&ArpPacket::new_checked(&plain[14..]).unwrap()).unwrap();
-    assert_eq!((arp.sender_ip, arp.target_ip), (v4("10.20.0.1"), v4("10.20.0.9")));
+    assert_eq!(
+        (arp.sender_ip, arp.target_ip),
+        (v4("10.20.0.1"), v4("10.20.0.9"))
+    );
     let mut buf = vec![0u8; 256];
     let mut f = Frame::new(&mut buf, 128, 0).unwrap();
     let target = v6("2001:db8:30::9");
