@@ -62,16 +62,6 @@ listen = "{api}"
     Site { edge, a, b }
 }
 
-fn ping_ok(ns: &Netns, args: &[&str]) {
-    let out = ns.exec(args);
-    assert!(
-        out.status.success(),
-        "ping {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Sends `count` UDP datagrams from A to `dst` and returns how many
 /// distinct ones B received.
 fn udp_flow(s: &Site, dst: &str, port: u16, count: u32, pps: u32) -> u32 {

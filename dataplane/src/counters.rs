@@ -122,7 +122,8 @@ impl Event {
     }
 }
 
-/// rx/tx per port.
+/// rx/tx per port (logical: a sub-interface counts its own frames, its
+/// parent every frame on the wire).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PortCounters {
     pub rx_packets: u64,
@@ -165,7 +166,9 @@ impl WorkerCounters {
             p.rx_bytes += bytes as u64;
         }
     }
-    /// Called by the glue once a frame is accepted by the tx ring.
+    /// Called by the glue once a frame is accepted by the tx ring; for an
+    /// 802.1Q sub-interface, by the pipeline when the frame is tagged for
+    /// its parent (the glue then counts the parent).
     #[inline]
     pub fn tx(&mut self, port: u16, bytes: usize) {
         if let Some(p) = self.ports.get_mut(usize::from(port)) {

@@ -6,6 +6,7 @@ mod error;
 mod model;
 mod overlay;
 mod policy;
+mod ports;
 mod static_peer;
 mod validate;
 
@@ -13,6 +14,8 @@ pub use error::ConfigError;
 pub use model::*;
 pub use overlay::WanKind;
 pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
+#[cfg(test)]
+pub use ports::ResolvedVlan;
 pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
 
 use std::path::Path;
@@ -35,3 +38,5 @@ mod overlay_tests;
 mod policy_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vlan_tests;

@@ -298,26 +298,34 @@ pub struct PortConfig {
     /// Our name for the port (`lan0`), used in routes, metrics and `show`.
     pub name: Spanned<String>,
     /// DPDK device: a vdev (`net_tap0,iface=sdlan0`) or a PCI address.
-    pub device: Spanned<String>,
+    /// An 802.1Q sub-interface has `parent` and `vlan` instead.
+    #[serde(default)]
+    pub device: Option<Spanned<String>>,
+    /// 802.1Q sub-interface: the physical `[[port]]` it rides on (it uses
+    /// that port's MAC and queues).
+    #[serde(default)]
+    pub parent: Option<Spanned<String>>,
+    /// 802.1Q sub-interface: its VLAN ID on `parent`, 1..=4094.
+    #[serde(default)]
+    pub vlan: Option<Spanned<i64>>,
     /// VRF the port belongs to; `default` (id 0) when absent.
     #[serde(default)]
     pub vrf: Option<Spanned<String>>,
     /// Our addresses with their subnet length (`10.1.0.1/24`).
     #[serde(default)]
     pub addresses: Vec<IpNet>,
-    /// Receive queues, each polled by its own worker.
-    #[serde(default = "default_queues")]
-    pub queues: Spanned<u16>,
+    /// Receive queues, each polled by its own worker (default 1; physical
+    /// ports only).
+    #[serde(default)]
+    pub queues: Option<Spanned<u16>>,
+    /// IP MTU; default 1500 (a sub-interface: its parent's, and at most
+    /// that).
     #[serde(default)]
     pub mtu: Option<u16>,
     /// MAC address to set on the port (`02:00:00:00:00:01`); default: the
-    /// device's own.
+    /// device's own. Not on a sub-interface (it uses its parent's).
     #[serde(default)]
     pub mac: Option<Spanned<String>>,
-}
-
-fn default_queues() -> Spanned<u16> {
-    Spanned::new(0..0, 1)
 }
 
 #[derive(Debug, Deserialize)]

@@ -331,13 +331,23 @@ pub fn validate(
     let policy = super::policy::validate(path, text, &raw.policies, &vrfs, &wans, breakout_wan)?;
 
     // Every port is either a WAN port (VRF default) or a client port of an
-    // overlay VRF.
+    // overlay VRF; a physical port without addresses that only carries
+    // 802.1Q sub-interfaces (a trunk) is neither.
     for (i, p) in ports.iter().enumerate() {
         let is_wan = wans.iter().any(|w| w.port as usize == i);
-        if p.vrf == 0 && !is_wan {
+        let is_trunk = p.addresses.is_empty()
+            && ports
+                .iter()
+                .any(|s| s.vlan.is_some_and(|v| usize::from(v.parent) == i));
+        if p.vrf == 0 && !is_wan && !is_trunk {
+            let at = raw
+                .ports
+                .iter()
+                .position(|r| r.name.get_ref() == &p.name)
+                .unwrap_or(0);
             return Err(cx.err(
-                raw.ports[i].name.span(),
-                format!("port[{i}].vrf"),
+                raw.ports[at].name.span(),
+                format!("port[{at}].vrf"),
                 format!(
                     "port {:?} is in VRF \"default\", the underlay: with an overlay, a LAN port belongs to a client [[vrf]] (or make it a [[wan]])",
                     p.name

@@ -277,3 +277,18 @@ fn implicit_tables_from_dotted_headers_parse() {
     let cfg = parse(Path::new("edge.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.overlay.unwrap().hold_time, 90);
 }
+
+#[test]
+fn a_trunk_without_addresses_carries_client_vlans() {
+    let trunk = "\n[[port]]\nname = \"trunk\"\ndevice = \"net_tap3,iface=t3\"\n";
+    let vlan = "\n[[port]]\nname = \"trunk.10\"\nparent = \"trunk\"\nvlan = 10\nvrf = \"blue\"\naddresses = [\"10.3.0.1/24\"]\n";
+    let c = parse_overlay(&format!("{OVERLAY}{trunk}{vlan}")).unwrap();
+    assert_eq!(c.ports[4].vlan.map(|v| v.parent), Some(3));
+    // Without a sub-interface it is a LAN port in the underlay VRF.
+    let e = parse_overlay(&format!("{OVERLAY}{trunk}")).unwrap_err();
+    assert_eq!(e.field, "port[3].vrf", "{e}");
+    // With an address of its own, too.
+    let routed = trunk.to_string() + "addresses = [\"10.9.0.1/24\"]\n";
+    let e = parse_overlay(&format!("{OVERLAY}{routed}{vlan}")).unwrap_err();
+    assert_eq!(e.field, "port[3].vrf", "{e}");
+}

@@ -3,8 +3,9 @@
 //! [`Resolved`] form the edge runs from; nothing starts unless this passes.
 use super::error::ConfigError;
 use super::model::*;
+use super::ports::PortsCx;
+pub use super::ports::ResolvedPort;
 use ipnet::IpNet;
-use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -36,22 +37,6 @@ impl std::fmt::Display for Listen {
             Listen::Unix(p) => write!(f, "unix:{}", p.display()),
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolvedPort {
-    pub name: String,
-    /// Full device string (`net_tap0,iface=x` or a PCI address).
-    pub device: String,
-    /// DPDK's device name (`net_tap0`), used to find the port id.
-    pub dpdk_name: String,
-    pub is_vdev: bool,
-    pub vrf: u16,
-    pub vrf_name: String,
-    pub addresses: Vec<IpNet>,
-    pub queues: u16,
-    pub mtu: Option<u16>,
-    pub mac: Option<[u8; 6]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +79,8 @@ pub struct Resolved {
     /// Full EAL argv: program name, configured args, then one `--vdev` or
     /// `-a` per port in port order (so vdev port ids follow port order).
     pub eal_args: Vec<String>,
+    /// Physical ports first (index = the DPDK-opened port, see
+    /// [`Resolved::physical_count`]), then 802.1Q sub-interfaces.
     pub ports: Vec<ResolvedPort>,
     pub vrfs: Vec<(String, u16)>,
     pub routes: Vec<ResolvedRoute>,
@@ -124,6 +111,19 @@ impl Resolved {
             .iter()
             .find(|(_, v)| *v == id)
             .map_or("?", |(n, _)| n.as_str())
+    }
+    /// Physical ports: `ports[..physical_count()]`; the rest are
+    /// sub-interfaces.
+    pub fn physical_count(&self) -> usize {
+        self.ports.iter().take_while(|p| p.vlan.is_none()).count()
+    }
+    /// The physical port that carries port `i` on the wire: `i` itself, or
+    /// a sub-interface's parent.
+    pub fn wire_port(&self, i: usize) -> usize {
+        self.ports
+            .get(i)
+            .and_then(|p| p.vlan)
+            .map_or(i, |v| usize::from(v.parent))
     }
     /// Number of worker threads (by default one per configured (port,
     /// rx queue)).
@@ -203,113 +203,13 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
             "at least one [[port]] is required",
         ));
     }
-    let mut ports = Vec::new();
-    let mut devices = HashSet::new();
-    for (i, p) in raw.ports.iter().enumerate() {
-        let name = p.name.get_ref();
-        if name.is_empty()
-            || name.len() > 32
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(cx.err(
-                p.name.span(),
-                format!("port[{i}].name"),
-                "must be 1-32 characters of [A-Za-z0-9_.-]",
-            ));
-        }
-        if ports.iter().any(|q: &ResolvedPort| &q.name == name) {
-            return Err(cx.err(
-                p.name.span(),
-                format!("port[{i}].name"),
-                format!("port {name:?} defined twice"),
-            ));
-        }
-        let device = p.device.get_ref().trim().to_string();
-        let dpdk_name = device.split(',').next().unwrap_or("").to_string();
-        if dpdk_name.is_empty() {
-            return Err(cx.err(
-                p.device.span(),
-                format!("port[{i}].device"),
-                "must name a DPDK device",
-            ));
-        }
-        if !devices.insert(dpdk_name.clone()) {
-            return Err(cx.err(
-                p.device.span(),
-                format!("port[{i}].device"),
-                format!("device {dpdk_name:?} used by two ports"),
-            ));
-        }
-        let is_vdev = dpdk_name.starts_with("net_");
-        let queues = *p.queues.get_ref();
-        if queues == 0 || queues > 16 {
-            return Err(cx.err(
-                p.queues.span(),
-                format!("port[{i}].queues"),
-                "must be 1..=16",
-            ));
-        }
-        if let Some(mtu) = p.mtu {
-            if !(576..=9000).contains(&mtu) {
-                return Err(cx.err(
-                    p.name.span(),
-                    format!("port[{i}].mtu"),
-                    "must be 576..=9000",
-                ));
-            }
-        }
-        let (vrf, vrf_name) = vrf_id(&p.vrf, format!("port[{i}].vrf"))?;
-        let mac = match &p.mac {
-            None => None,
-            Some(m) => match parse_mac(m.get_ref()) {
-                Some(mac) if mac[0] & 1 == 0 && mac != [0; 6] => Some(mac),
-                _ => {
-                    return Err(cx.err(
-                        m.span(),
-                        format!("port[{i}].mac"),
-                        format!(
-                            "{:?} is not a unicast MAC address (aa:bb:cc:dd:ee:ff)",
-                            m.get_ref()
-                        ),
-                    ))
-                }
-            },
-        };
-        ports.push(ResolvedPort {
-            name: name.clone(),
-            device,
-            dpdk_name,
-            is_vdev,
-            vrf,
-            vrf_name,
-            addresses: p.addresses.clone(),
-            queues,
-            mtu: p.mtu,
-            mac,
-        });
-    }
-    // An address may be configured once per VRF.
-    let mut seen: HashMap<(u16, IpAddr), &str> = HashMap::new();
-    for p in &ports {
-        for a in &p.addresses {
-            if let Some(other) = seen.insert((p.vrf, a.addr()), &p.name) {
-                let span = raw.ports[ports.iter().position(|q| q.name == p.name).unwrap_or(0)]
-                    .name
-                    .span();
-                return Err(cx.err(
-                    span,
-                    format!("port {:?}.addresses", p.name),
-                    format!(
-                        "address {} already on port {other:?} in VRF {:?}",
-                        a.addr(),
-                        p.vrf_name
-                    ),
-                ));
-            }
-        }
-    }
+    let pcx = PortsCx {
+        path,
+        text,
+        vrfs: &vrfs,
+    };
+    let ports = super::ports::resolve(&pcx, &raw.ports)?;
+    super::ports::check_unique_addresses(&pcx, &raw.ports, &ports)?;
 
     let mut routes = Vec::new();
     for (i, r) in raw.routes.iter().enumerate() {
@@ -450,7 +350,7 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
         }
         eal_args.push(a.clone());
     }
-    for p in &ports {
+    for p in ports.iter().filter(|p| p.vlan.is_none()) {
         if p.is_vdev {
             eal_args.push(format!("--vdev={}", p.device));
         } else {

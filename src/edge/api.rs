@@ -153,21 +153,37 @@ impl EdgeApi {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let port = &self.state.ports[i];
+                // A sub-interface shows its parent's link and MAC; the
+                // hardware counters exist for the physical port only.
+                let wire = self.state.cfg.wire_port(i);
+                let port = &self.state.ports[wire];
                 let link = port.link();
-                let hw = port.stats();
                 let c = totals.ports.get(i).copied().unwrap_or_default();
-                json!({
+                let mut row = json!({
                     "name": p.name, "device": p.device, "dpdk_port": port.id(), "vrf": p.vrf_name,
-                    "mac": fmt_mac(self.state.macs[i]),
+                    "mac": fmt_mac(self.state.macs[wire]),
                     "link": if link.up { "up" } else { "down" }, "speed_mbps": link.speed_mbps,
                     "addresses": p.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                     "rx_queues": p.queues,
                     "rx_packets": c.rx_packets, "rx_bytes": c.rx_bytes,
                     "tx_packets": c.tx_packets, "tx_bytes": c.tx_bytes,
-                    "hw_rx_missed": hw.imissed, "hw_rx_nombuf": hw.rx_nombuf,
-                    "hw_rx_errors": hw.ierrors, "hw_tx_errors": hw.oerrors,
-                })
+                });
+                match p.vlan {
+                    None => {
+                        let hw = port.stats();
+                        row["hw_rx_missed"] = hw.imissed.into();
+                        row["hw_rx_nombuf"] = hw.rx_nombuf.into();
+                        row["hw_rx_errors"] = hw.ierrors.into();
+                        row["hw_tx_errors"] = hw.oerrors.into();
+                    }
+                    Some(v) => {
+                        let parent = &self.state.cfg.ports[usize::from(v.parent)].name;
+                        row["device"] = format!("{parent} vlan {}", v.id).into();
+                        row["parent"] = parent.as_str().into();
+                        row["vlan"] = v.id.into();
+                    }
+                }
+                row
             })
             .collect();
         Value::Array(rows)
@@ -364,10 +380,13 @@ impl EdgeApi {
             m.set_total("sdwan_port_rx_bytes_total", &l, c.rx_bytes);
             m.set_total("sdwan_port_tx_packets_total", &l, c.tx_packets);
             m.set_total("sdwan_port_tx_bytes_total", &l, c.tx_bytes);
-            let hw = s.ports[i].stats();
-            m.set_total("sdwan_port_rx_missed_total", &l, hw.imissed);
-            m.set_total("sdwan_port_rx_nombuf_total", &l, hw.rx_nombuf);
-            m.set_gauge("sdwan_port_link_up", &l, s.ports[i].link().up as i64);
+            let wire = &s.ports[s.cfg.wire_port(i)];
+            if p.vlan.is_none() {
+                let hw = wire.stats();
+                m.set_total("sdwan_port_rx_missed_total", &l, hw.imissed);
+                m.set_total("sdwan_port_rx_nombuf_total", &l, hw.rx_nombuf);
+            }
+            m.set_gauge("sdwan_port_link_up", &l, wire.link().up as i64);
         }
         for r in DropReason::ALL {
             m.set_total("sdwan_drops_total", &[r.as_str()], t.drop_count(r));

@@ -1,10 +1,10 @@
 //! The control thread's periodic work: drain the workers' event queues
 //! into the neighbor manager, publish neighbor snapshots, and send the ARP
-//! requests / neighbor solicitations it asks for on the control thread's
-//! own tx queue of each port.
+//! requests / neighbor solicitations it asks for through a worker's inject
+//! queue (tagged and sent on the parent for an 802.1Q sub-interface).
 use super::state::EdgeState;
 use sdwan_dataplane::neighbor::{NeighborAction, NeighborConfig, NeighborManager};
-use sdwan_dataplane::pipeline::{build_arp_request, build_neighbor_solicitation};
+use sdwan_dataplane::pipeline::{build_arp_request, build_neighbor_solicitation, to_wire};
 use sdwan_dataplane::worker::InjectQueue;
 use sdwan_ffi::Mempool;
 use sdwan_packet::Frame;
@@ -115,6 +115,10 @@ impl Control {
         if !build(&mut frame, pc) {
             return false;
         }
+        // A sub-interface's frame leaves tagged on its parent.
+        let Some(port) = to_wire(&mut frame, &self.state.pipeline_ports, port) else {
+            return false;
+        };
         let (start, len) = (frame.start(), frame.len());
         if !m.set_window(start, len) {
             return false;

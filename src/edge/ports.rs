@@ -30,7 +30,8 @@ pub fn open_all(cfg: &Resolved) -> anyhow::Result<OpenedPorts> {
             .context("creating the packet mempool")?,
     );
     let mut ports = Vec::new();
-    for (i, p) in cfg.ports.iter().enumerate() {
+    // Sub-interfaces (after the physical ports) have no device of their own.
+    for (i, p) in cfg.ports[..cfg.physical_count()].iter().enumerate() {
         let id = Port::id_by_name(&p.dpdk_name)
             .with_context(|| format!("port {:?}: DPDK has no device {:?}", p.name, p.dpdk_name))?;
         let pc = PortConfig {

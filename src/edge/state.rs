@@ -71,13 +71,19 @@ pub struct EdgeState {
     pub speaker: std::sync::OnceLock<Arc<sdwan_bgp::speaker::Speaker>>,
 }
 
-/// Pipeline view of the configured ports (index = our port index).
+/// Pipeline view of the configured ports (index = our port index):
+/// `macs` holds the physical ports' MACs; a sub-interface uses its
+/// parent's (and so gets the same EUI-64 link-local address).
 pub fn pipeline_ports(cfg: &Resolved, macs: &[[u8; 6]]) -> Vec<PipelinePort> {
     cfg.ports
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let mut pc = PipelinePort::new(i as u16, MacAddr(macs[i]), p.vrf);
+            let mac = MacAddr(macs[cfg.wire_port(i)]);
+            let mut pc = PipelinePort::new(i as u16, mac, p.vrf);
+            if let Some(v) = p.vlan {
+                pc = pc.on_vlan(v.parent, v.id);
+            }
             if let Some(mtu) = p.mtu {
                 pc.mtu = mtu;
             }

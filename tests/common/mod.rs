@@ -105,6 +105,19 @@ impl Netns {
     }
 }
 
+/// Runs `args` (a ping) in `ns` and fails the test with its output unless
+/// it succeeds.
+pub fn ping_ok(ns: &Netns, args: &[&str]) {
+    let out = ns.exec(args);
+    assert!(
+        out.status.success(),
+        "ping {args:?} in {} failed: {}{}",
+        ns.name,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = run("ip", &["netns", "del", &self.name]);

@@ -36,11 +36,13 @@ mod solicit;
 mod steer;
 #[cfg(test)]
 mod tests;
+mod vlan;
 
 pub use local_addrs::LocalAddrs;
 pub use port::PortConfig;
 pub use rate_limit::TokenBucket;
 pub use solicit::{build_arp_request, build_neighbor_solicitation, SolicitError};
+pub use vlan::{to_wire, VlanBinding};
 
 use crate::counters::{Event, WorkerCounters};
 use crate::drop_reason::DropReason;
@@ -60,7 +62,11 @@ pub enum Verdict {
     Reply { port: u16 },
     /// Addressed to us but not handled here (TCP/UDP to our addresses,
     /// RS/RA, ...). Unchanged. A glue with an exception path (TAP) punts it;
-    /// one without frees it and counts `DropReason::LocalUnhandled`.
+    /// one without frees it and counts `DropReason::LocalUnhandled`. A
+    /// frame received on a sub-interface is left untagged (the tag was
+    /// stripped at ingress): an exception path must punt it per logical
+    /// port (e.g. to a kernel VLAN device, or re-tagged with
+    /// [`vlan::push`]), never as if it came in untagged on the parent.
     Local,
     /// Fully handled, nothing to send (ARP reply or NA learned): free it.
     Consumed,
@@ -193,10 +199,13 @@ pub fn process(
 ) -> Verdict {
     worker.counters.rx(in_port, frame.len());
     worker.overlay.sync(ctx.overlay, &mut worker.counters);
+    // Frames arrive on physical ports only; a sub-interface is reached
+    // through its parent's tag.
     let verdict = match ctx.port(in_port) {
-        Some(port) => ethernet::input(frame, port, ctx, worker, events),
-        None => Verdict::Drop(DropReason::UnknownPort),
+        Some(port) if port.vlan.is_none() => ethernet::input(frame, port, ctx, worker, events),
+        _ => Verdict::Drop(DropReason::UnknownPort),
     };
+    let verdict = egress(frame, verdict, ctx, worker);
     let c = &mut worker.counters;
     match verdict {
         Verdict::Forward { .. } => c.event(Event::Forwarded),
@@ -206,4 +215,36 @@ pub fn process(
         Verdict::Drop(r) => c.drop(r),
     }
     verdict
+}
+
+/// The one egress step: a frame for a sub-interface (forwarded, a reply,
+/// an ICMP error, a decapsulated overlay packet) gets its 802.1Q tag and
+/// leaves on the parent. Its tx is counted on the sub-interface here, as
+/// handed to the parent's tx queue (the glue counts the parent's tx, and a
+/// full queue as `tx_full`).
+#[inline(always)]
+fn egress(
+    frame: &mut Frame<'_>,
+    verdict: Verdict,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+) -> Verdict {
+    let Some(port) = verdict.tx_port() else {
+        return verdict;
+    };
+    let Some(binding) = ctx.port(port).and_then(|p| p.vlan) else {
+        return verdict;
+    };
+    if !vlan::push(frame, binding.vid) {
+        return Verdict::Drop(DropReason::NoRoom);
+    }
+    worker.counters.tx(port, frame.len());
+    match verdict {
+        Verdict::Reply { .. } => Verdict::Reply {
+            port: binding.parent,
+        },
+        _ => Verdict::Forward {
+            port: binding.parent,
+        },
+    }
 }

@@ -2,6 +2,7 @@
 //! addresses on it, with the address questions the pipeline asks (is this
 //! ours, is it on this link, which source do I answer from).
 
+use super::vlan::VlanBinding;
 use sdwan_packet::ipv6::{is_link_local, link_local_from_mac, solicited_node};
 use sdwan_packet::MacAddr;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -18,6 +19,9 @@ pub struct PortConfig {
     pub ipv4: Vec<(Ipv4Addr, u8)>,
     /// Our IPv6 addresses with their prefix length, incl. the link-local.
     pub ipv6: Vec<(Ipv6Addr, u8)>,
+    /// Set on an 802.1Q sub-interface: its parent and VLAN (the MAC is the
+    /// parent's). `None`: a physical port, untagged.
+    pub vlan: Option<VlanBinding>,
 }
 
 fn in_prefix_v4(a: Ipv4Addr, net: Ipv4Addr, len: u8) -> bool {
@@ -45,7 +49,14 @@ impl PortConfig {
             mtu: 1500,
             ipv4: Vec::new(),
             ipv6: vec![(link_local_from_mac(mac.0), 64)],
+            vlan: None,
         }
+    }
+
+    /// Makes this port the sub-interface for VLAN `vid` of port `parent`.
+    pub fn on_vlan(mut self, parent: u16, vid: u16) -> Self {
+        self.vlan = Some(VlanBinding { parent, vid });
+        self
     }
 
     pub fn with_ipv4(mut self, a: Ipv4Addr, len: u8) -> Self {

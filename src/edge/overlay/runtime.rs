@@ -272,7 +272,8 @@ impl OverlayRuntime {
     fn track_links(&mut self) {
         let wans: Vec<(u32, u16)> = self.cfg.wans.iter().map(|w| (w.id, w.port)).collect();
         for (id, port) in wans {
-            let i = port as usize;
+            // A WAN sub-interface follows its parent's link.
+            let i = self.state.cfg.wire_port(port as usize);
             if self.state.cfg.ports.get(i).is_none_or(|p| p.is_vdev) {
                 continue;
             }

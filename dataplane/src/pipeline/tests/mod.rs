@@ -10,6 +10,7 @@ mod malformed;
 mod ndp;
 mod overlay;
 mod resolution;
+mod vlan;
 mod vrf;
 
 use super::*;

@@ -7,6 +7,7 @@
 mod decap;
 mod encap;
 mod hybrid;
+mod vlan;
 
 use super::{eth, ipv4, ipv6, v4, v6, GW_MAC};
 use crate::counters::Event;
@@ -36,11 +37,14 @@ pub const CLIENT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0xc, 2]);
 pub const BLUE_HOST_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0xb, 2]);
 pub const RED_HOST_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0xe, 2]);
 pub const GW2_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0xf, 0xfe]);
+pub const VLAN_HOST_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0xb, 0x64]);
 
 pub const BLUE: u16 = 0;
 pub const RED: u16 = 1;
 pub const WAN: u16 = 2;
 pub const WAN2: u16 = 3;
+/// Blue's 802.1Q sub-interface: VLAN 100 on the blue port, 10.100.0.1/24.
+pub const BLUE_V100: u16 = 4;
 pub const WAN_V4: &str = "192.0.2.1";
 pub const WAN_V6: &str = "2001:db8:ffff::1";
 pub const WAN2_V4: &str = "198.18.0.1";
@@ -192,6 +196,9 @@ impl Edge {
                 .with_ipv4(v4(WAN_V4), 24)
                 .with_ipv6(v6(WAN_V6), 64),
             PortConfig::new(WAN2, WAN2_MAC, 0).with_ipv4(v4(WAN2_V4), 24),
+            PortConfig::new(BLUE_V100, BLUE_MAC, 1)
+                .with_ipv4(v4("10.100.0.1"), 24)
+                .on_vlan(BLUE, 100),
         ];
         let (mut w, r) = fib_channel();
         let add = |vrf, p: &str, len, next_hop| RouteChange::Add {
@@ -213,6 +220,7 @@ impl Edge {
             add(1, "10.1.0.0", 24, NextHop::Connected { port: BLUE }),
             add(1, "2001:db8:a::", 64, NextHop::Connected { port: BLUE }),
             add(2, "10.1.0.0", 24, NextHop::Connected { port: RED }),
+            add(1, "10.100.0.0", 24, NextHop::Connected { port: BLUE_V100 }),
             add(1, "10.2.0.0", 16, ov(0)),
             add(1, "2001:db8:b::", 48, ov(1)),
             add(2, "10.2.0.0", 16, ov(2)),
@@ -232,6 +240,7 @@ impl Edge {
         learn(&mut mgr, BLUE, "10.1.0.2", BLUE_HOST_MAC);
         learn(&mut mgr, BLUE, "2001:db8:a::2", BLUE_HOST_MAC);
         learn(&mut mgr, RED, "10.1.0.2", RED_HOST_MAC);
+        learn(&mut mgr, BLUE_V100, "10.100.0.2", VLAN_HOST_MAC);
         let (mut writer, _reader) = overlay_channel();
         writer.publish(table());
         let router = super::Router {
