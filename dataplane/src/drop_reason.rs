@@ -126,10 +126,18 @@ pub enum DropReason {
     /// The tunnel's remote endpoint has no route out of its local WAN
     /// port in the underlay VRF.
     UnderlayNoRoute,
+    /// Internet WAN port: the source exceeded its per-source rate limit.
+    WanRateLimited,
+    /// Internet WAN port: addressed to us but not ESP-in-UDP 4500, echo,
+    /// NDP or allowed management traffic (BGP, other ports, protocols).
+    WanFiltered,
+    /// Internet WAN port: not addressed to us (no transit from the
+    /// internet).
+    WanTransit,
 }
 
 impl DropReason {
-    pub const COUNT: usize = DropReason::UnderlayNoRoute as usize + 1;
+    pub const COUNT: usize = DropReason::WanTransit as usize + 1;
 
     pub const ALL: [DropReason; DropReason::COUNT] = [
         DropReason::Truncated,
@@ -189,6 +197,9 @@ impl DropReason {
         DropReason::OverlayNoTunnel,
         DropReason::OverlayLoop,
         DropReason::UnderlayNoRoute,
+        DropReason::WanRateLimited,
+        DropReason::WanFiltered,
+        DropReason::WanTransit,
     ];
 
     pub fn index(self) -> usize {
@@ -254,6 +265,9 @@ impl DropReason {
             DropReason::OverlayNoTunnel => "overlay_no_tunnel",
             DropReason::OverlayLoop => "overlay_loop",
             DropReason::UnderlayNoRoute => "underlay_no_route",
+            DropReason::WanRateLimited => "wan_rate_limited",
+            DropReason::WanFiltered => "wan_filtered",
+            DropReason::WanTransit => "wan_transit",
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::icmp_error::drop_with_icmpv4;
 use super::overlay_out::{self, Client};
-use super::{ethernet, next_hop, overlay_in, Context, Ingress, Verdict, WorkerState};
+use super::{ethernet, next_hop, overlay_in, wan_guard, Context, Ingress, Verdict, WorkerState};
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
 use crate::fib::NextHop;
@@ -53,12 +53,22 @@ pub(super) fn input(
     if frame.set_len(l2 + total).is_err() {
         return Verdict::Drop(DropReason::Truncated);
     }
+    let guard = ing.wan_guard();
+    if let Some(g) = guard {
+        if let Err(r) = wan_guard::limit(ing.port, g, IpAddr::V4(src), worker) {
+            return Verdict::Drop(r);
+        }
+    }
     let (src_ours, dst_ours) = ctx.local.ours_v4(ing.vrf, src, dst);
     if martian_source(src) || src_ours {
         return Verdict::Drop(DropReason::MartianSource);
     }
     if dst_ours {
         return local(frame, l2, ing, ctx, worker, events);
+    }
+    if guard.is_some() {
+        let group = dst.is_multicast() || dst.is_broadcast();
+        return Verdict::Drop(wan_guard::not_for_us(ing.port, group, worker));
     }
     if dst.is_multicast() || dst.is_broadcast() {
         // Link-scope control traffic (or multicast data we do not route).
@@ -159,9 +169,10 @@ pub(super) fn decrement_ttl(frame: &mut Frame<'_>, l2: usize, ttl: u8) {
 }
 
 /// Addressed to us: ESP-in-UDP on a WAN port goes to the overlay, echo
-/// requests are answered, the rest goes to the glue. Client packets out of
-/// the overlay addressed to us are not answered (the reply would have to
-/// go back into the tunnel).
+/// requests are answered, the rest goes to the glue (on an internet WAN
+/// port only what its guard admits). Client packets out of the overlay
+/// addressed to us are not answered (the reply would have to go back into
+/// the tunnel).
 fn local(
     frame: &mut Frame<'_>,
     l2: usize,
@@ -175,14 +186,23 @@ fn local(
     }
     let port = ing.port;
     let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
-    if ip.protocol() == protocol::UDP && !ip.is_fragment() {
-        let l4 = l2 + ip.header_len();
+    let (proto, fragment, l4) = (ip.protocol(), ip.is_fragment(), l2 + ip.header_len());
+    if proto == protocol::UDP && !fragment {
         if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
             return v;
         }
-        return Verdict::Local;
     }
-    if ip.protocol() != protocol::ICMP || ip.is_fragment() {
+    // breakout NAT return traffic is handled here: after the overlay took
+    // its ESP-in-UDP, before the WAN guard refuses what is not ours.
+    if let Some(g) = ing.wan_guard() {
+        let d = frame.data();
+        let src = Ipv4Packet::new_unchecked(&d[l2..]).src();
+        if !wan_guard::admits_v4(g, src, proto, fragment, d.get(l4..).unwrap_or(&[])) {
+            return Verdict::Drop(wan_guard::filtered(port, worker));
+        }
+    }
+    let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
+    if proto != protocol::ICMP || fragment {
         return Verdict::Local;
     }
     let hl = ip.header_len();

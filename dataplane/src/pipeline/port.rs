@@ -2,6 +2,7 @@
 //! addresses on it, with the address questions the pipeline asks (is this
 //! ours, is it on this link, which source do I answer from).
 
+use super::wan_guard::WanGuard;
 use sdwan_packet::ipv6::{is_link_local, link_local_from_mac, solicited_node};
 use sdwan_packet::MacAddr;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -18,16 +19,19 @@ pub struct PortConfig {
     pub ipv4: Vec<(Ipv4Addr, u8)>,
     /// Our IPv6 addresses with their prefix length, incl. the link-local.
     pub ipv6: Vec<(Ipv6Addr, u8)>,
+    /// Set on an internet-facing WAN port: what it admits and the
+    /// per-source rate limit (see `wan_guard`). `None`: no filtering.
+    pub guard: Option<WanGuard>,
 }
 
-fn in_prefix_v4(a: Ipv4Addr, net: Ipv4Addr, len: u8) -> bool {
+pub(super) fn in_prefix_v4(a: Ipv4Addr, net: Ipv4Addr, len: u8) -> bool {
     let mask = u32::MAX
         .checked_shl(32 - u32::from(len.min(32)))
         .unwrap_or(0);
     u32::from(a) & mask == u32::from(net) & mask
 }
 
-fn in_prefix_v6(a: &Ipv6Addr, net: &Ipv6Addr, len: u8) -> bool {
+pub(super) fn in_prefix_v6(a: &Ipv6Addr, net: &Ipv6Addr, len: u8) -> bool {
     let mask = u128::MAX
         .checked_shl(128 - u32::from(len.min(128)))
         .unwrap_or(0);
@@ -45,7 +49,14 @@ impl PortConfig {
             mtu: 1500,
             ipv4: Vec::new(),
             ipv6: vec![(link_local_from_mac(mac.0), 64)],
+            guard: None,
         }
+    }
+
+    /// This port guarded as an internet WAN port.
+    pub fn with_guard(mut self, guard: WanGuard) -> Self {
+        self.guard = Some(guard);
+        self
     }
 
     pub fn with_ipv4(mut self, a: Ipv4Addr, len: u8) -> Self {
