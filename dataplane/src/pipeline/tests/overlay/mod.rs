@@ -6,6 +6,7 @@
 
 mod decap;
 mod encap;
+mod guard;
 
 use super::{eth, ipv4, ipv6, v4, v6, GW_MAC};
 use crate::counters::Event;
