@@ -7,6 +7,7 @@ mod model;
 mod overlay;
 mod static_peer;
 mod validate;
+mod wan_guard;
 
 pub use error::ConfigError;
 pub use model::*;

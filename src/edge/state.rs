@@ -71,7 +71,8 @@ pub struct EdgeState {
     pub speaker: std::sync::OnceLock<Arc<sdwan_bgp::speaker::Speaker>>,
 }
 
-/// Pipeline view of the configured ports (index = our port index).
+/// Pipeline view of the configured ports (index = our port index); an
+/// internet WAN port carries its guard.
 pub fn pipeline_ports(cfg: &Resolved, macs: &[[u8; 6]]) -> Vec<PipelinePort> {
     cfg.ports
         .iter()
@@ -87,6 +88,12 @@ pub fn pipeline_ports(cfg: &Resolved, macs: &[[u8; 6]]) -> Vec<PipelinePort> {
                     IpAddr::V6(v6) => pc.with_ipv6(v6, a.prefix_len()),
                 };
             }
+            pc.guard = cfg
+                .overlay
+                .iter()
+                .flat_map(|o| &o.wans)
+                .find(|w| usize::from(w.port) == i)
+                .and_then(|w| w.guard.clone());
             pc
         })
         .collect()
