@@ -41,7 +41,9 @@ const FLOOD_PPS: &str = "4000";
 /// The BGP sessions of an edge as (neighbor, state, prefixes received),
 /// and their uptimes.
 fn bgp_state(o: &Overlay, site: usize) -> (Vec<(String, String, u64)>, Vec<u64>) {
-    let s = o.edges[site].api_get("/api/bgp/summary").unwrap_or_default();
+    let s = o.edges[site]
+        .api_get("/api/bgp/summary")
+        .unwrap_or_default();
     let rows = s.as_array().cloned().unwrap_or_default();
     let state = rows
         .iter()
@@ -101,7 +103,14 @@ fn internet_wan_port_filters_and_limits_a_flood_while_the_overlay_carries_on() {
         "2001:db8:ffff::66/64",
     );
     // Transit attempt: the edge as the attacker's gateway to elsewhere.
-    attacker.must(&["ip", "route", "add", "198.51.100.0/24", "via", "203.0.113.1"]);
+    attacker.must(&[
+        "ip",
+        "route",
+        "add",
+        "198.51.100.0/24",
+        "via",
+        "203.0.113.1",
+    ]);
     o.wait_converged(90);
     o.ping(o.client("blue", 1), "10.2.0.2");
 
@@ -114,7 +123,11 @@ fn internet_wan_port_filters_and_limits_a_flood_while_the_overlay_carries_on() {
                 .success()
                 .then_some(())
         });
-        assert!(ok.is_some(), "attacker's echo to {dst} not answered\n{}", o.diagnostics());
+        assert!(
+            ok.is_some(),
+            "attacker's echo to {dst} not answered\n{}",
+            o.diagnostics()
+        );
     }
 
     // Allowed management traffic goes to local delivery (this edge has no
@@ -177,7 +190,10 @@ fn internet_wan_port_filters_and_limits_a_flood_while_the_overlay_carries_on() {
         .map(|m| m.values().filter_map(Value::as_u64).sum())
         .unwrap_or(0);
     eprintln!("flood sent {total}: {sent}");
-    assert!(total > 5_000, "the flood was too weak to test anything: {sent}");
+    assert!(
+        total > 5_000,
+        "the flood was too weak to test anything: {sent}"
+    );
 
     let text = String::from_utf8_lossy(&ping.stdout);
     let received: u64 = text
@@ -201,9 +217,7 @@ fn internet_wan_port_filters_and_limits_a_flood_while_the_overlay_carries_on() {
     assert!(count("esp_bad_spi") > 0, "{drops}");
     let wan = wan_row(&o);
     eprintln!("edge1 /api/wans: {wan}");
-    let grew = |k: &str| {
-        wan[k].as_u64().unwrap_or(0) > wan_before[k].as_u64().unwrap_or(0)
-    };
+    let grew = |k: &str| wan[k].as_u64().unwrap_or(0) > wan_before[k].as_u64().unwrap_or(0);
     for k in [
         "guard_passed",
         "guard_rate_limited",
@@ -212,7 +226,10 @@ fn internet_wan_port_filters_and_limits_a_flood_while_the_overlay_carries_on() {
     ] {
         assert!(grew(k), "{k} did not grow: {wan_before} -> {wan}");
     }
-    assert_eq!(wan["guard_rate_limited"].as_u64(), Some(count("wan_rate_limited")));
+    assert_eq!(
+        wan["guard_rate_limited"].as_u64(),
+        Some(count("wan_rate_limited"))
+    );
     // The limiter let through at most ~1000 pps of the attacker's IPv4
     // (plus its IPv6 /64 and edge2's tunnel): far less than it sent.
     let passed = wan["guard_passed"].as_u64().unwrap_or(0)
@@ -222,8 +239,7 @@ fn internet_wan_port_filters_and_limits_a_flood_while_the_overlay_carries_on() {
     let limited_metric = metrics
         .lines()
         .find(|l| {
-            l.starts_with("sdwan_wan_guard_packets_total{")
-                && l.contains("result=\"rate_limited\"")
+            l.starts_with("sdwan_wan_guard_packets_total{") && l.contains("result=\"rate_limited\"")
         })
         .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
     assert!(
@@ -244,7 +260,12 @@ fn internet_wan_port_filters_and_limits_a_flood_while_the_overlay_carries_on() {
             site + 1,
             bgp_before[site].1
         );
-        assert_eq!(routes(&o, site), routes_before[site], "edge{} routes changed", site + 1);
+        assert_eq!(
+            routes(&o, site),
+            routes_before[site],
+            "edge{} routes changed",
+            site + 1
+        );
     }
     o.ping(o.client("blue", 1), "10.2.0.2");
 }

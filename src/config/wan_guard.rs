@@ -45,8 +45,14 @@ pub(super) fn validate(
     };
     if kind == WanKind::Private {
         let set = [
-            (w.rate_limit_pps.as_ref().map(Spanned::span), "rate_limit_pps"),
-            (w.rate_limit_burst.as_ref().map(Spanned::span), "rate_limit_burst"),
+            (
+                w.rate_limit_pps.as_ref().map(Spanned::span),
+                "rate_limit_pps",
+            ),
+            (
+                w.rate_limit_burst.as_ref().map(Spanned::span),
+                "rate_limit_burst",
+            ),
             (w.allow.first().map(|a| a.protocol.span()), "allow"),
         ];
         if let Some((Some(span), key)) = set.into_iter().find(|(s, _)| s.is_some()) {
@@ -64,7 +70,10 @@ pub(super) fn validate(
             return Err(err(
                 r.span(),
                 "rate_limit_pps",
-                format!("{} is above {MAX_RATE_PPS} (0 turns the limit off)", r.get_ref()),
+                format!(
+                    "{} is above {MAX_RATE_PPS} (0 turns the limit off)",
+                    r.get_ref()
+                ),
             ))
         }
         Some(r) => *r.get_ref(),

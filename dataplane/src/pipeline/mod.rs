@@ -33,9 +33,9 @@ mod overlay_out;
 mod port;
 mod rate_limit;
 mod solicit;
-mod wan_guard;
 #[cfg(test)]
 mod tests;
+mod wan_guard;
 
 pub use local_addrs::LocalAddrs;
 pub use port::PortConfig;

@@ -106,14 +106,32 @@ fn bgp_and_other_traffic_to_our_wan_address_is_filtered() {
     let cases = [
         ("BGP SYN v4", to_v4(WAN, ATTACKER_V4, WAN_V4, 6, &syn(179))),
         ("BGP SYN v6", to_v6(ATTACKER_V6, WAN_V6, 6, &syn(179))),
-        ("UDP 33333", to_v4(WAN, ATTACKER_V4, WAN_V4, 17, &udp_hdr(33333))),
+        (
+            "UDP 33333",
+            to_v4(WAN, ATTACKER_V4, WAN_V4, 17, &udp_hdr(33333)),
+        ),
         ("UDP v6 53", to_v6(ATTACKER_V6, WAN_V6, 17, &udp_hdr(53))),
         ("GRE", to_v4(WAN, ATTACKER_V4, WAN_V4, 47, &[0; 8])),
-        ("ESP (no UDP)", to_v4(WAN, ATTACKER_V4, WAN_V4, 50, &[0; 16])),
-        ("SSH from elsewhere", to_v4(WAN, ATTACKER_V4, WAN_V4, 6, &syn(22))),
-        ("UDP to the SSH port", to_v4(WAN, "198.51.100.7", WAN_V4, 17, &udp_hdr(22))),
-        ("ICMP echo reply", to_v4(WAN, ATTACKER_V4, WAN_V4, 1, &[0; 8])),
-        ("broadcast", to_v4(WAN, ATTACKER_V4, "255.255.255.255", 17, &udp_hdr(67))),
+        (
+            "ESP (no UDP)",
+            to_v4(WAN, ATTACKER_V4, WAN_V4, 50, &[0; 16]),
+        ),
+        (
+            "SSH from elsewhere",
+            to_v4(WAN, ATTACKER_V4, WAN_V4, 6, &syn(22)),
+        ),
+        (
+            "UDP to the SSH port",
+            to_v4(WAN, "198.51.100.7", WAN_V4, 17, &udp_hdr(22)),
+        ),
+        (
+            "ICMP echo reply",
+            to_v4(WAN, ATTACKER_V4, WAN_V4, 1, &[0; 8]),
+        ),
+        (
+            "broadcast",
+            to_v4(WAN, ATTACKER_V4, "255.255.255.255", 17, &udp_hdr(67)),
+        ),
     ];
     for (what, frame) in &cases {
         assert_eq!(edge.run(frame, WAN).0, filtered, "{what}");
