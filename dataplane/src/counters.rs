@@ -132,6 +132,23 @@ pub struct PortCounters {
     pub tx_bytes: u64,
 }
 
+/// The guard of an internet WAN port (pipeline `wan_guard`), per port:
+/// packets its rate limiter passed and dropped, and what the filter
+/// dropped after it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GuardCounters {
+    pub passed: u64,
+    pub rate_limited: u64,
+    pub filtered: u64,
+    pub transit: u64,
+}
+
+impl GuardCounters {
+    fn words(&self) -> [u64; 4] {
+        [self.passed, self.rate_limited, self.filtered, self.transit]
+    }
+}
+
 /// One worker's counters; owned and written by that worker only.
 #[derive(Debug, Clone)]
 #[repr(align(64))]
@@ -139,6 +156,7 @@ pub struct WorkerCounters {
     drops: [u64; DropReason::COUNT],
     events: [u64; Event::COUNT],
     ports: Vec<PortCounters>,
+    guard: Vec<GuardCounters>,
 }
 
 impl WorkerCounters {
@@ -149,7 +167,18 @@ impl WorkerCounters {
             drops: [0; DropReason::COUNT],
             events: [0; Event::COUNT],
             ports: vec![PortCounters::default(); num_ports],
+            guard: vec![GuardCounters::default(); num_ports],
         }
+    }
+    #[inline]
+    pub fn guard_mut(&mut self, port: u16) -> Option<&mut GuardCounters> {
+        self.guard.get_mut(usize::from(port))
+    }
+    pub fn guard(&self, port: u16) -> GuardCounters {
+        self.guard
+            .get(usize::from(port))
+            .copied()
+            .unwrap_or_default()
     }
     #[inline]
     pub fn drop(&mut self, r: DropReason) {
@@ -217,6 +246,11 @@ impl WorkerCounters {
             a[2].store(v.tx_packets, Ordering::Relaxed);
             a[3].store(v.tx_bytes, Ordering::Relaxed);
         }
+        for (a, v) in slot.guard.iter().zip(self.guard.iter()) {
+            for (a, v) in a.iter().zip(v.words()) {
+                a.store(v, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -227,6 +261,7 @@ pub struct CounterSlot {
     drops: [AtomicU64; DropReason::COUNT],
     events: [AtomicU64; Event::COUNT],
     ports: Vec<[AtomicU64; 4]>,
+    guard: Vec<[AtomicU64; 4]>,
 }
 
 impl CounterSlot {
@@ -235,6 +270,9 @@ impl CounterSlot {
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
             events: std::array::from_fn(|_| AtomicU64::new(0)),
             ports: (0..num_ports)
+                .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
+                .collect(),
+            guard: (0..num_ports)
                 .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
                 .collect(),
         }
@@ -255,6 +293,8 @@ pub struct CounterTotals {
     pub drops: [u64; DropReason::COUNT],
     pub events: [u64; Event::COUNT],
     pub ports: Vec<PortCounters>,
+    /// Per port: its WAN guard (all zero on unguarded ports).
+    pub guard: Vec<GuardCounters>,
 }
 
 impl CounterTotals {
@@ -288,6 +328,7 @@ impl CounterSlots {
             drops: [0; DropReason::COUNT],
             events: [0; Event::COUNT],
             ports: vec![PortCounters::default(); self.num_ports],
+            guard: vec![GuardCounters::default(); self.num_ports],
         };
         for s in &self.slots {
             for (d, a) in t.drops.iter_mut().zip(s.drops.iter()) {
@@ -301,6 +342,12 @@ impl CounterSlots {
                 p.rx_bytes += a[1].load(Ordering::Relaxed);
                 p.tx_packets += a[2].load(Ordering::Relaxed);
                 p.tx_bytes += a[3].load(Ordering::Relaxed);
+            }
+            for (g, a) in t.guard.iter_mut().zip(s.guard.iter()) {
+                g.passed += a[0].load(Ordering::Relaxed);
+                g.rate_limited += a[1].load(Ordering::Relaxed);
+                g.filtered += a[2].load(Ordering::Relaxed);
+                g.transit += a[3].load(Ordering::Relaxed);
             }
         }
         t
@@ -325,6 +372,9 @@ mod tests {
         b.tx_burst(1, 2, 128);
         b.drop_n(DropReason::TxFull, 3);
         a.rx(9, 1); // unknown port: not counted per port
+        b.guard_mut(1).unwrap().rate_limited += 4;
+        a.guard_mut(1).unwrap().passed += 1;
+        assert!(a.guard_mut(9).is_none());
         a.publish(slots.slot(0).unwrap());
         b.publish(slots.slot(1).unwrap());
         let t = slots.totals();
@@ -340,6 +390,14 @@ mod tests {
             }
         );
         assert_eq!(t.ports[0].tx_bytes, 60);
+        assert_eq!(
+            t.guard[1],
+            GuardCounters {
+                passed: 1,
+                rate_limited: 4,
+                ..Default::default()
+            }
+        );
         assert_eq!(
             t.nonzero_drops().collect::<Vec<_>>(),
             vec![("no_route", 2), ("tx_full", 3)]

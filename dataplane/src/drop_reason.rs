@@ -154,10 +154,18 @@ pub enum DropReason {
     /// Native (unencrypted) overlay traffic on a private WAN port from an
     /// address that is no private tunnel's remote end.
     NativeUnknownPeer,
+    /// Internet WAN port: the source exceeded its per-source rate limit.
+    WanRateLimited,
+    /// Internet WAN port: addressed to us but not ESP-in-UDP 4500, echo,
+    /// NDP or allowed management traffic (BGP, other ports, protocols).
+    WanFiltered,
+    /// Internet WAN port: not addressed to us (no transit from the
+    /// internet).
+    WanTransit,
 }
 
 impl DropReason {
-    pub const COUNT: usize = DropReason::NativeUnknownPeer as usize + 1;
+    pub const COUNT: usize = DropReason::WanTransit as usize + 1;
 
     pub const ALL: [DropReason; DropReason::COUNT] = [
         DropReason::Truncated,
@@ -230,6 +238,9 @@ impl DropReason {
         DropReason::NatFragment,
         DropReason::NatMalformed,
         DropReason::NativeUnknownPeer,
+        DropReason::WanRateLimited,
+        DropReason::WanFiltered,
+        DropReason::WanTransit,
     ];
 
     pub fn index(self) -> usize {
@@ -308,6 +319,9 @@ impl DropReason {
             DropReason::NatFragment => "nat_fragment",
             DropReason::NatMalformed => "nat_malformed",
             DropReason::NativeUnknownPeer => "native_unknown_peer",
+            DropReason::WanRateLimited => "wan_rate_limited",
+            DropReason::WanFiltered => "wan_filtered",
+            DropReason::WanTransit => "wan_transit",
         }
     }
 }
@@ -361,8 +375,7 @@ impl From<sdwan_policy::PolicyDrop> for DropReason {
             P::NatUnsupportedProtocol => DropReason::NatUnsupportedProtocol,
             P::NatFragment => DropReason::NatFragment,
             P::NatMalformed => DropReason::NatMalformed,
-            // The edge's own per-source limiter has its own reason.
-            P::RateLimited => DropReason::NoUsablePath,
+            P::RateLimited => DropReason::WanRateLimited,
         }
     }
 }
@@ -393,7 +406,9 @@ mod tests {
     #[test]
     fn policy_reasons_keep_their_names() {
         for p in sdwan_policy::PolicyDrop::ALL {
-            if p != sdwan_policy::PolicyDrop::RateLimited {
+            if p == sdwan_policy::PolicyDrop::RateLimited {
+                assert_eq!(DropReason::from(p), DropReason::WanRateLimited);
+            } else {
                 assert_eq!(DropReason::from(p).as_str(), p.as_str());
             }
         }

@@ -9,6 +9,7 @@ mod policy;
 mod ports;
 mod static_peer;
 mod validate;
+mod wan_guard;
 
 pub use error::ConfigError;
 pub use model::*;

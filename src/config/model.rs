@@ -290,6 +290,31 @@ pub struct WanConfig {
     /// to its IPv4 address (`internet-breakout` policies).
     #[serde(default)]
     pub breakout: Option<Spanned<bool>>,
+    /// Internet ports: packets per second one source may send to the
+    /// port, per worker (default 100000; 0 turns the limit off).
+    #[serde(default)]
+    pub rate_limit_pps: Option<Spanned<u32>>,
+    /// Internet ports: packets one source may send back to back
+    /// (default 10000).
+    #[serde(default)]
+    pub rate_limit_burst: Option<Spanned<u32>>,
+    /// Internet ports: management traffic to the port's addresses that is
+    /// accepted besides ESP-in-UDP, echo and NDP (everything else is
+    /// dropped as `wan_filtered`).
+    #[serde(default)]
+    pub allow: Vec<WanAllowConfig>,
+}
+
+/// `[[wan]] allow = [{ protocol = "tcp", port = 22, from = ["198.51.100.0/24"] }]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WanAllowConfig {
+    /// `tcp` or `udp`.
+    pub protocol: Spanned<String>,
+    /// Destination port on our address.
+    pub port: Spanned<u16>,
+    /// Source prefixes admitted (`0.0.0.0/0` / `::/0` for any).
+    pub from: Spanned<Vec<Spanned<IpNet>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,7 @@ use super::model::{EdgeConfig, VrfConfig};
 use super::validate::ResolvedPort;
 use sdwan_bgp::config::RouteTarget;
 use sdwan_bgp::wire::{ExtCommunity, Rd};
+use sdwan_dataplane::pipeline::WanGuard;
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::Range;
@@ -44,9 +45,11 @@ impl VrfEncap {
     }
 }
 
-/// `internet`: always ESP; `private`: a private underlay (MPLS VPN,
-/// leased line) whose tunnels may also carry flows natively, unencrypted,
-/// when their `[[policy]]` allows it (draft §3.3).
+/// `internet`: always ESP, and the port is guarded (only ESP-in-UDP,
+/// echo, NDP and allowed management traffic to us, per-source rate
+/// limit; see `wan_guard`); `private`: a private underlay (MPLS VPN,
+/// leased line), not guarded, whose tunnels may also carry flows
+/// natively, unencrypted, when their `[[policy]]` allows it (draft §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WanKind {
     Internet,
@@ -85,6 +88,9 @@ pub struct ResolvedWan {
     /// The port's own addresses (outer source by family).
     pub addresses: Vec<IpAddr>,
     pub gateway: Option<IpAddr>,
+    /// Internet ports: what the port admits and the per-source rate
+    /// limit (`None` on private ports).
+    pub guard: Option<WanGuard>,
 }
 
 impl ResolvedWan {
@@ -479,6 +485,7 @@ fn validate_wans(
                 Some(ip)
             }
         };
+        let guard = super::wan_guard::validate(cx.path, cx.text, w, i, kind)?;
         wans.push(ResolvedWan {
             port: idx as u16,
             port_name: name.clone(),
@@ -488,6 +495,7 @@ fn validate_wans(
             public_address,
             addresses,
             gateway,
+            guard,
         });
     }
     Ok(wans)

@@ -292,3 +292,119 @@ fn a_trunk_without_addresses_carries_client_vlans() {
     let e = parse_overlay(&format!("{OVERLAY}{routed}{vlan}")).unwrap_err();
     assert_eq!(e.field, "port[3].vrf", "{e}");
 }
+
+#[test]
+fn internet_wans_are_guarded_with_defaults_and_allow_rules() {
+    use sdwan_dataplane::pipeline::{
+        GuardProtocol, DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PPS,
+    };
+    let g = parse_overlay(OVERLAY).unwrap().overlay.unwrap().wans[0]
+        .guard
+        .clone()
+        .expect("internet is the default kind: guarded");
+    assert_eq!(
+        (g.rate_limit_pps, g.rate_limit_burst, g.allow.len()),
+        (DEFAULT_RATE_LIMIT_PPS, DEFAULT_RATE_LIMIT_BURST, 0)
+    );
+    let c = with(
+        "gateway = \"192.0.2.254\"\n",
+        "gateway = \"192.0.2.254\"\nrate_limit_pps = 500\nrate_limit_burst = 50\nallow = [\n  { protocol = \"tcp\", port = 22, from = [\"198.51.100.0/24\", \"2001:db8:9::/48\"] },\n  { protocol = \"udp\", port = 161, from = [\"0.0.0.0/0\"] },\n]\n",
+    )
+    .unwrap();
+    let g = c.overlay.unwrap().wans[0].guard.clone().unwrap();
+    assert_eq!((g.rate_limit_pps, g.rate_limit_burst), (500, 50));
+    assert_eq!(g.allow.len(), 3, "one rule per source prefix");
+    assert_eq!(g.allow[1].from.addr.to_string(), "2001:db8:9::");
+    assert_eq!(
+        (g.allow[2].protocol, g.allow[2].port),
+        (GuardProtocol::Udp, 161)
+    );
+    let off = with(
+        "gateway = \"192.0.2.254\"\n",
+        "gateway = \"192.0.2.254\"\nrate_limit_pps = 0\n",
+    )
+    .unwrap();
+    assert_eq!(
+        off.overlay.unwrap().wans[0]
+            .guard
+            .as_ref()
+            .unwrap()
+            .rate_limit_pps,
+        0
+    );
+    let private = with("color = 100\n", "color = 100\nkind = \"private\"\n").unwrap();
+    assert!(private.overlay.unwrap().wans[0].guard.is_none());
+}
+
+#[test]
+fn bad_guard_keys_are_refused_at_their_field() {
+    let gw = "gateway = \"192.0.2.254\"\n";
+    let allow = |rule: &str| format!("{gw}allow = [{rule}]\n");
+    let cases = [
+        (
+            allow("{ protocol = \"tcp\", port = 179, from = [\"0.0.0.0/0\"] }"),
+            "wan[0].allow[0].port",
+            "BGP",
+        ),
+        (
+            allow("{ protocol = \"udp\", port = 4500, from = [\"0.0.0.0/0\"] }"),
+            "wan[0].allow[0].port",
+            "overlay",
+        ),
+        (
+            allow("{ protocol = \"udp\", port = 0, from = [\"0.0.0.0/0\"] }"),
+            "wan[0].allow[0].port",
+            "port 0",
+        ),
+        (
+            allow("{ protocol = \"icmp\", port = 1, from = [\"0.0.0.0/0\"] }"),
+            "wan[0].allow[0].protocol",
+            "neither",
+        ),
+        (
+            allow("{ protocol = \"tcp\", port = 22, from = [] }"),
+            "wan[0].allow[0].from",
+            "at least one",
+        ),
+        (
+            allow("{ protocol = \"tcp\", port = 22, from = [\"10.0.0.1/8\"] }"),
+            "wan[0].allow[0].from[0]",
+            "10.0.0.0/8",
+        ),
+        (
+            format!("{gw}rate_limit_burst = 0\n"),
+            "wan[0].rate_limit_burst",
+            "at least 1",
+        ),
+        (
+            format!("{gw}rate_limit_pps = 0\nrate_limit_burst = 5\n"),
+            "wan[0].rate_limit_burst",
+            "no effect",
+        ),
+        (
+            format!("{gw}rate_limit_pps = 2000000000\n"),
+            "wan[0].rate_limit_pps",
+            "above",
+        ),
+        (
+            format!("{gw}kind = \"private\"\nrate_limit_pps = 10\n"),
+            "wan[0].rate_limit_pps",
+            "internet",
+        ),
+        (
+            format!(
+                "{gw}kind = \"private\"\n{}",
+                allow("{ protocol = \"tcp\", port = 22, from = [\"0.0.0.0/0\"] }")
+                    .trim_start_matches(gw)
+            ),
+            "wan[0].allow",
+            "internet",
+        ),
+    ];
+    for (to, field, words) in cases {
+        let e = refused(gw, &to);
+        assert_eq!(e.field, field, "{to}: {e}");
+        assert!(e.message.contains(words), "{to}: {e}");
+        assert!(e.line > 0, "{to}: {e}");
+    }
+}

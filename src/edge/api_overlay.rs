@@ -3,7 +3,10 @@
 //! GET  /api/tunnels        one row per (local WAN port, remote WAN port):
 //!                          state, SPIs, packets / bytes / drops out
 //! GET  /api/wans           local WAN ports: color, kind, public address,
-//!                          state (up / down), tunnels up
+//!                          state (up / down), tunnels up; internet ports
+//!                          also their guard (rate limit, allow rules) and
+//!                          its counters (passed / rate_limited by the
+//!                          per-source limiter, filtered, transit)
 //! GET  /api/sa             every SA, both directions, with its counters
 //! GET  /api/overlay        resolver errors, routes per VRF, generation
 //! POST /api/wan?wan=ID&admin=down|up   take a WAN port out of the overlay
@@ -21,7 +24,9 @@ use super::state::EdgeState;
 use crate::metrics::Metrics;
 use crate::mgmt::bgp_view;
 use crate::mgmt::server::Response;
+use sdwan_dataplane::counters::CounterTotals;
 use sdwan_dataplane::overlay::{InboundKey, SaTotals, TunnelKey};
+use sdwan_dataplane::pipeline::GuardProtocol;
 use serde_json::{json, Value};
 
 fn totals_json(t: Option<&SaTotals>) -> Value {
@@ -75,7 +80,50 @@ fn merge(mut row: Value, extra: Value) -> Value {
 }
 
 pub fn wans(state: &EdgeState) -> Value {
-    serde_json::to_value(&state.overlay_status.load().wans).unwrap_or(Value::Null)
+    let totals = state.counters.totals();
+    let status = state.overlay_status.load();
+    let rows = status.wans.iter().map(|w| {
+        let row = serde_json::to_value(w).unwrap_or(Value::Null);
+        merge(row, guard_json(state, &totals, w.id))
+    });
+    Value::Array(rows.collect())
+}
+
+/// The guard columns of WAN `id`'s row (`null`s on a private port).
+fn guard_json(state: &EdgeState, totals: &CounterTotals, id: u32) -> Value {
+    let wan = state.cfg.overlay.as_ref().and_then(|o| o.wan_by_id(id));
+    let Some((wan, guard)) = wan.and_then(|w| Some((w, w.guard.as_ref()?))) else {
+        return json!({
+            "rate_limit_pps": null, "rate_limit_burst": null, "allow": null,
+            "guard_passed": null, "guard_rate_limited": null,
+            "guard_filtered": null, "guard_transit": null,
+        });
+    };
+    let c = totals
+        .guard
+        .get(usize::from(wan.port))
+        .copied()
+        .unwrap_or_default();
+    let allow: Vec<String> = guard
+        .allow
+        .iter()
+        .map(|r| {
+            let p = match r.protocol {
+                GuardProtocol::Tcp => "tcp",
+                GuardProtocol::Udp => "udp",
+            };
+            format!("{p}/{} from {}/{}", r.port, r.from.addr, r.from.len)
+        })
+        .collect();
+    json!({
+        "rate_limit_pps": guard.rate_limit_pps,
+        "rate_limit_burst": guard.rate_limit_burst,
+        "allow": allow,
+        "guard_passed": c.passed,
+        "guard_rate_limited": c.rate_limited,
+        "guard_filtered": c.filtered,
+        "guard_transit": c.transit,
+    })
 }
 
 pub fn tunnels(state: &EdgeState) -> Value {
@@ -297,6 +345,11 @@ pub fn register_metrics(m: &mut Metrics) {
         &["reason"],
     );
     m.counter(
+        "sdwan_wan_guard_packets_total",
+        "Internet WAN port guard: packets its per-source rate limiter passed (passed) or dropped (rate_limited), then dropped as not admitted (filtered) or not for us (transit)",
+        &["port", "result"],
+    );
+    m.counter(
         "sdwan_config_reloads_total",
         "Config reloads by result (applied, unchanged, refused)",
         &["result"],
@@ -351,6 +404,29 @@ pub fn refresh_metrics(state: &EdgeState, m: &Metrics) {
         m.set_gauge("sdwan_overlay_routes", &[vrf.as_str()], *n as i64);
     }
     m.set_gauge("sdwan_overlay_generation", &[], status.generation as i64);
+    let totals = state.counters.totals();
+    for w in state.cfg.overlay.iter().flat_map(|o| &o.wans) {
+        if w.guard.is_none() {
+            continue;
+        }
+        let c = totals
+            .guard
+            .get(usize::from(w.port))
+            .copied()
+            .unwrap_or_default();
+        for (result, n) in [
+            ("passed", c.passed),
+            ("rate_limited", c.rate_limited),
+            ("filtered", c.filtered),
+            ("transit", c.transit),
+        ] {
+            m.set_total(
+                "sdwan_wan_guard_packets_total",
+                &[w.port_name.as_str(), result],
+                n,
+            );
+        }
+    }
     for (reason, n) in &status.errors {
         m.set_total("sdwan_overlay_errors_total", &[reason.as_str()], *n);
     }

@@ -73,7 +73,8 @@ pub struct EdgeState {
 
 /// Pipeline view of the configured ports (index = our port index):
 /// `macs` holds the physical ports' MACs; a sub-interface uses its
-/// parent's (and so gets the same EUI-64 link-local address).
+/// parent's (and so gets the same EUI-64 link-local address);
+/// an internet WAN port carries its guard.
 pub fn pipeline_ports(cfg: &Resolved, macs: &[[u8; 6]]) -> Vec<PipelinePort> {
     cfg.ports
         .iter()
@@ -93,6 +94,12 @@ pub fn pipeline_ports(cfg: &Resolved, macs: &[[u8; 6]]) -> Vec<PipelinePort> {
                     IpAddr::V6(v6) => pc.with_ipv6(v6, a.prefix_len()),
                 };
             }
+            pc.guard = cfg
+                .overlay
+                .iter()
+                .flat_map(|o| &o.wans)
+                .find(|w| usize::from(w.port) == i)
+                .and_then(|w| w.guard.clone());
             pc
         })
         .collect()

@@ -49,6 +49,10 @@ fn columns(what: &ShowWhat) -> &'static [(&'static str, &'static str)] {
             ("public_address", "PUBLIC-ADDRESS"),
             ("state", "STATE"),
             ("tunnels_up", "TUNNELS-UP"),
+            ("rate_limit_pps", "LIMIT-PPS"),
+            ("guard_rate_limited", "RATE-LIMITED"),
+            ("guard_filtered", "FILTERED"),
+            ("guard_transit", "TRANSIT"),
         ],
         ShowWhat::Sa => &[
             ("direction", "DIR"),

@@ -167,6 +167,29 @@ impl Internet {
         must("ip", &["-n", n, "link", "set", ifname, "up"]);
     }
 
+    /// A host on the internet: a veth pair, `bridge_end` enslaved to the
+    /// bridge, `host_end` in namespace `host` with `v4` and `v6` (CIDR).
+    /// The pair goes away with either namespace.
+    pub fn attach_host(&self, host: &Netns, bridge_end: &str, host_end: &str, v4: &str, v6: &str) {
+        let n = &self.ns.name;
+        must(
+            "ip",
+            &[
+                "-n", n, "link", "add", bridge_end, "type", "veth", "peer", "name", host_end,
+                "netns", &host.name,
+            ],
+        );
+        must("ip", &["-n", n, "link", "set", bridge_end, "master", "br0"]);
+        must("ip", &["-n", n, "link", "set", bridge_end, "up"]);
+        let h = &host.name;
+        must("ip", &["-n", h, "link", "set", host_end, "up"]);
+        must("ip", &["-n", h, "addr", "add", v4, "dev", host_end]);
+        must(
+            "ip",
+            &["-n", h, "addr", "add", v6, "dev", host_end, "nodad"],
+        );
+    }
+
     /// Starts tcpdump on the bridge, writing `pcap`.
     pub fn capture(&self, pcap: &Path, log: &Path) -> Proc {
         let mut p = Proc::spawn(

@@ -15,8 +15,19 @@ pub(crate) struct Rr {
     pub(crate) port: u16,
 }
 
+/// TCP ports of a test prefix: (route reflector, controller API, edge API
+/// base); each test has its own so they never collide.
+pub(crate) fn test_ports(prefix: &str, gobgp: bool) -> (u16, u16, u16) {
+    match (prefix, gobgp) {
+        ("gd", _) => (19401, 19410, 19410),
+        ("sdwo", _) => (17941, 19210, 19210),
+        (_, true) => (17942, 19210, 19220),
+        _ => (17941, 19210, 19220),
+    }
+}
+
 pub(crate) fn edge_api(prefix: &str, site: u8) -> String {
-    let base = if prefix == "sdwo" { 19210 } else { 19220 };
+    let base = test_ports(prefix, false).2;
     format!("127.0.0.1:{}", base + site as u16)
 }
 
@@ -27,8 +38,8 @@ pub(crate) fn taps(prefix: &str, site: u8) -> [String; 3] {
 /// The edge's TOML, in the shape of examples/overlay-edge*.toml.
 /// The GoBGP variant runs its tunnels over an IPv6 underlay (the WAN
 /// ports' public addresses are their IPv6 ones), the controller variant
-/// over IPv4.
-pub(crate) fn edge_config(prefix: &str, site: u8, rr: &Rr) -> String {
+/// over IPv4. `wan_extra`: more keys of the `[[wan]]` (e.g. its guard).
+pub(crate) fn edge_config(prefix: &str, site: u8, rr: &Rr, wan_extra: &str) -> String {
     let [wan, blue, red] = taps(prefix, site);
     let public = if prefix == "sdwg" {
         format!("public_address = \"2001:db8:ffff::{site}\"")
@@ -94,6 +105,7 @@ id = 1
 color = 100
 kind = "internet"
 {public}
+{wan_extra}
 
 [[port]]
 name = "blue0"

@@ -51,21 +51,27 @@ pub(crate) struct Overlay {
     pub(crate) clients: Vec<Netns>,
     pub(crate) internet: Internet,
     pub(crate) dir: tempfile::TempDir,
+    /// Extra `[[wan]]` keys of every edge's config.
+    pub(crate) wan_extra: String,
 }
 
 pub(crate) const ECHO_PORT: u16 = 7007;
 
 impl Overlay {
     pub(crate) fn new(prefix: &'static str, gobgp: bool) -> Overlay {
+        Self::with_wan_config(prefix, gobgp, "")
+    }
+
+    /// As [`Overlay::new`], with `wan_extra` added to every edge's `[[wan]]`.
+    pub(crate) fn with_wan_config(prefix: &'static str, gobgp: bool, wan_extra: &str) -> Overlay {
+        let (rr_port, controller_api, _) = test_ports(prefix, gobgp);
         let dir = tempfile::tempdir().expect("tempdir");
         let internet = Internet::new(&format!("{prefix}-inet"));
         let clients: Vec<Netns> = ["b1", "r1", "b2", "r2"]
             .iter()
             .map(|c| Netns::new(&format!("{prefix}-{c}")))
             .collect();
-        let rr = Rr {
-            port: if gobgp { 17942 } else { 17941 },
-        };
+        let rr = Rr { port: rr_port };
         let reflector = if gobgp {
             let conf = dir.path().join("gobgpd.toml");
             std::fs::write(&conf, gobgp_config(&rr)).unwrap();
@@ -90,7 +96,7 @@ impl Overlay {
             Reflector::GoBgp { proc, api_port }
         } else {
             let conf = dir.path().join("controller.toml");
-            let api = "127.0.0.1:19210".to_string();
+            let api = format!("127.0.0.1:{controller_api}");
             std::fs::write(&conf, controller_config(&rr, &api)).unwrap();
             let mut proc = Proc::spawn(
                 "sdwan controller",
@@ -120,6 +126,7 @@ impl Overlay {
             clients,
             internet,
             dir,
+            wan_extra: wan_extra.to_string(),
         };
         for site in 1..=2 {
             let e = o.start_edge(site);
@@ -151,7 +158,7 @@ impl Overlay {
         let t = taps(self.prefix, site);
         let refs: Vec<&str> = t.iter().map(String::as_str).collect();
         let edge = Edge::start(
-            &edge_config(self.prefix, site, &self.rr),
+            &edge_config(self.prefix, site, &self.rr, &self.wan_extra),
             &edge_api(self.prefix, site),
             &refs,
         );

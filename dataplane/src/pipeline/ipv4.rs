@@ -5,7 +5,9 @@
 use super::breakout::{self, Outbound};
 use super::icmp_error::drop_with_icmpv4;
 use super::overlay_out::{self, Client};
-use super::{ethernet, next_hop, overlay_in, steer, Context, Ingress, Verdict, WorkerState};
+use super::{
+    ethernet, next_hop, overlay_in, steer, wan_guard, Context, Ingress, Verdict, WorkerState,
+};
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
 use crate::fib::NextHop;
@@ -55,12 +57,22 @@ pub(super) fn input(
     if frame.set_len(l2 + total).is_err() {
         return Verdict::Drop(DropReason::Truncated);
     }
+    let guard = ing.wan_guard();
+    if let Some(g) = guard {
+        if let Err(r) = wan_guard::limit(ing.port, g, IpAddr::V4(src), worker) {
+            return Verdict::Drop(r);
+        }
+    }
     let (src_ours, dst_ours) = ctx.local.ours_v4(ing.vrf, src, dst);
     if martian_source(src) || src_ours {
         return Verdict::Drop(DropReason::MartianSource);
     }
     if dst_ours {
         return local(frame, l2, ing, ctx, worker, events);
+    }
+    if guard.is_some() {
+        let group = dst.is_multicast() || dst.is_broadcast();
+        return Verdict::Drop(wan_guard::not_for_us(ing.port, group, worker));
     }
     if dst.is_multicast() || dst.is_broadcast() {
         // Link-scope control traffic (or multicast data we do not route).
@@ -194,9 +206,10 @@ pub(super) fn decrement_ttl(frame: &mut Frame<'_>, l2: usize, ttl: u8) {
 }
 
 /// Addressed to us: ESP-in-UDP on a WAN port goes to the overlay, echo
-/// requests are answered, the rest goes to the glue. Client packets out of
-/// the overlay addressed to us are not answered (the reply would have to
-/// go back into the tunnel).
+/// requests are answered, the rest goes to the glue (on an internet WAN
+/// port only what its guard admits). Client packets out of the overlay
+/// addressed to us are not answered (the reply would have to go back into
+/// the tunnel).
 fn local(
     frame: &mut Frame<'_>,
     l2: usize,
@@ -227,14 +240,22 @@ fn local(
             return v;
         }
     }
-    // Breakout NAT return traffic (internet WAN ports).
+    // Breakout NAT return traffic (internet WAN ports), before the guard.
     if !ctx.overlay.breakout.is_empty() {
         if let Some(v) = breakout::receive(frame, l2, dst, port, ctx, worker, events) {
             return v;
         }
     }
+    // The WAN guard refuses what is not ours (internet WAN ports).
+    if let Some(g) = ing.wan_guard() {
+        let d = frame.data();
+        let src = Ipv4Packet::new_unchecked(&d[l2..]).src();
+        if !wan_guard::admits_v4(g, src, proto, fragment, d.get(l4..).unwrap_or(&[])) {
+            return Verdict::Drop(wan_guard::filtered(port, worker));
+        }
+    }
     let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
-    if proto == protocol::UDP || ip.protocol() != protocol::ICMP || ip.is_fragment() {
+    if proto != protocol::ICMP || fragment {
         return Verdict::Local;
     }
     let hl = ip.header_len();

@@ -6,7 +6,8 @@
 use super::icmp_error::drop_with_icmpv6;
 use super::overlay_out::{self, Client};
 use super::{
-    ethernet, ndp, next_hop, overlay_in, steer, Context, Ingress, PortConfig, Verdict, WorkerState,
+    ethernet, ndp, next_hop, overlay_in, steer, wan_guard, Context, Ingress, PortConfig, Verdict,
+    WorkerState,
 };
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
@@ -40,6 +41,12 @@ pub(super) fn input(
     if frame.set_len(l2 + total).is_err() {
         return Verdict::Drop(DropReason::Truncated);
     }
+    let guard = ing.wan_guard();
+    if let Some(g) = guard {
+        if let Err(r) = wan_guard::limit(port, g, IpAddr::V6(src), worker) {
+            return Verdict::Drop(r);
+        }
+    }
     if src.is_multicast() {
         return Verdict::Drop(DropReason::MartianSource);
     }
@@ -59,6 +66,9 @@ pub(super) fn input(
     }
     if dst_ours {
         return local(frame, l2, ing, ctx, worker, events);
+    }
+    if guard.is_some() {
+        return Verdict::Drop(wan_guard::not_for_us(port, false, worker));
     }
     if dst.is_unspecified() || dst.is_loopback() {
         return Verdict::Drop(DropReason::MartianDestination);
@@ -148,7 +158,7 @@ fn error(
 
 /// Addressed to us (unicast, or a group we joined): ESP-in-UDP on a WAN
 /// port goes to the overlay, echo and NDP are handled, the rest goes to
-/// the glue. Client packets out of the overlay addressed to us are not
+/// the glue (on an internet WAN port only what its guard admits). Client packets out of the overlay addressed to us are not
 /// answered (the reply would have to go back into the tunnel).
 fn local(
     frame: &mut Frame<'_>,
@@ -168,28 +178,31 @@ fn local(
         Err(Error::Truncated { .. }) => return Verdict::Drop(DropReason::Truncated),
         Err(_) => return Verdict::Drop(DropReason::BadIpv6ExtensionHeader),
     };
+    let l4 = l2 + ul.offset;
     if ul.protocol == next_header::UDP && !ul.fragmented {
-        let l4 = l2 + ul.offset;
         if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
             return v;
         }
     }
     if !ul.fragmented {
-        let l4 = l2 + ul.offset;
         let proto = ul.protocol;
         if let Some(v) = overlay_in::receive_native(frame, l2, l4, proto, port, ctx, worker, events)
         {
             return v;
         }
     }
-    if ul.protocol == next_header::UDP {
-        return Verdict::Local;
-    }
+    // The WAN guard refuses what is not ours (internet WAN ports).
     let ip = Ipv6Packet::new_unchecked(&frame.data()[l2..]);
+    let (src, dst, hop_limit) = (ip.src(), ip.dst(), ip.hop_limit());
+    if let Some(g) = ing.wan_guard() {
+        let l4_bytes = frame.data().get(l4..).unwrap_or(&[]);
+        if !wan_guard::admits_v6(g, &src, &dst, ul.protocol, ul.fragmented, l4_bytes) {
+            return Verdict::Drop(wan_guard::filtered(port, worker));
+        }
+    }
     if ul.protocol != next_header::ICMPV6 || ul.fragmented {
         return Verdict::Local;
     }
-    let (src, dst, hop_limit) = (ip.src(), ip.dst(), ip.hop_limit());
     let icmp_at = l2 + ul.offset;
     let icmp = match Icmpv6Packet::new_checked(&frame.data()[icmp_at..]) {
         Ok(i) => i,

@@ -15,7 +15,8 @@
 //! VRF for the per-packet check), `ethernet` (L2 accept/demux), `arp`,
 //! `ipv4`, `ipv6`, `ndp`, `icmp_error` (in-place ICMP errors), `next_hop`
 //! (FIB result → neighbor → L2 rewrite), `solicit` (ARP request / NS
-//! builders for the control thread), `rate_limit`, `overlay_out` (client
+//! builders for the control thread), `rate_limit`, `wan_guard` (what an
+//! internet WAN port admits, per-source rate limit), `overlay_out` (client
 //! packet → ESP-in-UDP toward a remote edge, LAN → WAN) and `overlay_in`
 //! (ESP-in-UDP to us → client packet into its VRF, WAN → LAN).
 
@@ -37,12 +38,17 @@ mod steer;
 #[cfg(test)]
 mod tests;
 mod vlan;
+mod wan_guard;
 
 pub use local_addrs::LocalAddrs;
 pub use port::PortConfig;
 pub use rate_limit::TokenBucket;
 pub use solicit::{build_arp_request, build_neighbor_solicitation, SolicitError};
 pub use vlan::{to_wire, VlanBinding};
+pub use wan_guard::{
+    AllowRule, GuardProtocol, SourcePrefix, WanGuard, DEFAULT_RATE_LIMIT_BURST,
+    DEFAULT_RATE_LIMIT_PPS,
+};
 
 use crate::counters::{Event, WorkerCounters};
 use crate::drop_reason::DropReason;
@@ -125,6 +131,17 @@ impl<'a> Ingress<'a> {
             from_overlay: false,
         }
     }
+
+    /// The guard of an internet WAN port, for packets received on it
+    /// (not for client packets decrypted out of the overlay).
+    #[inline(always)]
+    fn wan_guard(&self) -> Option<&'a wan_guard::WanGuard> {
+        if self.from_overlay {
+            None
+        } else {
+            self.port.guard.as_ref()
+        }
+    }
 }
 
 /// ICMP error rate limit per worker.
@@ -151,6 +168,8 @@ pub struct WorkerState {
     /// This worker's inbound SAs, tunnel counters and WAN port set, synced
     /// from the overlay snapshot on each generation change.
     pub overlay: OverlayWorker,
+    /// Per-source rate limiters of the guarded (internet WAN) ports.
+    wan_guard: wan_guard::GuardWorker,
     icmp_bucket: TokenBucket,
     now_ns: u64,
 }
@@ -160,6 +179,7 @@ impl WorkerState {
         Self {
             counters: WorkerCounters::new(num_ports),
             overlay: OverlayWorker::new(),
+            wan_guard: wan_guard::GuardWorker::default(),
             icmp_bucket: TokenBucket::new(icmp.per_second, icmp.burst),
             now_ns: 0,
         }

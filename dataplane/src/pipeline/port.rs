@@ -3,6 +3,7 @@
 //! ours, is it on this link, which source do I answer from).
 
 use super::vlan::VlanBinding;
+use super::wan_guard::WanGuard;
 use sdwan_packet::ipv6::{is_link_local, link_local_from_mac, solicited_node};
 use sdwan_packet::MacAddr;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -22,16 +23,19 @@ pub struct PortConfig {
     /// Set on an 802.1Q sub-interface: its parent and VLAN (the MAC is the
     /// parent's). `None`: a physical port, untagged.
     pub vlan: Option<VlanBinding>,
+    /// Set on an internet-facing WAN port: what it admits and the
+    /// per-source rate limit (see `wan_guard`). `None`: no filtering.
+    pub guard: Option<WanGuard>,
 }
 
-fn in_prefix_v4(a: Ipv4Addr, net: Ipv4Addr, len: u8) -> bool {
+pub(super) fn in_prefix_v4(a: Ipv4Addr, net: Ipv4Addr, len: u8) -> bool {
     let mask = u32::MAX
         .checked_shl(32 - u32::from(len.min(32)))
         .unwrap_or(0);
     u32::from(a) & mask == u32::from(net) & mask
 }
 
-fn in_prefix_v6(a: &Ipv6Addr, net: &Ipv6Addr, len: u8) -> bool {
+pub(super) fn in_prefix_v6(a: &Ipv6Addr, net: &Ipv6Addr, len: u8) -> bool {
     let mask = u128::MAX
         .checked_shl(128 - u32::from(len.min(128)))
         .unwrap_or(0);
@@ -50,12 +54,19 @@ impl PortConfig {
             ipv4: Vec::new(),
             ipv6: vec![(link_local_from_mac(mac.0), 64)],
             vlan: None,
+            guard: None,
         }
     }
 
     /// Makes this port the sub-interface for VLAN `vid` of port `parent`.
     pub fn on_vlan(mut self, parent: u16, vid: u16) -> Self {
         self.vlan = Some(VlanBinding { parent, vid });
+        self
+    }
+
+    /// This port guarded as an internet WAN port.
+    pub fn with_guard(mut self, guard: WanGuard) -> Self {
+        self.guard = Some(guard);
         self
     }
 

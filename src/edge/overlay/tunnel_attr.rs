@@ -189,6 +189,7 @@ mod tests {
             public_address: addr.parse().unwrap(),
             addresses: vec![addr.parse().unwrap()],
             gateway: None,
+            guard: None,
         }
     }
 

@@ -6,6 +6,7 @@
 
 mod decap;
 mod encap;
+mod guard;
 mod hybrid;
 mod vlan;
 
