@@ -527,6 +527,33 @@ fn hybrid_wan_private_native_encrypted_breakout_and_failover() {
         h.diagnostics()
     );
 
+    // A policy change applies live (reload): ICMP becomes encrypted-any
+    // on both edges, and the pings cross the internet encrypted.
+    for e in &h.edges {
+        let path = e.dir.path().join("edge.toml");
+        let text = std::fs::read_to_string(&path).expect("edge config");
+        let relaxed = text.replace(
+            "action = \"private-only\"\nprotocol = \"icmp\"",
+            "action = \"encrypted-any\"\nprotocol = \"icmp\"",
+        );
+        assert_ne!(text, relaxed);
+        std::fs::write(&path, relaxed).unwrap();
+        let (code, _) = http(&e.api, "POST", "/api/reload", "").expect("reload");
+        assert_eq!(code, 202);
+        let r = wait_for(10, || {
+            e.api_get("/api/reload")
+                .filter(|r| r["result"] != "unchanged" && r["count"].as_u64() > Some(0))
+        });
+        let r = r.unwrap_or_default();
+        assert_eq!(r["result"], "applied", "{r}");
+    }
+    let ok = wait_for(10, || h.ping("2").then_some(()));
+    assert!(
+        ok.is_some(),
+        "encrypted-any ping after the reload\n{}",
+        h.diagnostics()
+    );
+
     // Link back: the tunnel rejoins at its next keepalive.
     must("ip", &["-n", "hy-mpls", "link", "set", "hy1p", "up"]);
     let back = wait_for(10, || {

@@ -15,6 +15,7 @@ pub use error::ConfigError;
 pub use model::*;
 pub use overlay::WanKind;
 pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
+pub use policy::PolicyConfig;
 #[cfg(test)]
 pub use ports::ResolvedVlan;
 pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};

@@ -153,7 +153,20 @@ pub fn plan(old: &Resolved, new: &Resolved) -> Result<Plan, String> {
                 ));
             }
         }
-        if a.vrfs != b.vrfs {
+        if a.policy != b.policy {
+            let breakout: Vec<String> = b
+                .policy
+                .breakout
+                .iter()
+                .map(|x| new.vrf_name(x.vrf).to_string())
+                .collect();
+            p.changes.push(format!(
+                "[[policy]]: {} rules, breakout for [{}]",
+                b.policy.rules.rules.len(),
+                breakout.join(", ")
+            ));
+        }
+        if a.vrfs != b.vrfs || a.policy != b.policy {
             p.overlay = Some(b.clone());
         }
     }
@@ -254,6 +267,18 @@ mod tests {
             back.fib[..],
             [RouteChange::Remove { len: 24, .. }]
         ));
+    }
+
+    #[test]
+    fn policies_change_live() {
+        let new = format!(
+            "{EDGE1}\n[[policy]]\nvrf = \"blue\"\nname = \"voice\"\naction = \"private-only\"\nprotocol = \"udp\"\n"
+        );
+        let p = plan(&parse(EDGE1), &parse(&new)).unwrap();
+        assert!(p.fib.is_empty());
+        let o = p.overlay.expect("overlay change");
+        assert_eq!(o.policy.rules.rules.len(), 1);
+        assert_eq!(p.changes, vec!["[[policy]]: 1 rules, breakout for []"]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Changes that come from this edge rather than from BGP: the operator's
 //! local prefixes, a config reload of the VRFs' VPN attributes, and a
 //! local WAN port going down or up.
-use super::{Batch, Resolver, Update};
+use super::{compile_policy, Batch, Resolver, Update};
 use crate::config::OverlayConfig;
 use sdwan_bgp::wire::Prefix;
 use std::collections::BTreeSet;
@@ -44,6 +44,11 @@ impl Resolver {
             }
         }
         b.keys.extend(self.static_routes.keys().copied());
+        if cfg.policy != self.cfg.policy {
+            // A new generation: flow caches classify their flows again.
+            let generation = self.policy.as_ref().map_or(0, |p| p.generation()) + 1;
+            self.policy = compile_policy(&cfg.policy, generation);
+        }
         self.cfg = cfg;
         self.finish(b)
     }

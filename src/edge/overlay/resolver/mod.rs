@@ -143,6 +143,17 @@ pub struct Resolver {
 /// The remote port id of a `[[static_peer]]` (its only port).
 pub const STATIC_PEER_PORT: u32 = 0;
 
+/// The compiled `[[policy]]` rules (`None`: no rules, nothing to classify;
+/// the config check already compiled them once, so this cannot fail).
+fn compile_policy(p: &crate::config::PolicyConfig, generation: u64) -> Option<Arc<PolicySnapshot>> {
+    if p.is_empty() {
+        return None;
+    }
+    PolicySnapshot::compile(&p.rules, generation)
+        .ok()
+        .map(Arc::new)
+}
+
 pub fn inner_encap(kind: VrfEncap, label: u32) -> InnerEncap {
     match kind {
         VrfEncap::Mpls => InnerEncap::Mpls { label },
