@@ -6,6 +6,7 @@ mod error;
 mod model;
 mod overlay;
 mod static_peer;
+mod topology;
 mod validate;
 
 pub use error::ConfigError;
@@ -13,6 +14,8 @@ pub use model::*;
 #[cfg(test)]
 pub use overlay::WanKind;
 pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
+#[cfg(test)]
+pub use topology::{Role, Topology};
 pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
 
 use std::path::Path;
@@ -33,3 +36,5 @@ pub fn parse(path: &Path, text: &str) -> Result<Resolved, ConfigError> {
 mod overlay_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod topology_tests;

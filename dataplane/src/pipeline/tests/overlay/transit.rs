@@ -36,7 +36,10 @@ fn transit_vrf_forwards_overlay_to_overlay_with_ttl_decremented() {
     let (v, out) = edge.run(&from_spoke(&mut sa, 1001, "10.7.0.9", 60), WAN);
     assert_eq!(v, Verdict::Forward { port: WAN });
     let e = super::super::eth_of(&out);
-    assert_eq!((e.dst(), e.src(), e.ethertype()), (GW_MAC, WAN_MAC, ethertype::IPV6));
+    assert_eq!(
+        (e.dst(), e.src(), e.ethertype()),
+        (GW_MAC, WAN_MAC, ethertype::IPV6)
+    );
     let (spi, nh, inner) = peer.open(&out);
     assert_eq!((spi, nh), (OUT_V6, NextHeader::Mpls));
     // Label 1001, S=1, TTL 59: one hop more than the spoke's 60.
@@ -53,7 +56,10 @@ fn transit_vrf_forwards_overlay_to_overlay_with_ttl_decremented() {
     // IPv6 client, same transit VRF: hop limit 30 -> 29.
     let (s, d) = (v6("2001:db8:c::5"), v6("2001:db8:b::7"));
     let c6 = ipv6(s, d, 17, 30, &udp(s.into(), d.into(), 7, 16));
-    let (v, out) = edge.run(&wan_frame(&mut sa, NextHeader::Mpls, &mpls(1001, 30, &c6)), WAN);
+    let (v, out) = edge.run(
+        &wan_frame(&mut sa, NextHeader::Mpls, &mpls(1001, 30, &c6)),
+        WAN,
+    );
     assert_eq!(v, Verdict::Forward { port: WAN });
     let (_, _, inner) = peer.open(&out);
     let ip = Ipv6Packet::new_checked(&inner[4..]).unwrap();
