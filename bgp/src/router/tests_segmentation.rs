@@ -27,12 +27,24 @@ fn a_prefix_with_its_own_rt_reaches_only_authorized_groups() {
     );
     // The hub: its corp subnet (mesh), the payment gateway (900 only), its
     // pos summary (hub RT 21).
-    net.originate(1, vpn_route("10.10.1.0/24", "65000:101", &["65000:1"], None));
-    net.originate(1, vpn_route("10.10.9.0/24", "65000:101", &["65000:900"], None));
+    net.originate(
+        1,
+        vpn_route("10.10.1.0/24", "65000:101", &["65000:1"], None),
+    );
+    net.originate(
+        1,
+        vpn_route("10.10.9.0/24", "65000:101", &["65000:900"], None),
+    );
     net.originate(1, vpn_route("0.0.0.0/0", "65000:102", &["65000:21"], None));
     // The spokes' pos subnets (spoke RT 22).
-    net.originate(2, vpn_route("10.11.2.0/24", "65000:112", &["65000:22"], None));
-    net.originate(3, vpn_route("10.12.2.0/24", "65000:122", &["65000:22"], None));
+    net.originate(
+        2,
+        vpn_route("10.11.2.0/24", "65000:112", &["65000:22"], None),
+    );
+    net.originate(
+        3,
+        vpn_route("10.12.2.0/24", "65000:122", &["65000:22"], None),
+    );
     assert_eq!(
         net.keys(2),
         vec![
