@@ -271,6 +271,37 @@ fn pos_spokes_talk_through_the_hub_corp_is_a_mesh_and_payment_reaches_only_the_s
         String::from_utf8_lossy(&out.stdout)
     );
 
+    // Live reload of the hub: one IPv4 summary instead of both defaults.
+    // The spokes lose 0.0.0.0/0 and ::/0 (withdrawn), learn 10.0.0.0/8,
+    // and pos spoke to spoke still crosses the hub.
+    let hub = t.edge(1);
+    let path = hub.dir.path().join("edge.toml");
+    let text = std::fs::read_to_string(&path).expect("hub config");
+    let narrowed = text.replacen(
+        "role = \"hub\"",
+        "role = \"hub\"\nhub_summary = [\"10.0.0.0/8\"]",
+        1,
+    );
+    assert_ne!(narrowed, text);
+    std::fs::write(&path, narrowed).expect("write hub config");
+    let (code, body) = http(&hub.api, "POST", "/api/reload", "").expect("reload");
+    assert_eq!(code, 202, "{body}");
+    let moved = wait_for(30, || {
+        let pos = overlay_routes(t.edge(2), "pos");
+        let has = |p: &str| pos.iter().any(|x| x == p);
+        (has("10.0.0.0/8") && !has("0.0.0.0/0") && !has("::/0")).then_some(())
+    });
+    assert!(
+        moved.is_some(),
+        "spoke1 pos after the hub's reload: {:?}, reload: {}\n{}",
+        overlay_routes(t.edge(2), "pos"),
+        hub.api_get("/api/reload").unwrap_or_default(),
+        t.diagnostics()
+    );
+    let again = ping_ttl(t.client("pos", 2), "10.3.0.2", 3);
+    assert_eq!(again.received, 3, "{}", again.text);
+    assert!(again.ttls.iter().all(|&x| x == d - 1), "{}", again.text);
+
     for e in &mut t.edges {
         let st = e.stop();
         assert!(st.success(), "edge exit status {st}:\n{}", e.log());

@@ -6,7 +6,8 @@
 //! Live: static routes (`[[route]]`, one new FIB snapshot; client-VRF
 //! routes are re-originated or withdrawn in BGP by the overlay) and the
 //! VPN attributes of existing overlay VRFs (`rd`, `import`, `export`,
-//! `label`, `color`, `encap`: routes re-originated, remote routes
+//! the topology keys, per-prefix Route Targets, `label`, `color`, `encap`:
+//! routes re-originated (hub summaries too), remote routes
 //! re-imported, the decap map republished; SAs and tunnels untouched).
 //!
 //! Restart needed: EAL, dataplane, ports, the VRF list itself, static
@@ -142,12 +143,13 @@ pub fn plan(old: &Resolved, new: &Resolved) -> Result<Plan, String> {
         for (va, vb) in a.vrfs.iter().zip(&b.vrfs) {
             if va != vb {
                 p.changes.push(format!(
-                    "VRF {}: rd {} label {} encap {} color {:?} import {} export {}",
+                    "VRF {}: rd {} label {} encap {} color {:?} topology {} import {} export {}",
                     vb.name,
                     vb.rd,
                     vb.label,
                     vb.encap.as_str(),
                     vb.color,
+                    vb.topology.as_str(),
                     rts(&vb.import),
                     rts(&vb.export)
                 ));
