@@ -130,6 +130,9 @@ pub enum ShowWhat {
     Sa,
     /// Local WAN ports: color, kind, public address, state, tunnels up.
     Wans,
+    /// Client VRFs of the overlay: topology (mesh / hub / spoke), transit,
+    /// Route Targets, hub summaries, per-prefix Route Targets.
+    Vrfs,
     /// ARP / NDP neighbor table.
     Neighbors,
     /// Drops by reason.
@@ -173,6 +176,7 @@ impl ShowWhat {
             ShowWhat::Tunnels => "/api/tunnels".into(),
             ShowWhat::Sa => "/api/sa".into(),
             ShowWhat::Wans => "/api/wans".into(),
+            ShowWhat::Vrfs => "/api/vrfs".into(),
             ShowWhat::Neighbors => "/api/neighbors".into(),
             ShowWhat::Drops => "/api/drops".into(),
             ShowWhat::Workers => "/api/workers".into(),

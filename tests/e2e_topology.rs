@@ -200,6 +200,14 @@ fn pos_spokes_talk_through_the_hub_corp_is_a_mesh_and_payment_reaches_only_the_s
     assert_eq!(vrf(&overview, "corp")["transit"], false, "{overview}");
     let spoke = t.edge(2).api_get("/api/overlay").unwrap_or_default();
     assert_eq!(vrf(&spoke, "pos")["transit"], false, "{spoke}");
+    let table = must(sdwan_bin(), &["show", "--api", &t.edge(1).api, "vrfs"]);
+    eprintln!("== hub: sdwan show vrfs\n{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("pos ") && l.contains(" hub ")),
+        "{table}"
+    );
 
     // A spoke never learns the other spoke's pos routes: only the hub's
     // and its summaries.

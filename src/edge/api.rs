@@ -402,6 +402,7 @@ impl Handler for EdgeApi {
                 .map_or_else(|e| e, |v| Response::json(200, &v)),
             ("GET", "/api/tunnels") => Response::json(200, &api_overlay::tunnels(st)),
             ("GET", "/api/wans") => Response::json(200, &api_overlay::wans(st)),
+            ("GET", "/api/vrfs") => Response::json(200, &api_overlay::vrfs(st)),
             ("GET", "/api/sa") => Response::json(200, &api_overlay::sas(st)),
             ("GET", "/api/overlay") => Response::json(200, &api_overlay::overview(st)),
             ("POST", "/api/rekey") => api_overlay::rekey(st, full_path),
@@ -421,8 +422,8 @@ impl Handler for EdgeApi {
             (
                 _,
                 "/api/health" | "/api/interfaces" | "/api/routes" | "/api/neighbors" | "/api/drops"
-                | "/api/workers" | "/api/tunnels" | "/api/wans" | "/api/sa" | "/api/overlay"
-                | "/api/rekey" | "/api/reload" | "/api/wan" | "/api/bgp/summary"
+                | "/api/workers" | "/api/tunnels" | "/api/wans" | "/api/vrfs" | "/api/sa"
+                | "/api/overlay" | "/api/rekey" | "/api/reload" | "/api/wan" | "/api/bgp/summary"
                 | "/api/bgp/neighbors" | "/api/bgp/routes" | "/metrics",
             ) => Response::error(405, format!("{method} not allowed on {path}")),
             _ => Response::error(404, format!("no such endpoint {path}")),

@@ -45,6 +45,11 @@ pub fn wans(state: &EdgeState) -> Value {
     serde_json::to_value(&state.overlay_status.load().wans).unwrap_or(Value::Null)
 }
 
+/// The client VRFs as they apply now (topology, RTs, summaries).
+pub fn vrfs(state: &EdgeState) -> Value {
+    serde_json::to_value(&state.overlay_status.load().vrfs).unwrap_or(Value::Null)
+}
+
 pub fn tunnels(state: &EdgeState) -> Value {
     let status = state.overlay_status.load();
     let counters = state.overlay_counters.totals();
