@@ -153,6 +153,16 @@ impl Topo {
         out
     }
 
+    /// `sdwan_events_total{event="overlay_transit"}` of edge `site`:
+    /// packets its transit VRFs sent back into the overlay.
+    fn transit_events(&self, site: u8) -> u64 {
+        let (_, m) = http(&self.edge(site).api, "GET", "/metrics", "").expect("/metrics");
+        m.lines()
+            .find(|l| l.starts_with("sdwan_events_total{event=\"overlay_transit\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    }
+
     /// BGP routes (Loc-RIB, any VRF) of edge `site` for `prefix`.
     fn bgp_has(&self, site: u8, prefix: &str) -> bool {
         let routes = self
@@ -219,11 +229,13 @@ fn pos_spokes_talk_through_the_hub_corp_is_a_mesh_and_payment_reaches_only_the_s
     // corp, spoke1 -> spoke2: direct, the hub's tunnels carry nothing.
     t.reachable(t.client("corp", 2), "10.3.0.2");
     let before = t.tunnel_tx(1);
+    let transit_before = t.transit_events(1);
     let direct = ping_ttl(t.client("corp", 2), "10.3.0.2", PINGS);
     let after = t.tunnel_tx(1);
     assert_eq!(direct.received, PINGS, "{}", direct.text);
     assert_eq!(
-        before, after,
+        (before, transit_before),
+        (after, t.transit_events(1)),
         "corp spoke-to-spoke must not cross the hub\n{}",
         direct.text
     );
@@ -231,9 +243,15 @@ fn pos_spokes_talk_through_the_hub_corp_is_a_mesh_and_payment_reaches_only_the_s
     // pos, spoke1 -> spoke2: through the hub, one hop more each way.
     t.reachable(t.client("pos", 2), "10.3.0.2");
     let before = t.tunnel_tx(1);
+    let transit_before = t.transit_events(1);
     let via_hub = ping_ttl(t.client("pos", 2), "10.3.0.2", PINGS);
     let after = t.tunnel_tx(1);
+    let transit = t.transit_events(1) - transit_before;
     assert_eq!(via_hub.received, PINGS, "{}", via_hub.text);
+    assert!(
+        transit >= 2 * PINGS as u64,
+        "the hub counted {transit} transit packets for {PINGS} echo requests and replies"
+    );
     let (to_spoke2, to_spoke1) = (
         delta(&before, &after, "10.255.0.3"),
         delta(&before, &after, "10.255.0.2"),
@@ -251,7 +269,7 @@ fn pos_spokes_talk_through_the_hub_corp_is_a_mesh_and_payment_reaches_only_the_s
         via_hub.text
     );
     eprintln!(
-        "corp direct ttl={d}; pos via hub ttl={}, hub tx +{to_spoke2} to spoke2, +{to_spoke1} to spoke1",
+        "corp direct ttl={d}; pos via hub ttl={}, hub tx +{to_spoke2} to spoke2, +{to_spoke1} to spoke1, overlay_transit +{transit}",
         via_hub.ttls[0]
     );
     // IPv6 too, the other way round (through the ::/0 summary).

@@ -49,10 +49,13 @@ pub enum Event {
     /// Inbound SAs a worker could not install from a snapshot (bad key
     /// or window): the SA's packets then drop as `esp_bad_spi`.
     InboundSaRejected,
+    /// Decapsulated packets a transit VRF (a hub) encrypted again toward
+    /// another edge (WAN -> WAN, hub-and-spoke).
+    OverlayTransit,
 }
 
 impl Event {
-    pub const COUNT: usize = Event::InboundSaRejected as usize + 1;
+    pub const COUNT: usize = Event::OverlayTransit as usize + 1;
     pub const ALL: [Event; Event::COUNT] = [
         Event::Forwarded,
         Event::Replied,
@@ -72,6 +75,7 @@ impl Event {
         Event::OverlayKeepalives,
         Event::MssClamped,
         Event::InboundSaRejected,
+        Event::OverlayTransit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +98,7 @@ impl Event {
             Event::OverlayKeepalives => "overlay_keepalives",
             Event::MssClamped => "mss_clamped",
             Event::InboundSaRejected => "inbound_sa_rejected",
+            Event::OverlayTransit => "overlay_transit",
         }
     }
 }

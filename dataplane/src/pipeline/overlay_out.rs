@@ -174,6 +174,9 @@ fn encapsulate(
     };
     eth.emit(h).map_err(|_| DropReason::NoRoom)?;
     worker.counters.event(Event::OverlayEncapsulated);
+    if client.from_overlay {
+        worker.counters.event(Event::OverlayTransit);
+    }
     Ok(Verdict::Forward { port: out.id })
 }
 

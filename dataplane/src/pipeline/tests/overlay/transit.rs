@@ -49,6 +49,7 @@ fn transit_vrf_forwards_overlay_to_overlay_with_ttl_decremented() {
     assert!(client.verify_checksum());
     assert_eq!(edge.count(Event::OverlayDecapsulated), 1);
     assert_eq!(edge.count(Event::OverlayEncapsulated), 1);
+    assert_eq!(edge.count(Event::OverlayTransit), 1);
     assert_eq!(edge.drops(DropReason::OverlayLoop), 0);
     let t = edge.worker.overlay.tunnel_counters(1).unwrap();
     assert_eq!(t.sa.packets, 1);
@@ -79,6 +80,7 @@ fn non_transit_vrf_still_drops_overlay_loop() {
     let (v, _) = plain.run(&from_spoke(&mut sa, 1001, "10.7.0.9", 60), WAN);
     assert_eq!(v, Verdict::Drop(DropReason::OverlayLoop));
     assert_eq!(plain.count(Event::OverlayEncapsulated), 0);
+    assert_eq!(plain.count(Event::OverlayTransit), 0);
 }
 
 #[test]
@@ -97,4 +99,5 @@ fn transit_errors_are_counted_drops_never_icmp_into_the_wan() {
     let (v, _) = edge.run(&f, WAN);
     assert_eq!(v, Verdict::Drop(DropReason::MtuExceeded));
     assert_eq!(edge.count(Event::OverlayEncapsulated), 0);
+    assert_eq!(edge.count(Event::OverlayTransit), 0);
 }
