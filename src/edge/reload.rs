@@ -259,6 +259,35 @@ mod tests {
     }
 
     #[test]
+    fn topology_and_prefix_route_targets_change_live() {
+        let hub = EDGE1.replacen(
+            "import = [\"65000:1\"]\nexport = [\"65000:1\"]",
+            "topology = \"hub-and-spoke\"\nrole = \"hub\"\nhub_rt = \"65000:21\"\nspoke_rt = \"65000:22\"",
+            1,
+        );
+        assert_ne!(hub, EDGE1);
+        let p = plan(&parse(EDGE1), &parse(&hub)).unwrap();
+        assert!(p.fib.is_empty());
+        let o = p.overlay.expect("overlay change");
+        let blue = o.vrfs.iter().find(|v| v.name == "blue").unwrap();
+        assert!(blue.topology.is_transit());
+        assert_eq!(blue.summaries.len(), 2);
+        assert!(
+            p.changes.iter().any(|c| c.contains("topology hub")),
+            "{:?}",
+            p.changes
+        );
+        // A static route gets its own Route Targets: only the VRF changes.
+        let route = "\n[[route]]\nvrf = \"blue\"\nprefix = \"10.1.9.0/24\"\nvia = \"10.1.1.2\"\n";
+        let with_rts = format!("{EDGE1}{route}route_targets = [\"65000:900\"]\n");
+        let p = plan(&parse(&format!("{EDGE1}{route}")), &parse(&with_rts)).unwrap();
+        assert!(p.fib.is_empty(), "{:?}", p.fib);
+        let o = p.overlay.expect("overlay change");
+        let blue = o.vrfs.iter().find(|v| v.name == "blue").unwrap();
+        assert_eq!(blue.prefix_rts.len(), 1);
+    }
+
+    #[test]
     fn anything_else_is_refused_whole_naming_the_sections() {
         let new = EDGE1
             .replace("mac = \"02:00:00:00:01:00\"", "mac = \"02:00:00:00:01:77\"")
