@@ -132,6 +132,9 @@ pub enum ShowWhat {
     Wans,
     /// Flow policies (`[[policy]]`): rules in match order, breakout.
     Policies,
+    /// Client VRFs of the overlay: topology (mesh / hub / spoke), transit,
+    /// Route Targets, hub summaries, per-prefix Route Targets.
+    Vrfs,
     /// ARP / NDP neighbor table.
     Neighbors,
     /// Drops by reason.
@@ -176,6 +179,7 @@ impl ShowWhat {
             ShowWhat::Sa => "/api/sa".into(),
             ShowWhat::Wans => "/api/wans".into(),
             ShowWhat::Policies => "/api/policies".into(),
+            ShowWhat::Vrfs => "/api/vrfs".into(),
             ShowWhat::Neighbors => "/api/neighbors".into(),
             ShowWhat::Drops => "/api/drops".into(),
             ShowWhat::Workers => "/api/workers".into(),

@@ -61,10 +61,13 @@ pub enum Event {
     FlowsMoved,
     /// A breakout NAT44 a worker could not build from the snapshot.
     BreakoutRejected,
+    /// Decapsulated packets a transit VRF (a hub) encrypted again toward
+    /// another edge (WAN -> WAN, hub-and-spoke).
+    OverlayTransit,
 }
 
 impl Event {
-    pub const COUNT: usize = Event::BreakoutRejected as usize + 1;
+    pub const COUNT: usize = Event::OverlayTransit as usize + 1;
     pub const ALL: [Event; Event::COUNT] = [
         Event::Forwarded,
         Event::Replied,
@@ -90,6 +93,7 @@ impl Event {
         Event::BreakoutReturned,
         Event::FlowsMoved,
         Event::BreakoutRejected,
+        Event::OverlayTransit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +122,7 @@ impl Event {
             Event::BreakoutReturned => "breakout_returned",
             Event::FlowsMoved => "flows_moved",
             Event::BreakoutRejected => "breakout_rejected",
+            Event::OverlayTransit => "overlay_transit",
         }
     }
 }

@@ -121,7 +121,9 @@ pub enum DropReason {
     /// FIB points at an overlay path the snapshot lacks, or it has no
     /// usable tunnel.
     OverlayNoTunnel,
-    /// A decapsulated packet would be sent into the overlay again.
+    /// A decapsulated packet would be sent into the overlay again from a
+    /// VRF that is not a transit one (only a hub-and-spoke hub forwards
+    /// overlay to overlay).
     OverlayLoop,
     /// The tunnel's remote endpoint has no route out of its local WAN
     /// port in the underlay VRF.

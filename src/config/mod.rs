@@ -8,6 +8,7 @@ mod overlay;
 mod policy;
 mod ports;
 mod static_peer;
+mod topology;
 mod validate;
 mod wan_guard;
 
@@ -18,6 +19,8 @@ pub use overlay::{OverlayConfig, OverlayVrf, ResolvedWan, VrfEncap};
 pub use policy::PolicyConfig;
 #[cfg(test)]
 pub use ports::ResolvedVlan;
+#[cfg(test)]
+pub use topology::{Role, Topology};
 pub use validate::{route_next_hop, Listen, Resolved, ResolvedRoute, RouteNextHop};
 
 use std::path::Path;
@@ -40,5 +43,7 @@ mod overlay_tests;
 mod policy_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod topology_tests;
 #[cfg(test)]
 mod vlan_tests;

@@ -204,12 +204,40 @@ pub struct VrfConfig {
     /// `10.255.0.1:1`); required when the overlay is configured.
     #[serde(default)]
     pub rd: Option<Spanned<String>>,
-    /// Route Targets whose VPN routes are imported into this VRF.
+    /// Route Targets whose VPN routes are imported into this VRF (the
+    /// expert form; alternative to `route_target` / `topology`).
     #[serde(default)]
     pub import: Vec<Spanned<String>>,
-    /// Route Targets attached to our client routes.
+    /// Route Targets attached to our client routes (expert form).
     #[serde(default)]
     pub export: Vec<Spanned<String>>,
+    /// `mesh` (default: every edge of the VPN reaches every other) or
+    /// `hub-and-spoke` (spokes reach each other through the hub); the
+    /// Route Targets follow from it (draft §3.1.3).
+    #[serde(default)]
+    pub topology: Option<Spanned<String>>,
+    /// Mesh shorthand: import = export = this Route Target.
+    #[serde(default)]
+    pub route_target: Option<Spanned<String>>,
+    /// Hub-and-spoke: `hub` or `spoke`.
+    #[serde(default)]
+    pub role: Option<Spanned<String>>,
+    /// Hub-and-spoke: exported by the hub, imported by the spokes.
+    #[serde(default)]
+    pub hub_rt: Option<Spanned<String>>,
+    /// Hub-and-spoke: exported by the spokes, imported by the hub.
+    #[serde(default)]
+    pub spoke_rt: Option<Spanned<String>>,
+    /// Hub only: summary prefixes the hub advertises to the spokes (with
+    /// `hub_rt`, next hop = the hub) so spoke-to-spoke traffic goes
+    /// through it. Default `["0.0.0.0/0", "::/0"]`.
+    #[serde(default)]
+    pub hub_summary: Option<Spanned<Vec<Spanned<IpNet>>>>,
+    /// Connected subnets of the VRF announced with their own Route Targets
+    /// instead of the VRF's export ones (flow-based segmentation, draft
+    /// §5.4); static routes use `[[route]] route_targets`.
+    #[serde(default, rename = "export_prefix")]
+    pub export_prefixes: Vec<ExportPrefixConfig>,
     /// VPN label (20 bits): pushed inside ESP, and the decap key of this VRF.
     #[serde(default)]
     pub label: Option<Spanned<u32>>,
@@ -221,6 +249,15 @@ pub struct VrfConfig {
     /// `vxlan` (VNI = label).
     #[serde(default)]
     pub encap: Option<Spanned<String>>,
+}
+
+/// `[[vrf.export_prefix]]`: one connected subnet with its own export
+/// Route Targets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportPrefixConfig {
+    pub prefix: Spanned<IpNet>,
+    pub route_targets: Spanned<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -368,6 +405,12 @@ pub struct RouteConfig {
     /// Discard matching traffic (counted as `blackhole`).
     #[serde(default)]
     pub blackhole: bool,
+    /// Overlay: announce this client route with these Route Targets
+    /// instead of its VRF's export ones (flow-based segmentation, draft
+    /// §5.4: only the edges that import them, and that the route
+    /// reflector authorizes, learn it).
+    #[serde(default)]
+    pub route_targets: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A static ARP / NDP entry (never expires).

@@ -5,12 +5,13 @@
 //! distinct RDs / labels / WAN ids / WAN colors, WAN ports in VRF
 //! `default`, client ports in client VRFs.
 use super::error::ConfigError;
-use super::model::{EdgeConfig, VrfConfig};
+use super::model::EdgeConfig;
+use super::topology::{prefix_rts, vrf_rts, Topology};
 use super::validate::ResolvedPort;
 use sdwan_bgp::config::RouteTarget;
-use sdwan_bgp::wire::{ExtCommunity, Rd};
+use sdwan_bgp::wire::{ExtCommunity, Prefix, Rd};
 use sdwan_dataplane::pipeline::WanGuard;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::Range;
 use std::path::Path;
@@ -113,11 +114,25 @@ pub struct OverlayVrf {
     pub name: String,
     pub id: u16,
     pub rd: Rd,
+    /// Mesh or hub-and-spoke (hub: a transit VRF), see `topology.rs`.
+    pub topology: Topology,
     pub import: Vec<RouteTarget>,
     pub export: Vec<RouteTarget>,
+    /// Prefixes announced with their own Route Targets instead of
+    /// `export` (`[[route]] route_targets`, `[[vrf.export_prefix]]`).
+    pub prefix_rts: BTreeMap<Prefix, Vec<RouteTarget>>,
+    /// Hub only: summary routes originated with `export` (`hub_summary`).
+    pub summaries: Vec<Prefix>,
     pub label: u32,
     pub color: Option<u32>,
     pub encap: VrfEncap,
+}
+
+impl OverlayVrf {
+    /// The Route Targets our route for `prefix` carries.
+    pub fn export_rts(&self, prefix: &Prefix) -> &[RouteTarget] {
+        self.prefix_rts.get(prefix).unwrap_or(&self.export)
+    }
 }
 
 /// Everything the overlay control plane runs from.
@@ -138,12 +153,16 @@ pub struct OverlayConfig {
 }
 
 impl OverlayConfig {
-    /// Every export Route Target of the edge, sorted, without duplicates.
+    /// Every export Route Target of the edge (the VRFs' and the
+    /// per-prefix ones), sorted, without duplicates: the WAN routes carry
+    /// them so every edge that may receive a client route of ours also
+    /// receives the tunnels to reach it.
     pub fn all_export_rts(&self) -> Vec<RouteTarget> {
         let mut v: Vec<RouteTarget> = self
             .vrfs
             .iter()
-            .flat_map(|v| v.export.iter().copied())
+            .flat_map(|v| v.export.iter().chain(v.prefix_rts.values().flatten()))
+            .copied()
             .collect();
         v.sort();
         v.dedup();
@@ -155,13 +174,13 @@ impl OverlayConfig {
     }
 }
 
-struct Cx<'a> {
+pub(super) struct Cx<'a> {
     path: &'a Path,
     text: &'a str,
 }
 
 impl Cx<'_> {
-    fn err(
+    pub(super) fn err(
         &self,
         span: Range<usize>,
         field: impl Into<String>,
@@ -190,16 +209,31 @@ fn first_overlay_key(raw: &EdgeConfig) -> Option<(Range<usize>, String)> {
         return Some((p.name.span(), "static_peer[0]".into()));
     }
     for (i, v) in raw.vrfs.iter().enumerate() {
-        let keys: [(Option<Range<usize>>, &str); 6] = [
+        let keys: [(Option<Range<usize>>, &str); 13] = [
             (v.rd.as_ref().map(Spanned::span), "rd"),
             (v.import.first().map(Spanned::span), "import"),
             (v.export.first().map(Spanned::span), "export"),
             (v.label.as_ref().map(Spanned::span), "label"),
             (v.color.as_ref().map(Spanned::span), "color"),
             (v.encap.as_ref().map(Spanned::span), "encap"),
+            (v.topology.as_ref().map(Spanned::span), "topology"),
+            (v.route_target.as_ref().map(Spanned::span), "route_target"),
+            (v.role.as_ref().map(Spanned::span), "role"),
+            (v.hub_rt.as_ref().map(Spanned::span), "hub_rt"),
+            (v.spoke_rt.as_ref().map(Spanned::span), "spoke_rt"),
+            (v.hub_summary.as_ref().map(Spanned::span), "hub_summary"),
+            (
+                v.export_prefixes.first().map(|e| e.prefix.span()),
+                "export_prefix",
+            ),
         ];
         if let Some((Some(span), k)) = keys.into_iter().find(|(s, _)| s.is_some()) {
             return Some((span, format!("vrf[{i}].{k}")));
+        }
+    }
+    for (j, r) in raw.routes.iter().enumerate() {
+        if let Some(l) = &r.route_targets {
+            return Some((l.span(), format!("route[{j}].route_targets")));
         }
     }
     None
@@ -319,7 +353,8 @@ pub fn validate(
     }
 
     let wans = validate_wans(&cx, raw, ports, node_span.clone())?;
-    let vrfs = validate_vrfs(&cx, &raw.vrfs, &wans)?;
+    let vrfs = validate_vrfs(&cx, raw, ports, &wans)?;
+    super::topology::check_underlay_routes(&cx, raw)?;
     let static_peers = super::static_peer::validate(path, text, &raw.static_peers, &wans, &vrfs)?;
     let mut breakout_wan = None;
     for (i, w) in raw.wans.iter().enumerate() {
@@ -501,7 +536,25 @@ fn validate_wans(
     Ok(wans)
 }
 
-fn parse_rts(
+/// One Route Target (`ASN:n`, `IP:n`, optionally prefixed `rt:`).
+pub(super) fn parse_rt(
+    cx: &Cx<'_>,
+    s: &Spanned<String>,
+    field: &str,
+) -> Result<RouteTarget, ConfigError> {
+    let text = s.get_ref();
+    ExtCommunity::route_target(text.strip_prefix("rt:").unwrap_or(text))
+        .map(RouteTarget)
+        .map_err(|e| {
+            cx.err(
+                s.span(),
+                field,
+                format!("{text:?} is not a Route Target (ASN:n or IP:n): {e}"),
+            )
+        })
+}
+
+pub(super) fn parse_rts(
     cx: &Cx<'_>,
     list: &[Spanned<String>],
     field: &str,
@@ -509,15 +562,7 @@ fn parse_rts(
     let mut out = Vec::new();
     for (j, s) in list.iter().enumerate() {
         let text = s.get_ref();
-        let rt =
-            ExtCommunity::route_target(text.strip_prefix("rt:").unwrap_or(text)).map_err(|e| {
-                cx.err(
-                    s.span(),
-                    format!("{field}[{j}]"),
-                    format!("{text:?} is not a Route Target (ASN:n or IP:n): {e}"),
-                )
-            })?;
-        let rt = RouteTarget(rt);
+        let rt = parse_rt(cx, s, &format!("{field}[{j}]"))?;
         if out.contains(&rt) {
             return Err(cx.err(
                 s.span(),
@@ -532,12 +577,13 @@ fn parse_rts(
 
 fn validate_vrfs(
     cx: &Cx<'_>,
-    raw: &[VrfConfig],
+    raw: &EdgeConfig,
+    ports: &[ResolvedPort],
     wans: &[ResolvedWan],
 ) -> Result<Vec<OverlayVrf>, ConfigError> {
     let mut out: Vec<OverlayVrf> = Vec::new();
     let mut rds = HashSet::new();
-    for (i, v) in raw.iter().enumerate() {
+    for (i, v) in raw.vrfs.iter().enumerate() {
         let f = |k: &str| format!("vrf[{i}].{k}");
         let name = v.name.get_ref().clone();
         let Some(rd_text) = &v.rd else {
@@ -610,21 +656,17 @@ fn validate_vrfs(
                 ));
             }
         };
-        let import = parse_rts(cx, &v.import, &f("import"))?;
-        let export = parse_rts(cx, &v.export, &f("export"))?;
-        if import.is_empty() && export.is_empty() {
-            return Err(cx.err(
-                v.name.span(),
-                f("import"),
-                format!("VRF {name:?} imports and exports no Route Target"),
-            ));
-        }
+        let rts = vrf_rts(cx, i, v)?;
+        let prefix_rts = prefix_rts(cx, raw, i, ports)?;
         out.push(OverlayVrf {
             name,
             id: *v.id.get_ref(),
             rd,
-            import,
-            export,
+            topology: rts.topology,
+            import: rts.import,
+            export: rts.export,
+            prefix_rts,
+            summaries: rts.summaries,
             label: lv,
             color,
             encap,

@@ -173,3 +173,29 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     tracing::info!("stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::load;
+    use std::path::Path;
+
+    /// The shipped controller examples load, and the topology example's
+    /// peer groups authorize the payment gateway's RT for stores only.
+    #[test]
+    fn controller_examples_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        load(&dir.join("controller.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let c = load(&dir.join("topology-controller.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let rts = |g: &str| -> Vec<String> {
+            c.bgp
+                .peer_groups
+                .iter()
+                .find(|p| p.name == g)
+                .map(|p| p.route_targets.iter().map(|r| r.0.to_string()).collect())
+                .unwrap_or_default()
+        };
+        assert!(rts("stores").contains(&"rt:65000:900".to_string()));
+        assert!(!rts("offices").contains(&"rt:65000:900".to_string()));
+        assert!(rts("hub").contains(&"rt:65000:22".to_string()));
+    }
+}

@@ -421,6 +421,7 @@ impl Handler for EdgeApi {
                 .map_or_else(|e| e, |v| Response::json(200, &v)),
             ("GET", "/api/tunnels") => Response::json(200, &api_overlay::tunnels(st)),
             ("GET", "/api/wans") => Response::json(200, &api_overlay::wans(st)),
+            ("GET", "/api/vrfs") => Response::json(200, &api_overlay::vrfs(st)),
             ("GET", "/api/sa") => Response::json(200, &api_overlay::sas(st)),
             ("GET", "/api/overlay") => Response::json(200, &api_overlay::overview(st)),
             ("GET", "/api/policies") => Response::json(200, &api_overlay::policies(st)),
@@ -441,9 +442,9 @@ impl Handler for EdgeApi {
             (
                 _,
                 "/api/health" | "/api/interfaces" | "/api/routes" | "/api/neighbors" | "/api/drops"
-                | "/api/workers" | "/api/tunnels" | "/api/wans" | "/api/sa" | "/api/overlay"
-                | "/api/policies" | "/api/rekey" | "/api/reload" | "/api/wan" | "/api/bgp/summary"
-                | "/api/bgp/neighbors" | "/api/bgp/routes" | "/metrics",
+                | "/api/workers" | "/api/tunnels" | "/api/wans" | "/api/vrfs" | "/api/sa"
+                | "/api/overlay" | "/api/policies" | "/api/rekey" | "/api/reload" | "/api/wan"
+                | "/api/bgp/summary" | "/api/bgp/neighbors" | "/api/bgp/routes" | "/metrics",
             ) => Response::error(405, format!("{method} not allowed on {path}")),
             _ => Response::error(404, format!("no such endpoint {path}")),
         };

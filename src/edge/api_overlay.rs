@@ -126,6 +126,11 @@ fn guard_json(state: &EdgeState, totals: &CounterTotals, id: u32) -> Value {
     })
 }
 
+/// The client VRFs as they apply now (topology, RTs, summaries).
+pub fn vrfs(state: &EdgeState) -> Value {
+    serde_json::to_value(&state.overlay_status.load().vrfs).unwrap_or(Value::Null)
+}
+
 pub fn tunnels(state: &EdgeState) -> Value {
     let status = state.overlay_status.load();
     let counters = state.overlay_counters.totals();

@@ -6,7 +6,8 @@
 //! Live: static routes (`[[route]]`, one new FIB snapshot; client-VRF
 //! routes are re-originated or withdrawn in BGP by the overlay) and the
 //! VPN attributes of existing overlay VRFs (`rd`, `import`, `export`,
-//! `label`, `color`, `encap`: routes re-originated, remote routes
+//! the topology keys, per-prefix Route Targets, `label`, `color`, `encap`:
+//! routes re-originated (hub summaries too), remote routes
 //! re-imported, the decap map republished; SAs and tunnels untouched).
 //!
 //! Restart needed: EAL, dataplane, ports, the VRF list itself, static
@@ -142,12 +143,13 @@ pub fn plan(old: &Resolved, new: &Resolved) -> Result<Plan, String> {
         for (va, vb) in a.vrfs.iter().zip(&b.vrfs) {
             if va != vb {
                 p.changes.push(format!(
-                    "VRF {}: rd {} label {} encap {} color {:?} import {} export {}",
+                    "VRF {}: rd {} label {} encap {} color {:?} topology {} import {} export {}",
                     vb.name,
                     vb.rd,
                     vb.label,
                     vb.encap.as_str(),
                     vb.color,
+                    vb.topology.as_str(),
                     rts(&vb.import),
                     rts(&vb.export)
                 ));
@@ -279,6 +281,35 @@ mod tests {
         let o = p.overlay.expect("overlay change");
         assert_eq!(o.policy.rules.rules.len(), 1);
         assert_eq!(p.changes, vec!["[[policy]]: 1 rules, breakout for []"]);
+    }
+
+    #[test]
+    fn topology_and_prefix_route_targets_change_live() {
+        let hub = EDGE1.replacen(
+            "import = [\"65000:1\"]\nexport = [\"65000:1\"]",
+            "topology = \"hub-and-spoke\"\nrole = \"hub\"\nhub_rt = \"65000:21\"\nspoke_rt = \"65000:22\"",
+            1,
+        );
+        assert_ne!(hub, EDGE1);
+        let p = plan(&parse(EDGE1), &parse(&hub)).unwrap();
+        assert!(p.fib.is_empty());
+        let o = p.overlay.expect("overlay change");
+        let blue = o.vrfs.iter().find(|v| v.name == "blue").unwrap();
+        assert!(blue.topology.is_transit());
+        assert_eq!(blue.summaries.len(), 2);
+        assert!(
+            p.changes.iter().any(|c| c.contains("topology hub")),
+            "{:?}",
+            p.changes
+        );
+        // A static route gets its own Route Targets: only the VRF changes.
+        let route = "\n[[route]]\nvrf = \"blue\"\nprefix = \"10.1.9.0/24\"\nvia = \"10.1.1.2\"\n";
+        let with_rts = format!("{EDGE1}{route}route_targets = [\"65000:900\"]\n");
+        let p = plan(&parse(&format!("{EDGE1}{route}")), &parse(&with_rts)).unwrap();
+        assert!(p.fib.is_empty(), "{:?}", p.fib);
+        let o = p.overlay.expect("overlay change");
+        let blue = o.vrfs.iter().find(|v| v.name == "blue").unwrap();
+        assert_eq!(blue.prefix_rts.len(), 1);
     }
 
     #[test]

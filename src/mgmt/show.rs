@@ -54,6 +54,18 @@ fn columns(what: &ShowWhat) -> &'static [(&'static str, &'static str)] {
             ("guard_filtered", "FILTERED"),
             ("guard_transit", "TRANSIT"),
         ],
+        ShowWhat::Vrfs => &[
+            ("name", "VRF"),
+            ("id", "ID"),
+            ("topology", "TOPOLOGY"),
+            ("transit", "TRANSIT"),
+            ("rd", "RD"),
+            ("label", "LABEL"),
+            ("import", "IMPORT"),
+            ("export", "EXPORT"),
+            ("summaries", "SUMMARIES"),
+            ("prefix_route_targets", "PREFIX-RTS"),
+        ],
         ShowWhat::Sa => &[
             ("direction", "DIR"),
             ("spi", "SPI"),
@@ -130,6 +142,11 @@ fn cell(v: Option<&Value>) -> String {
                 n.to_string()
             }
         }
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", cell(Some(v))))
+            .collect::<Vec<_>>()
+            .join(" "),
         Some(other) => other.to_string(),
     }
 }
@@ -218,5 +235,21 @@ mod tests {
         ]);
         let t = render_table(&ShowWhat::Drops, &rows);
         assert_eq!(t, "REASON       PACKETS\nno_route     3\nttl_expired  -\n");
+    }
+
+    #[test]
+    fn vrf_table_flattens_lists_and_prefix_route_targets() {
+        let rows = serde_json::json!([{
+            "name": "corp", "id": 1, "topology": "mesh", "transit": false,
+            "rd": "65000:11", "label": 1101,
+            "import": ["rt:65000:1", "rt:65000:900"], "export": ["rt:65000:1"],
+            "summaries": [],
+            "prefix_route_targets": {"10.99.0.0/24": ["rt:65000:900"]}
+        }]);
+        let t = render_table(&ShowWhat::Vrfs, &rows);
+        let line = t.lines().nth(1).unwrap();
+        assert!(line.contains("rt:65000:1,rt:65000:900"), "{t}");
+        assert!(line.ends_with("10.99.0.0/24=rt:65000:900"), "{t}");
+        assert!(line.starts_with("corp  1   mesh      false"), "{t}");
     }
 }

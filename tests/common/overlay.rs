@@ -256,3 +256,97 @@ fn kernel_side_mac(ifname: &str) -> String {
         b[0], b[1], b[2], b[3], b[4]
     )
 }
+
+/// Starts `sdwan controller` with `config` (written to `dir`) and waits
+/// until its management API at `api` answers.
+pub fn start_controller(config: &str, api: &str, dir: &Path) -> Proc {
+    let conf = dir.join("controller.toml");
+    std::fs::write(&conf, config).expect("write controller.toml");
+    let mut proc = Proc::spawn(
+        "sdwan controller",
+        None,
+        &[
+            sdwan_bin(),
+            "controller",
+            "--config",
+            conf.to_str().expect("utf-8 path"),
+        ],
+        &dir.join("controller.log"),
+    );
+    let up = wait_for(20, || http(api, "GET", "/api/bgp/summary", "").ok());
+    assert!(
+        up.is_some() && proc.alive(),
+        "controller did not come up:\n{}",
+        proc.output()
+    );
+    proc
+}
+
+/// Prefixes of `vrf` on `edge` whose next hop is the overlay.
+pub fn overlay_routes(edge: &Edge, vrf: &str) -> Vec<String> {
+    let routes = edge.api_get("/api/routes").unwrap_or_default();
+    routes
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|r| {
+                    r["vrf"] == vrf
+                        && r["next_hop"]
+                            .as_str()
+                            .is_some_and(|n| n.starts_with("overlay"))
+                })
+                .filter_map(|r| r["prefix"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An edge's state for a failing check: routes, tunnels, SAs, drops,
+/// neighbors, interfaces and the tail of its log.
+pub fn edge_report(name: &str, edge: &Edge) -> String {
+    let mut s = String::new();
+    for what in [
+        "routes",
+        "tunnels",
+        "sa",
+        "drops",
+        "neighbors",
+        "interfaces",
+    ] {
+        s.push_str(&format!(
+            "== {name} /api/{what}\n{}\n",
+            edge.api_get(&format!("/api/{what}")).unwrap_or_default()
+        ));
+    }
+    s.push_str(&format!(
+        "== {name} log (tail)\n{}\n",
+        tail(&edge.log(), 30)
+    ));
+    s
+}
+
+/// What `ping` printed: replies received and the TTL of each reply.
+#[derive(Debug)]
+pub struct PingResult {
+    pub received: usize,
+    pub ttls: Vec<u8>,
+    pub text: String,
+}
+
+/// `count` pings (0.2 s apart) from `ns` to `dst`.
+pub fn ping_ttl(ns: &Netns, dst: &str, count: usize) -> PingResult {
+    let v6 = if dst.contains(':') { "-6" } else { "-4" };
+    let n = count.to_string();
+    let out = ns.exec(&["ping", v6, "-c", &n, "-i", "0.2", "-W", "2", dst]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let ttls: Vec<u8> = text
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("ttl=").or_else(|| w.strip_prefix("hlim=")))
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    PingResult {
+        received: ttls.len(),
+        ttls,
+        text,
+    }
+}

@@ -95,26 +95,8 @@ impl Overlay {
             assert!(proc.alive(), "gobgpd exited:\n{}", proc.output());
             Reflector::GoBgp { proc, api_port }
         } else {
-            let conf = dir.path().join("controller.toml");
             let api = format!("127.0.0.1:{controller_api}");
-            std::fs::write(&conf, controller_config(&rr, &api)).unwrap();
-            let mut proc = Proc::spawn(
-                "sdwan controller",
-                None,
-                &[
-                    sdwan_bin(),
-                    "controller",
-                    "--config",
-                    conf.to_str().unwrap(),
-                ],
-                &dir.path().join("controller.log"),
-            );
-            let up = wait_for(20, || http(&api, "GET", "/api/bgp/summary", "").ok());
-            assert!(
-                up.is_some() && proc.alive(),
-                "controller did not come up:\n{}",
-                proc.output()
-            );
+            let proc = start_controller(&controller_config(&rr, &api), &api, dir.path());
             Reflector::Controller { proc, api }
         };
         let mut o = Overlay {
@@ -187,44 +169,14 @@ impl Overlay {
             tail(&self.reflector.log(), 30)
         );
         for (i, e) in self.edges.iter().enumerate() {
-            let n = i + 1;
-            for what in [
-                "routes",
-                "tunnels",
-                "sa",
-                "drops",
-                "neighbors",
-                "interfaces",
-            ] {
-                s.push_str(&format!(
-                    "== edge{n} /api/{what}\n{}\n",
-                    e.api_get(&format!("/api/{what}")).unwrap_or_default()
-                ));
-            }
-            s.push_str(&format!("== edge{n} log (tail)\n{}\n", tail(&e.log(), 30)));
+            s.push_str(&edge_report(&format!("edge{}", i + 1), e));
         }
         s
     }
 
     /// Prefixes of `vrf` on edge `site` whose next hop is the overlay.
     pub(crate) fn overlay_routes(&self, site: u8, vrf: &str) -> Vec<String> {
-        let routes = self.edges[site as usize - 1]
-            .api_get("/api/routes")
-            .unwrap_or_default();
-        routes
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|r| {
-                        r["vrf"] == vrf
-                            && r["next_hop"]
-                                .as_str()
-                                .is_some_and(|n| n.starts_with("overlay"))
-                    })
-                    .filter_map(|r| r["prefix"].as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
+        overlay_routes(&self.edges[site as usize - 1], vrf)
     }
 
     /// Waits until both edges resolved every remote client prefix of both

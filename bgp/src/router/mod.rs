@@ -509,3 +509,5 @@ mod tests;
 mod tests_capabilities;
 #[cfg(test)]
 mod tests_peers;
+#[cfg(test)]
+mod tests_segmentation;

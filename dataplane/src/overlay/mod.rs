@@ -156,6 +156,11 @@ pub struct Breakout {
 pub struct DecapEntry {
     pub key: InnerEncap,
     pub vrf: u16,
+    /// The VRF is a transit (the hub of a hub-and-spoke topology, draft
+    /// §3.1.3): a decapsulated packet whose route points back into the
+    /// overlay is forwarded (TTL decremented) instead of dropped as
+    /// `overlay_loop`.
+    pub transit: bool,
 }
 
 /// An inbound SA every worker installs in its own `InboundSet`.
@@ -193,10 +198,16 @@ pub struct OverlayTable {
 }
 
 impl OverlayTable {
+    /// The decap entry (VRF, transit) of a decrypted label / key / VNI.
+    #[inline]
+    pub fn decap(&self, key: InnerEncap) -> Option<&DecapEntry> {
+        self.decap.iter().find(|e| e.key == key)
+    }
+
     /// The VRF a decrypted label / key / VNI belongs to.
     #[inline]
     pub fn decap_vrf(&self, key: InnerEncap) -> Option<u16> {
-        self.decap.iter().find(|e| e.key == key).map(|e| e.vrf)
+        self.decap(key).map(|e| e.vrf)
     }
 
     /// The policy that classifies flows of `vrf`, if it has rules.

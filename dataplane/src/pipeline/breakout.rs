@@ -57,11 +57,15 @@ pub(super) fn send(
         return Verdict::Drop(DropReason::InternetPathDown);
     };
     if pkt.ttl <= 1 {
+        if ing.from_overlay {
+            return Verdict::Drop(DropReason::TtlExpired);
+        }
         let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::TTL, 0);
         return drop_with_icmpv4(frame, l2, ing.port, worker, DropReason::TtlExpired, te);
     }
     if pkt.total > usize::from(out.mtu) {
-        if !pkt.dont_frag {
+        // No ICMP error back into a tunnel (a hub's transit traffic).
+        if !pkt.dont_frag || ing.from_overlay {
             return Verdict::Drop(DropReason::MtuExceeded);
         }
         let fragn = (
@@ -127,6 +131,7 @@ pub(super) fn receive(
         port,
         vrf,
         from_overlay: true,
+        transit: false,
     };
     Some(ipv4::input(frame, l2, ing, ctx, worker, events))
 }

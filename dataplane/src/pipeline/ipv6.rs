@@ -97,7 +97,10 @@ pub(super) fn input(
                 let te = (msg_type::TIME_EXCEEDED, time_exceeded_code::HOP_LIMIT, 0);
                 return error(frame, l2, ing, worker, DropReason::HopLimitExpired, te);
             }
-            if ing.from_overlay {
+            // Out of the overlay and back in: only through a transit VRF
+            // (a hub forwarding spoke to spoke); the TTL check above and
+            // the decrement in `overlay_out` bound any loop.
+            if ing.from_overlay && !ing.transit {
                 return Verdict::Drop(DropReason::OverlayLoop);
             }
             let client = Client {
@@ -105,6 +108,7 @@ pub(super) fn input(
                 ttl: hop_limit,
                 total,
                 dont_frag: true,
+                from_overlay: ing.from_overlay,
             };
             let p = ctx.overlay.paths.get(*path as usize);
             return match steer::decide(frame, l2, ing.vrf, p, ctx, worker) {

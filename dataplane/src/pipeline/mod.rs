@@ -114,12 +114,15 @@ impl<'a> Context<'a> {
 /// Where a packet enters the IP stage: from a port (its VRF), or out of the
 /// overlay after decryption (VRF from the label; ICMP errors and local
 /// delivery are not sent back into the tunnel, and the packet may not go
-/// back into the overlay).
+/// back into the overlay unless its VRF is a transit one).
 #[derive(Clone, Copy)]
 struct Ingress<'a> {
     port: &'a PortConfig,
     vrf: u16,
     from_overlay: bool,
+    /// Out of the overlay into a transit VRF (a hub): may go back into the
+    /// overlay toward another edge.
+    transit: bool,
 }
 
 impl<'a> Ingress<'a> {
@@ -129,6 +132,7 @@ impl<'a> Ingress<'a> {
             port,
             vrf: port.vrf,
             from_overlay: false,
+            transit: false,
         }
     }
 

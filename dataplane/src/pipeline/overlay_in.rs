@@ -10,7 +10,9 @@
 //!   MPLS / GRE / VXLAN header is popped, its label / key / VNI picks the
 //!   VRF (`unknown_vpn_label` otherwise), and the client packet goes
 //!   through the ordinary IPv4/IPv6 stage in that VRF (TTL decrement,
-//!   lookup, new Ethernet header toward the LAN next hop);
+//!   lookup, new Ethernet header toward the LAN next hop; back into the
+//!   overlay only in a transit VRF, the hub of a hub-and-spoke topology,
+//!   else `overlay_loop`);
 //! - anything else → `None`: the caller delivers it locally as before.
 //!
 //! Native (unencrypted) overlay traffic on a private WAN port
@@ -26,6 +28,7 @@ use crate::counters::Event;
 use crate::drop_reason::DropReason;
 use crate::neighbor::ControlEvent;
 use crate::overlay::inner::{self, Family};
+use crate::overlay::DecapEntry;
 use sdwan_crypto::outer::NATT_PORT;
 use sdwan_crypto::{NextHeader, Received};
 use sdwan_packet::ethernet::{ethertype, HEADER_LEN as ETH_LEN};
@@ -194,7 +197,7 @@ fn client(
         Ok(k) => k,
         Err(r) => return Verdict::Drop(r),
     };
-    let Some(vrf) = ctx.overlay.decap_vrf(key) else {
+    let Some(&DecapEntry { vrf, transit, .. }) = ctx.overlay.decap(key) else {
         return Verdict::Drop(DropReason::UnknownVpnLabel);
     };
     // An Ethernet header for the IP stage's L2 rewrite (addresses are set
@@ -213,6 +216,7 @@ fn client(
         port,
         vrf,
         from_overlay: true,
+        transit,
     };
     match family {
         Family::V4 => ipv4::input(frame, ETH_LEN, ing, ctx, worker, events),

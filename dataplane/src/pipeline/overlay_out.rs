@@ -59,6 +59,10 @@ pub(super) struct Client {
     pub total: usize,
     /// IPv4 DF (always true for IPv6: routers never fragment it).
     pub dont_frag: bool,
+    /// Transit: decapsulated here and sent on to another edge (a hub). No
+    /// ICMP error goes back (it would leave unencrypted through the WAN
+    /// port) and no MSS clamp (the spoke clamped at its LAN port).
+    pub from_overlay: bool,
 }
 
 /// Largest client packet a tunnel carries when its WAN port's IP MTU is
@@ -174,7 +178,7 @@ fn encapsulate(
     let front = inner_header + head + ETH_LEN;
     make_room(frame, l2, front, tail)?;
     let dscp = client_dscp(&frame.data()[l2..], client.family);
-    if let Some(clamp) = ctx.overlay.mss_clamp {
+    if let Some(clamp) = ctx.overlay.mss_clamp.filter(|_| !client.from_overlay) {
         if clamp_mss(frame, l2, client.family, clamp) {
             worker.counters.event(Event::MssClamped);
         }
@@ -240,11 +244,15 @@ fn encapsulate(
     };
     eth.emit(h).map_err(|_| DropReason::NoRoom)?;
     worker.counters.event(Event::OverlayEncapsulated);
+    if client.from_overlay {
+        worker.counters.event(Event::OverlayTransit);
+    }
     Ok(Verdict::Forward { port: out.id })
 }
 
 /// Frag-needed (IPv4 with DF) or Packet Too Big (IPv6) carrying the tunnel
-/// MTU back to the sender; IPv4 without DF is dropped (we never fragment).
+/// MTU back to the sender; IPv4 without DF, and transit packets (the sender
+/// is behind another tunnel), are dropped (we never fragment).
 #[cold]
 fn too_big(
     frame: &mut Frame<'_>,
@@ -257,6 +265,7 @@ fn too_big(
     let mtu = max as u32;
     let reason = DropReason::MtuExceeded;
     Ok(match client.family {
+        _ if client.from_overlay => return Err(reason),
         Family::V4 if !client.dont_frag => return Err(reason),
         Family::V4 => {
             let fn_ = (icmp4::DST_UNREACHABLE, unreach_code::FRAG_NEEDED, mtu);

@@ -20,3 +20,5 @@ pub mod tunnel_attr;
 mod resolver_tests;
 #[cfg(test)]
 mod static_peer_tests;
+#[cfg(test)]
+mod topology_tests;

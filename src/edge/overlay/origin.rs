@@ -2,8 +2,12 @@
 //! the dual UPDATE):
 //!
 //! - per client VRF, its connected subnets and static routes as VPNv4 /
-//!   VPNv6 routes: the VRF's RD and label, its export Route Targets, its
-//!   Color community (if configured), next hop = our node id;
+//!   VPNv6 routes: the VRF's RD and label, its export Route Targets (or the
+//!   prefix's own, flow-based segmentation §5.4), its Color community (if
+//!   configured), next hop = our node id;
+//! - per hub VRF of a hub-and-spoke topology, its summary prefixes
+//!   (`hub_summary`) the same way, so the spokes send each other's traffic
+//!   to the hub (§3.1.3); never a route the hub learned;
 //! - per WAN port, a SAFI 74 route (NLRI: type 1, Port-Local-ID, color,
 //!   node id) with the port's SD-WAN-Hybrid tunnel TLV, sent only to peers
 //!   that negotiated SAFI 74;
@@ -102,8 +106,8 @@ pub fn client_routes(cfg: &Resolved, o: &OverlayConfig) -> Vec<LocalRoute> {
 }
 
 /// The VPN routes of (VRF id, prefix) pairs: the VRF's RD, label, export
-/// RTs and Color; next hop = our node id. Prefixes of VRFs the overlay
-/// does not know are skipped.
+/// RTs (the prefix's own when configured) and Color; next hop = our node
+/// id. Prefixes of VRFs the overlay does not know are skipped.
 pub fn vpn_routes(
     o: &OverlayConfig,
     prefixes: impl IntoIterator<Item = (u16, Prefix)>,
@@ -118,7 +122,7 @@ pub fn vpn_routes(
                 rd: Some(v.rd),
                 label: Some(v.label),
                 next_hop: node,
-                route_targets: v.export.clone(),
+                route_targets: v.export_rts(&prefix).to_vec(),
                 color: v.color,
                 local_pref: None,
                 med: None,
@@ -126,6 +130,14 @@ pub fn vpn_routes(
                 unless_peer_has: None,
             })
         })
+        .collect()
+}
+
+/// (VRF id, prefix) of every hub VRF's summary routes.
+pub fn summary_prefixes(o: &OverlayConfig) -> BTreeSet<(u16, Prefix)> {
+    o.vrfs
+        .iter()
+        .flat_map(|v| v.summaries.iter().map(move |p| (v.id, *p)))
         .collect()
 }
 

@@ -2,7 +2,7 @@
 //! examples, or variants), each edge's originated routes handed to the
 //! other as Loc-RIB changes, a fake clock.
 use super::keys::Keys;
-use super::origin::{client_prefixes, client_routes, wan_routes};
+use super::origin::{client_prefixes, client_routes, summary_prefixes, vpn_routes, wan_routes};
 use super::resolver::{Resolver, Update};
 use crate::config::{self, Resolved};
 use sdwan_bgp::config::{LocalRoute, SdwanLocalRoute};
@@ -25,13 +25,13 @@ fn second_wan(n: u8) -> String {
     )
 }
 
-struct Edge {
+pub(super) struct Edge {
     cfg: Resolved,
-    r: Resolver,
+    pub(super) r: Resolver,
 }
 
 impl Edge {
-    fn new(text: &str) -> Edge {
+    pub(super) fn new(text: &str) -> Edge {
         let cfg = config::parse(FsPath::new("edge.toml"), text).unwrap_or_else(|e| panic!("{e}"));
         let o = cfg.overlay.clone().expect("overlay");
         let keys = Keys::new(&o).unwrap();
@@ -45,12 +45,14 @@ impl Edge {
         IpAddr::V4(self.r.config().node_id)
     }
 
-    /// What a route reflector would hand a peer: our client routes and
-    /// either the SAFI 74 routes or the fallback node route.
-    fn advertised(&self, sdwan: bool) -> Vec<RibChange> {
+    /// What a route reflector would hand a peer: our client routes (and a
+    /// hub's summaries) and either the SAFI 74 routes or the fallback node
+    /// route.
+    pub(super) fn advertised(&self, sdwan: bool) -> Vec<RibChange> {
         let o = self.r.config();
         let mut out: Vec<RibChange> = client_routes(&self.cfg, o)
             .into_iter()
+            .chain(vpn_routes(o, summary_prefixes(o)))
             .map(|l| vpn_change(&l, self.node()))
             .collect();
         let (s, fallback) = wan_routes(o, self.r.keys(), &Default::default());
@@ -129,7 +131,7 @@ fn withdraw(c: &RibChange) -> RibChange {
     }
 }
 
-fn adds(u: &Update) -> Vec<(u16, String, u32)> {
+pub(super) fn adds(u: &Update) -> Vec<(u16, String, u32)> {
     u.fib
         .iter()
         .filter_map(|c| match c {
@@ -156,7 +158,7 @@ fn removes(u: &Update) -> Vec<(u16, String)> {
 
 /// Both edges learn each other and the first-contact confirm timeout
 /// passes; returns the last updates of (a, b).
-fn connect(a: &mut Edge, b: &mut Edge, sdwan: bool) -> (Update, Update) {
+pub(super) fn connect(a: &mut Edge, b: &mut Edge, sdwan: bool) -> (Update, Update) {
     let from_b = b.advertised(sdwan);
     let from_a = a.advertised(sdwan);
     let ua = a.r.on_rib_changes(from_b, 0);
@@ -167,7 +169,7 @@ fn connect(a: &mut Edge, b: &mut Edge, sdwan: bool) -> (Update, Update) {
     (a.r.tick(10), b.r.tick(10))
 }
 
-fn table(u: &Update) -> &OverlayTable {
+pub(super) fn table(u: &Update) -> &OverlayTable {
     u.overlay.as_ref().expect("an overlay snapshot")
 }
 

@@ -81,6 +81,7 @@ impl OverlayRuntime {
         let mut originator = Originator::new(speaker);
         originator.wan_routes(&cfg, resolver.keys(), &BTreeSet::new());
         originator.client_routes(client_routes(&cfg, &local));
+        originator.client_routes(summary_routes(&cfg));
         let mut rt = OverlayRuntime {
             state,
             cfg,
@@ -179,7 +180,12 @@ impl OverlayRuntime {
         }
         let gone: Vec<(u16, Prefix)> = self.local.difference(&new).copied().collect();
         let added: BTreeSet<(u16, Prefix)> = new.difference(&self.local).copied().collect();
+        let summaries = origin::summary_prefixes(&self.cfg);
         for (vrf, prefix) in gone {
+            // A hub's summary of the same prefix stays announced.
+            if summaries.contains(&(vrf, prefix)) {
+                continue;
+            }
             // Another VRF may still have the same prefix under its own RD.
             if let Some(v) = self.cfg.vrfs.iter().find(|v| v.id == vrf) {
                 self.originator.withdraw(RouteKey::Vpn { rd: v.rd, prefix });
@@ -305,25 +311,20 @@ impl OverlayRuntime {
     }
 
     /// New VPN attributes of the client VRFs (config reload): our client
-    /// routes go out again with the new RD / RTs / label / Color (the old
-    /// RD's routes withdrawn), the WAN routes with the new RT set, and the
-    /// resolver re-imports.
+    /// routes and hub summaries go out again with the new RD / RTs / label
+    /// / Color (those under an old RD, and summaries no longer configured,
+    /// withdrawn), the WAN routes with the new RT set, and the resolver
+    /// re-imports.
     pub fn reconfigure(&mut self, cfg: OverlayConfig) {
-        for old in &self.cfg.vrfs {
-            let rd_changed = cfg.vrfs.iter().any(|v| v.id == old.id && v.rd != old.rd);
-            if !rd_changed {
-                continue;
-            }
-            for (_, prefix) in self.local.iter().filter(|(v, _)| *v == old.id) {
-                self.originator.withdraw(RouteKey::Vpn {
-                    rd: old.rd,
-                    prefix: *prefix,
-                });
-            }
+        let before = vpn_keys(&self.cfg, &self.local);
+        let after = vpn_keys(&cfg, &self.local);
+        for key in before.difference(&after) {
+            self.originator.withdraw(*key);
         }
         self.cfg = cfg.clone();
         self.originator
             .client_routes(client_routes(&self.cfg, &self.local));
+        self.originator.client_routes(summary_routes(&self.cfg));
         self.originator
             .wan_routes(&self.cfg, self.resolver.keys(), &self.wans_down());
         let u = self.resolver.reconfigure(cfg);
@@ -339,6 +340,28 @@ impl OverlayRuntime {
 /// The VPN routes of `prefixes`.
 fn client_routes(cfg: &OverlayConfig, prefixes: &BTreeSet<(u16, Prefix)>) -> Vec<LocalRoute> {
     origin::vpn_routes(cfg, prefixes.iter().copied())
+}
+
+/// The summary routes of the hub VRFs (hub-and-spoke topologies).
+fn summary_routes(cfg: &OverlayConfig) -> Vec<LocalRoute> {
+    origin::vpn_routes(cfg, origin::summary_prefixes(cfg))
+}
+
+/// The keys of every VPN route we originate under `cfg`: the local
+/// prefixes and the summaries, each under its VRF's RD.
+fn vpn_keys(cfg: &OverlayConfig, local: &BTreeSet<(u16, Prefix)>) -> BTreeSet<RouteKey> {
+    let summaries = origin::summary_prefixes(cfg);
+    local
+        .iter()
+        .chain(summaries.iter())
+        .filter_map(|(vrf, prefix)| {
+            let v = cfg.vrfs.iter().find(|v| v.id == *vrf)?;
+            Some(RouteKey::Vpn {
+                rd: v.rd,
+                prefix: *prefix,
+            })
+        })
+        .collect()
 }
 
 /// Client (VRF, prefix) of the FIB: connected subnets and static routes of

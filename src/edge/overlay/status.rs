@@ -68,8 +68,16 @@ pub struct VrfRow {
     pub label: u32,
     pub encap: &'static str,
     pub color: Option<u32>,
+    /// `mesh`, `hub` or `spoke` (hub-and-spoke roles).
+    pub topology: &'static str,
+    /// A hub: decapsulated traffic may go back into the overlay.
+    pub transit: bool,
     pub import: Vec<sdwan_bgp::config::RouteTarget>,
     pub export: Vec<sdwan_bgp::config::RouteTarget>,
+    /// Prefixes announced with their own Route Targets.
+    pub prefix_route_targets: BTreeMap<String, Vec<sdwan_bgp::config::RouteTarget>>,
+    /// Hub summary prefixes originated toward the spokes.
+    pub summaries: Vec<String>,
 }
 
 /// One local WAN port.
@@ -250,8 +258,16 @@ impl OverlayStatus {
                 label: v.label,
                 encap: v.encap.as_str(),
                 color: v.color,
+                topology: v.topology.as_str(),
+                transit: v.topology.is_transit(),
                 import: v.import.clone(),
                 export: v.export.clone(),
+                prefix_route_targets: v
+                    .prefix_rts
+                    .iter()
+                    .map(|(p, rts)| (p.to_string(), rts.clone()))
+                    .collect(),
+                summaries: v.summaries.iter().map(ToString::to_string).collect(),
             })
             .collect();
         OverlayStatus {

@@ -1,7 +1,9 @@
 //! The overlay snapshot the workers load, built whole from the resolver's
 //! state: one tunnel per (local WAN, remote port) pair with an outbound SA
 //! and an outer source of the right family, one path per path id (an
-//! empty one for a freed id), the decap map of our VRFs, the inbound SAs.
+//! empty one for a freed id), the decap map of our VRFs (a hub VRF marked
+//! transit: spoke-to-spoke traffic goes back into the overlay), the
+//! inbound SAs.
 use super::{inner_encap, PairKey, Resolver};
 use crate::config::WanKind;
 use sdwan_dataplane::overlay::{
@@ -61,6 +63,7 @@ impl Resolver {
             .map(|v| DecapEntry {
                 key: inner_encap(v.encap, v.label),
                 vrf: v.id,
+                transit: v.topology.is_transit(),
             })
             .collect();
         let inbound = self

@@ -8,6 +8,7 @@ mod decap;
 mod encap;
 mod guard;
 mod hybrid;
+mod transit;
 mod vlan;
 
 use super::{eth, ipv4, ipv6, v4, v6, GW_MAC};
@@ -131,18 +132,22 @@ pub fn table() -> OverlayTable {
             DecapEntry {
                 key: mpls(1001),
                 vrf: 1,
+                transit: false,
             },
             DecapEntry {
                 key: mpls(2002),
                 vrf: 2,
+                transit: false,
             },
             DecapEntry {
                 key: InnerEncap::Gre { key: 1001 },
                 vrf: 1,
+                transit: false,
             },
             DecapEntry {
                 key: InnerEncap::Vxlan { vni: 1001 },
                 vrf: 1,
+                transit: false,
             },
         ],
         inbound: vec![inbound(IN_V4, PEER_V4), inbound(IN_V6, PEER_V6)],
