@@ -355,9 +355,15 @@ impl OuterTemplate {
     /// an IP payload of `payload` (the ESP packet, or UDP+ESP). `after` is
     /// the bytes following the headers (the ESP packet), needed only for
     /// the IPv6 UDP checksum.
-    #[inline]
+    #[inline(always)]
     pub fn write(&self, hdr: &mut [u8], after: &[u8], tos: u8, df: bool, ip_id: u16) {
-        hdr.copy_from_slice(&self.bytes[..self.len]);
+        // The common layout (IPv4 + UDP) as a fixed-size copy: no memcpy
+        // call on the per-packet path.
+        const V4U: usize = IPV4_HEADER_LEN + UDP_HEADER_LEN;
+        match <&mut [u8; V4U]>::try_from(&mut *hdr) {
+            Ok(h) if self.len == V4U => h.copy_from_slice(&self.bytes[..V4U]),
+            _ => hdr.copy_from_slice(&self.bytes[..self.len]),
+        }
         let udp_len = (after.len() + UDP_HEADER_LEN) as u16;
         if self.v6 {
             let payload = (self.len - IPV6_HEADER_LEN + after.len()) as u16;
@@ -424,10 +430,12 @@ fn sum16(d: &[u8]) -> u32 {
     acc as u32
 }
 
-fn fold(mut s: u32) -> u16 {
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
+/// One's-complement fold of a 32-bit sum: two rounds always suffice
+/// (the first leaves at most 0x1fffe).
+#[inline(always)]
+fn fold(s: u32) -> u16 {
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
     s as u16
 }
 

@@ -215,7 +215,10 @@ impl GcmKey {
 
     /// Encrypts `data` in place and writes the 16-byte tag.
     pub fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &mut [u8; 16]) {
-        let mut ctx = GcmContextData { bytes: [0; 88] };
+        // Left uninitialised: the one-shot enc/dec functions run `init`
+        // first, which writes every field (zeroing it would be stores the
+        // library's first loads wait for).
+        let mut ctx = std::mem::MaybeUninit::<GcmContextData>::uninit();
         let p = data.as_mut_ptr();
         // SAFETY: key data was initialised by the matching `pre` function;
         // `ctx` is a writable gcm_context_data; in == out is allowed
@@ -224,7 +227,7 @@ impl GcmKey {
         unsafe {
             (self.enc)(
                 &*self.data,
-                &mut ctx,
+                ctx.as_mut_ptr(),
                 p,
                 p,
                 data.len() as u64,
@@ -241,14 +244,17 @@ impl GcmKey {
     /// mismatch returns false (the buffer then holds unauthenticated
     /// plaintext the caller must drop).
     pub fn open(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &[u8; 16]) -> bool {
-        let mut ctx = GcmContextData { bytes: [0; 88] };
+        // Left uninitialised: the one-shot enc/dec functions run `init`
+        // first, which writes every field (zeroing it would be stores the
+        // library's first loads wait for).
+        let mut ctx = std::mem::MaybeUninit::<GcmContextData>::uninit();
         let mut computed = [0u8; 16];
         let p = data.as_mut_ptr();
         // SAFETY: as in `seal`; decryption in place is allowed likewise.
         unsafe {
             (self.dec)(
                 &*self.data,
-                &mut ctx,
+                ctx.as_mut_ptr(),
                 p,
                 p,
                 data.len() as u64,

@@ -113,23 +113,59 @@ pub struct SaCounters {
 /// The GCM nonce of an ESP packet: salt ‖ explicit IV (RFC 4106 §4).
 #[inline]
 pub fn nonce(salt: [u8; 4], iv: [u8; IV_LEN]) -> [u8; crate::aead::NONCE_LEN] {
+    // Two stores (8 + 4 bytes) rather than 4 + 8: an engine reading the
+    // nonce as 8 + 4 bytes then finds each load inside one store (store
+    // forwarding works; a load spanning two recent stores stalls).
+    let head = u64::from_be_bytes([
+        salt[0], salt[1], salt[2], salt[3], iv[0], iv[1], iv[2], iv[3],
+    ]);
     let mut n = [0u8; crate::aead::NONCE_LEN];
-    n[..4].copy_from_slice(&salt);
-    n[4..].copy_from_slice(&iv);
+    n[..8].copy_from_slice(&head.to_be_bytes());
+    n[8..].copy_from_slice(&iv[4..]);
     n
+}
+
+/// The GCM nonce and ESP AAD of one sequence number, built ahead of time.
+/// Why ahead: intel-ipsec-mb reads the IV and AAD with masked vector
+/// loads, which cannot take data from stores still in flight; building
+/// them right before the engine call made every packet wait for its own
+/// stores (~16 ns at 64 B here, measured with `examples/esp_loop.rs`).
+/// An SA builds the next packet's values after sending one, so they are
+/// long in the cache when the engine reads them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PreparedIv {
+    pub seq: u64,
+    pub nonce: [u8; crate::aead::NONCE_LEN],
+    pub aad: [u8; 12],
+    pub aad_len: usize,
+}
+
+impl PreparedIv {
+    #[inline]
+    pub fn new(salt: [u8; 4], spi: u32, esn: bool, seq: u64) -> Self {
+        let mut aad_buf = [0u8; 12];
+        let aad_len = aad(spi, seq, esn, &mut aad_buf);
+        Self {
+            seq,
+            nonce: nonce(salt, seq.to_be_bytes()),
+            aad: aad_buf,
+            aad_len,
+        }
+    }
 }
 
 /// Builds the ESP AAD (RFC 4106 §5) into `out`, returning its length:
 /// SPI ‖ seq (8 bytes), or SPI ‖ seq high ‖ seq low (12 bytes) with ESN.
 #[inline]
 pub fn aad(spi: u32, seq: u64, esn: bool, out: &mut [u8; 12]) -> usize {
-    out[..4].copy_from_slice(&spi.to_be_bytes());
+    // One 8-byte store, then 4 (see `nonce`).
+    let high = if esn { seq >> 32 } else { seq & 0xffff_ffff };
+    let head = (u64::from(spi) << 32) | high;
+    out[..8].copy_from_slice(&head.to_be_bytes());
     if esn {
-        out[4..8].copy_from_slice(&((seq >> 32) as u32).to_be_bytes());
         out[8..12].copy_from_slice(&(seq as u32).to_be_bytes());
         12
     } else {
-        out[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
         8
     }
 }

@@ -53,6 +53,9 @@ struct Prepared {
     inner_len: usize,
 }
 
+/// How many packets ahead an SA builds nonces and AADs.
+const AHEAD: usize = 8;
+
 pub struct OutboundSa<E: AeadEngine> {
     spi: u32,
     esn: bool,
@@ -66,6 +69,9 @@ pub struct OutboundSa<E: AeadEngine> {
     ip_id: u16,
     params: SaParams,
     counters: SaCounters,
+    /// Nonces and AADs of the next `AHEAD` sequence numbers (slot
+    /// `seq % AHEAD`), each built `AHEAD` packets before its use.
+    prepared: [super::PreparedIv; AHEAD],
 }
 
 impl<E: AeadEngine> core::fmt::Debug for OutboundSa<E> {
@@ -106,6 +112,11 @@ impl<E: AeadEngine> OutboundSa<E> {
             ip_id: 0,
             params,
             counters: SaCounters::default(),
+            prepared: std::array::from_fn(|i| {
+                // Slot i holds the first sequence number >= 1 that is i mod AHEAD.
+                let seq = if i == 0 { AHEAD as u64 } else { i as u64 };
+                super::PreparedIv::new(keys.salt(), params.spi, params.esn, seq)
+            }),
         })
     }
 
@@ -172,13 +183,21 @@ impl<E: AeadEngine> OutboundSa<E> {
     #[inline]
     fn encap_inner(&mut self, frame: &mut Frame<'_>, nh: NextHeader) -> Result<(), DropReason> {
         let p = self.prepare(frame, nh)?;
-        let (nonce, aad_buf, aad_len) = self.nonce_aad(p.seq);
+        let slot = (p.seq % AHEAD as u64) as usize;
+        if self.prepared[slot].seq != p.seq {
+            self.prepared[slot] = super::PreparedIv::new(self.salt, self.spi, self.esn, p.seq);
+        }
+        let iv = &self.prepared[slot];
         self.engine.seal(
-            &nonce,
-            &aad_buf[..aad_len],
+            &iv.nonce,
+            &iv.aad[..iv.aad_len],
             &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..],
         );
-        self.finish(frame, p)
+        self.finish(frame, p)?;
+        // This slot's next user, AHEAD packets from now.
+        let ahead = p.seq.wrapping_add(AHEAD as u64);
+        self.prepared[slot] = super::PreparedIv::new(self.salt, self.spi, self.esn, ahead);
+        Ok(())
     }
 
     /// Encapsulates a burst of inner packets (e.g. one rx burst's packets
