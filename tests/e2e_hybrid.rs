@@ -32,7 +32,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const RR_PORT: u16 = 17945;
-const CONTROLLER_API: &str = "127.0.0.1:19510";
 const TCP_PORT: u16 = 7007;
 const UDP_PORT: u16 = 9009;
 const SERVER: &str = "198.51.100.10";
@@ -47,9 +46,14 @@ fn taps(site: u8) -> [String; 3] {
     ["w", "p", "b"].map(|k| format!("hy{site}{k}"))
 }
 
-fn edge_config(site: u8) -> String {
+fn edge_config(site: u8, reflectors: usize) -> String {
     let [inet, mpls, blue] = taps(site);
     let api = edge_api(site);
+    let second = if reflectors > 1 {
+        format!("\n[[bgp.peer]]\naddress = \"127.0.0.2\"\nport = {RR_PORT}\nmd5_key = \"hy{site}-secret\"\nlocal_address = \"127.0.0.3{site}\"\n")
+    } else {
+        String::new()
+    };
     format!(
         r#"
 [eal]
@@ -67,7 +71,7 @@ address = "127.0.0.1"
 port = {RR_PORT}
 md5_key = "hy{site}-secret"
 local_address = "127.0.0.3{site}"
-
+{second}
 [[vrf]]
 name = "blue"
 id = 1
@@ -139,13 +143,22 @@ listen = "{api}"
     )
 }
 
-fn controller_config() -> String {
+/// Reflector `i` (0, 1) of one cluster: same cluster id, its own
+/// address (127.0.0.1, 127.0.0.2) and management API.
+fn controller_api(i: usize) -> String {
+    format!("127.0.0.1:{}", 19515 + i)
+}
+
+fn controller_config(i: usize) -> String {
+    let api = controller_api(i);
+    let listen = 1 + i;
     let mut s = format!(
         r#"
 [bgp]
-router_id = "192.0.2.110"
+router_id = "192.0.2.11{i}"
+cluster_id = "192.0.2.110"
 asn = 65000
-listen_address = "127.0.0.1"
+listen_address = "127.0.0.{listen}"
 listen_port = {RR_PORT}
 
 [[bgp.peer_groups]]
@@ -153,7 +166,7 @@ name = "hybrid"
 route_targets = ["65000:1"]
 
 [management]
-listen = "{CONTROLLER_API}"
+listen = "{api}"
 "#
     );
     for site in 1..=2 {
@@ -164,11 +177,11 @@ listen = "{CONTROLLER_API}"
     s
 }
 
-/// Fields drop in order: edges, servers, controller, namespaces.
+/// Fields drop in order: edges, servers, controllers, namespaces.
 struct Hybrid {
     edges: Vec<Edge>,
     servers: Vec<Proc>,
-    controller: Proc,
+    controllers: Vec<Proc>,
     clients: Vec<Netns>,
     _server_ns: Netns,
     internet: Internet,
@@ -177,7 +190,9 @@ struct Hybrid {
 }
 
 impl Hybrid {
-    fn new() -> Hybrid {
+    /// The two sites, with `reflectors` (1 or 2) route reflectors of
+    /// one cluster that every edge peers with.
+    fn new(reflectors: usize) -> Hybrid {
         let dir = tempfile::tempdir().expect("tempdir");
         let internet = Internet::new("hy-inet");
         let private = Internet::new("hy-mpls");
@@ -203,31 +218,34 @@ impl Hybrid {
         server_ns.must(&["ip", "link", "set", "hysrv0", "up"]);
         server_ns.must(&["ip", "addr", "add", &format!("{SERVER}/32"), "dev", "lo"]);
 
-        let conf = dir.path().join("controller.toml");
-        std::fs::write(&conf, controller_config()).unwrap();
-        let mut controller = Proc::spawn(
-            "sdwan controller",
-            None,
-            &[
-                sdwan_bin(),
-                "controller",
-                "--config",
-                conf.to_str().unwrap(),
-            ],
-            &dir.path().join("controller.log"),
-        );
-        let up = wait_for(20, || {
-            http(CONTROLLER_API, "GET", "/api/bgp/summary", "").ok()
-        });
-        assert!(
-            up.is_some() && controller.alive(),
-            "controller did not come up:\n{}",
-            controller.output()
-        );
+        let mut controllers = Vec::new();
+        for i in 0..reflectors {
+            let conf = dir.path().join(format!("controller{i}.toml"));
+            std::fs::write(&conf, controller_config(i)).unwrap();
+            let mut c = Proc::spawn(
+                &format!("sdwan controller {i}"),
+                None,
+                &[
+                    sdwan_bin(),
+                    "controller",
+                    "--config",
+                    conf.to_str().unwrap(),
+                ],
+                &dir.path().join(format!("controller{i}.log")),
+            );
+            let api = controller_api(i);
+            let up = wait_for(20, || http(&api, "GET", "/api/bgp/summary", "").ok());
+            assert!(
+                up.is_some() && c.alive(),
+                "controller {i} did not come up:\n{}",
+                c.output()
+            );
+            controllers.push(c);
+        }
         let mut h = Hybrid {
             edges: Vec::new(),
             servers: Vec::new(),
-            controller,
+            controllers,
             clients,
             _server_ns: server_ns,
             internet,
@@ -237,7 +255,7 @@ impl Hybrid {
         for site in 1..=2u8 {
             let t = taps(site);
             let refs: Vec<&str> = t.iter().map(String::as_str).collect();
-            let e = Edge::start(&edge_config(site), &edge_api(site), &refs);
+            let e = Edge::start(&edge_config(site, reflectors), &edge_api(site), &refs);
             h.internet.plug(&t[0]);
             h.private.plug(&t[1]);
             attach_client(&h.clients[site as usize - 1], &t[2], site);
@@ -280,12 +298,22 @@ impl Hybrid {
     }
 
     fn diagnostics(&self) -> String {
-        let mut s = format!(
-            "== controller log (tail)\n{}\n",
-            tail(&self.controller.output(), 20)
-        );
+        let mut s = String::new();
+        for (i, c) in self.controllers.iter().enumerate() {
+            s.push_str(&format!(
+                "== controller {i} log (tail)\n{}\n",
+                tail(&c.output(), 20)
+            ));
+        }
         for (i, e) in self.edges.iter().enumerate() {
-            for what in ["routes", "tunnels", "drops", "policies", "neighbors"] {
+            for what in [
+                "routes",
+                "tunnels",
+                "drops",
+                "policies",
+                "neighbors",
+                "bgp/summary",
+            ] {
                 s.push_str(&format!(
                     "== edge{} /api/{what}\n{}\n",
                     i + 1,
@@ -338,6 +366,61 @@ impl Hybrid {
         )
     }
 
+    /// Both kinds of tunnel up on both edges, the remote VRF prefix
+    /// resolved.
+    fn wait_converged(&self) {
+        let converged = wait_for(90, || {
+            let ok = [1u8, 2].iter().all(|&s| {
+                self.tunnels_up(s, "private") >= 1 && self.tunnels_up(s, "internet") >= 1
+            }) && self.edges[0]
+                .api_get("/api/routes")
+                .is_some_and(|r| r.to_string().contains("10.2.0.0/24"));
+            ok.then_some(())
+        });
+        assert!(
+            converged.is_some(),
+            "no convergence\n{}",
+            self.diagnostics()
+        );
+    }
+
+    /// A UDP stream (encrypted-any) of `secs` seconds at 50 packets/s from
+    /// site 1 to site 2's echo server, run in a thread; `join` gives the
+    /// report (sent, received, longest gap between echoes).
+    fn udp_stream(secs: u32) -> std::thread::JoinHandle<serde_json::Value> {
+        std::thread::spawn(move || {
+            let out = run(
+                "ip",
+                &[
+                    "netns",
+                    "exec",
+                    "hy-b1",
+                    "/usr/bin/python3",
+                    &py("hybrid_peer.py"),
+                    "udp-stream",
+                    "10.2.0.2",
+                    &UDP_PORT.to_string(),
+                    &secs.to_string(),
+                    "20",
+                ],
+            );
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                panic!("udp-stream: {e}: {}", String::from_utf8_lossy(&out.stderr))
+            })
+        })
+    }
+
+    /// Established BGP sessions of edge `site`.
+    fn sessions_up(&self, site: u8) -> usize {
+        let v = self.edges[site as usize - 1]
+            .api_get("/api/bgp/summary")
+            .unwrap_or_default();
+        v["peers"]
+            .as_array()
+            .map(|a| a.iter().filter(|p| p["state"] == "Established").count())
+            .unwrap_or(0)
+    }
+
     fn ping(&self, count: &str) -> bool {
         self.clients[0]
             .exec(&[
@@ -373,18 +456,8 @@ fn hybrid_wan_private_native_encrypted_breakout_and_failover() {
     if skip_unless_root() {
         return;
     }
-    let h = Hybrid::new();
-    // Both kinds of tunnel up on both edges, the remote VRF prefix resolved.
-    let converged = wait_for(90, || {
-        let ok = [1u8, 2]
-            .iter()
-            .all(|&s| h.tunnels_up(s, "private") >= 1 && h.tunnels_up(s, "internet") >= 1)
-            && h.edges[0]
-                .api_get("/api/routes")
-                .is_some_and(|r| r.to_string().contains("10.2.0.0/24"));
-        ok.then_some(())
-    });
-    assert!(converged.is_some(), "no convergence\n{}", h.diagnostics());
+    let h = Hybrid::new(1);
+    h.wait_converged();
     eprintln!(
         "== edge1 show policies\n{}",
         String::from_utf8_lossy(
@@ -465,23 +538,7 @@ fn hybrid_wan_private_native_encrypted_breakout_and_failover() {
     // Failover: a UDP stream (encrypted-any) while edge1's private link
     // goes down 2 s in.
     let before_inet = h.tunnel_counter(1, "internet", "packets");
-    let stream = std::thread::spawn(|| {
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                "hy-b1",
-                "/usr/bin/python3",
-                &py("hybrid_peer.py"),
-                "udp-stream",
-                "10.2.0.2",
-                &UDP_PORT.to_string(),
-                "6",
-                "20",
-            ],
-        )
-    });
+    let stream = Hybrid::udp_stream(6);
     std::thread::sleep(Duration::from_secs(2));
     let down_at = Instant::now();
     must("ip", &["-n", "hy-mpls", "link", "set", "hy1p", "down"]);
@@ -495,9 +552,7 @@ fn hybrid_wan_private_native_encrypted_breakout_and_failover() {
         "private tunnel still up\n{}",
         h.diagnostics()
     );
-    let out = stream.join().expect("stream thread");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("udp-stream: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let report = stream.join().expect("stream thread");
     eprintln!("UDP stream across the failover: {report}");
     let gap = report["max_gap_ms"].as_f64().unwrap_or(f64::MAX);
     assert!(
@@ -566,4 +621,74 @@ fn hybrid_wan_private_native_encrypted_breakout_and_failover() {
     );
     let ok = wait_for(10, || h.ping("2").then_some(()));
     assert!(ok.is_some(), "ping after recovery\n{}", h.diagnostics());
+}
+
+/// Issue #8: two route reflectors of one cluster; every edge peers with
+/// both. Killing one (SIGKILL, no graceful close) in the middle of a UDP
+/// stream between the sites loses no route and no packet.
+#[test]
+fn losing_one_route_reflector_loses_no_route_and_no_traffic() {
+    let _g = serial();
+    if skip_unless_root() {
+        return;
+    }
+    let mut h = Hybrid::new(2);
+    h.wait_converged();
+    let both = wait_for(30, || {
+        (h.sessions_up(1) == 2 && h.sessions_up(2) == 2).then_some(())
+    });
+    assert!(
+        both.is_some(),
+        "edges not peering with both reflectors\n{}",
+        h.diagnostics()
+    );
+    // Warm the path (neighbors resolved) before measuring.
+    assert!(h.ping("2"));
+    let routes_before = h.edges[0].api_get("/api/routes").unwrap_or_default();
+    let stream = Hybrid::udp_stream(5);
+    std::thread::sleep(Duration::from_secs(2));
+    let killed = h.controllers[0].stop_with("-KILL");
+    eprintln!("route reflector 0 killed: {killed:?}");
+    let report = stream.join().expect("stream thread");
+    eprintln!("UDP stream across the reflector loss: {report}");
+    let (sent, received) = (
+        report["sent"].as_u64().unwrap(),
+        report["received"].as_u64().unwrap(),
+    );
+    assert_eq!(
+        sent,
+        received,
+        "traffic lost with one reflector gone: {report}\n{}",
+        h.diagnostics()
+    );
+    assert!(
+        report["max_gap_ms"].as_f64().unwrap_or(f64::MAX) < 200.0,
+        "{report}"
+    );
+    // The sessions to the dead reflector are down; every route stayed.
+    let one = wait_for(10, || {
+        (h.sessions_up(1) == 1 && h.sessions_up(2) == 1).then_some(())
+    });
+    assert!(one.is_some(), "{}", h.diagnostics());
+    let overlay = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                r["next_hop"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("overlay"))
+            })
+            .filter_map(|r| r["prefix"].as_str().map(String::from))
+            .collect()
+    };
+    let after = h.edges[0].api_get("/api/routes").unwrap_or_default();
+    assert_eq!(
+        overlay(&routes_before),
+        overlay(&after),
+        "{}",
+        h.diagnostics()
+    );
+    assert!(!overlay(&after).is_empty());
+    assert!(h.ping("3"), "{}", h.diagnostics());
 }

@@ -312,6 +312,9 @@ pub fn edge_report(name: &str, edge: &Edge) -> String {
         "drops",
         "neighbors",
         "interfaces",
+        "overlay",
+        "bgp/summary",
+        "bgp/routes",
     ] {
         s.push_str(&format!(
             "== {name} /api/{what}\n{}\n",
