@@ -13,6 +13,7 @@
 //! ```
 
 use crate::DropReason;
+use sdwan_packet::Frame;
 use std::net::IpAddr;
 
 pub const IPV4_HEADER_LEN: usize = 20;
@@ -349,6 +350,22 @@ impl OuterTemplate {
             DfPolicy::Clear => false,
         };
         Some((tos, df))
+    }
+
+    /// Writes a NAT-keepalive (RFC 3948 §2.3: UDP payload 0xFF) with
+    /// these outer headers into `frame`, replacing its content. `NotEsp`
+    /// without UDP encapsulation, `NoRoom` when the buffer is too small.
+    pub fn write_keepalive(&self, frame: &mut Frame<'_>, ip_id: u16) -> Result<(), DropReason> {
+        let l = self.len;
+        if !self.udp {
+            return Err(DropReason::NotEsp);
+        }
+        frame.set_len(0).map_err(|_| DropReason::NoRoom)?;
+        frame.append(l + 1).map_err(|_| DropReason::NoRoom)?;
+        let (hdr, payload) = frame.data_mut().split_at_mut(l);
+        payload[0] = 0xff;
+        self.write(hdr, payload, 0, false, ip_id);
+        Ok(())
     }
 
     /// Writes the outer headers into `hdr` (exactly `self.len()` bytes) for

@@ -334,15 +334,7 @@ impl<E: AeadEngine> OutboundSa<E> {
     /// when the buffer is too small, `NotEsp` when the SA is not UDP
     /// encapsulated.
     pub fn write_keepalive(&mut self, frame: &mut Frame<'_>) -> Result<(), DropReason> {
-        let l = self.outer.len();
-        if !self.outer.has_udp() {
-            return Err(DropReason::NotEsp);
-        }
-        frame.set_len(0).map_err(|_| DropReason::NoRoom)?;
-        frame.append(l + 1).map_err(|_| DropReason::NoRoom)?;
-        let (hdr, payload) = frame.data_mut().split_at_mut(l);
-        payload[0] = 0xff;
-        self.outer.write(hdr, payload, 0, false, self.ip_id);
+        self.outer.write_keepalive(frame, self.ip_id)?;
         self.ip_id = self.ip_id.wrapping_add(1);
         Ok(())
     }

@@ -125,16 +125,7 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
     /// packet is never fragmented). `NotEsp` when the SA has no UDP
     /// encapsulation, `NoRoom` when the buffer is too small.
     pub fn write_keepalive(&self, frame: &mut Frame<'_>) -> Result<(), DropReason> {
-        let l = self.outer.len();
-        if !self.outer.has_udp() {
-            return Err(DropReason::NotEsp);
-        }
-        frame.set_len(0).map_err(|_| DropReason::NoRoom)?;
-        frame.append(l + 1).map_err(|_| DropReason::NoRoom)?;
-        let (hdr, payload) = frame.data_mut().split_at_mut(l);
-        payload[0] = 0xff;
-        self.outer.write(hdr, payload, 0, false, 0);
-        Ok(())
+        self.outer.write_keepalive(frame, 0)
     }
     /// The sequence number the next packet will take (a hint under load).
     pub fn next_seq(&self) -> u64 {
