@@ -126,3 +126,13 @@ fn breakout_must_be_an_internet_port_with_ipv4() {
     assert_eq!(e.field, "wan.breakout", "{e}");
     assert!(e.message.contains("private"), "{e}");
 }
+
+#[test]
+fn the_hybrid_example_is_valid() {
+    let text = include_str!("../../examples/hybrid-edge.toml");
+    let r = parse(Path::new("examples/hybrid-edge.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    let o = r.overlay.unwrap();
+    assert_eq!(o.policy.rules.rules.len(), 3);
+    assert_eq!(o.policy.breakout.len(), 1);
+    assert_eq!(o.wans[1].kind, WanKind::Private);
+}
