@@ -51,6 +51,12 @@ addresses = ["10.1.0.1/24"]
 
 fn with(breakout: &str, policies: &str) -> Result<Resolved, ConfigError> {
     let text = format!("{}\n{policies}", BASE.replace("BREAKOUT", breakout));
+    // One worker unless a test says otherwise (breakout requires it).
+    let text = if breakout.contains("breakout") && !policies.contains("workers") {
+        format!("[dataplane]\nworkers = 1\n{text}")
+    } else {
+        text
+    };
     parse(Path::new("p.toml"), &text)
 }
 
@@ -115,6 +121,15 @@ fn mistakes_are_refused_at_their_field() {
         assert!(e.message.contains(msg), "{e}");
         assert!(e.line > 0, "{e}");
     }
+}
+
+#[test]
+fn breakout_needs_one_worker() {
+    // Three ports, one queue each: three workers by default.
+    let text = format!("{}\n{RULES}", BASE.replace("BREAKOUT", "breakout = true"));
+    let e = parse(Path::new("p.toml"), &text).unwrap_err();
+    assert_eq!(e.field, "dataplane.workers", "{e}");
+    assert!(e.message.contains("workers = 1"), "{e}");
 }
 
 #[test]

@@ -336,6 +336,20 @@ pub fn validate(raw: EdgeConfig, path: &Path, text: &str) -> Result<Resolved, Co
     };
 
     let overlay = super::overlay::validate(&raw, &ports, path, text)?;
+    if workers > 1
+        && overlay
+            .as_ref()
+            .is_some_and(|o| !o.policy.breakout.is_empty())
+    {
+        // Each worker owns its NAT mappings; return traffic is not yet
+        // steered to the worker that made the mapping.
+        let span = dp.workers.as_ref().map_or(0..0, |w| w.span());
+        return Err(cx.err(
+            span,
+            "dataplane.workers",
+            format!("internet-breakout needs workers = 1 (have {workers}): breakout return traffic is not steered to the worker owning its NAT mapping yet"),
+        ));
+    }
 
     let mut eal_args = vec!["sdwan".to_string()];
     for a in &raw.eal.args {
