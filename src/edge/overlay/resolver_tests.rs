@@ -506,3 +506,30 @@ fn a_peer_back_with_unchanged_parameters_never_gets_an_sa_used_before() {
         "{out:?} vs {used:?}"
     );
 }
+
+#[test]
+fn a_silent_tunnel_leaves_every_path_but_stays_in_the_snapshot() {
+    let mut a = Edge::new(EDGE1);
+    let mut b = Edge::new(EDGE2);
+    let (ua, _) = connect(&mut a, &mut b, true);
+    let routes = adds(&ua).len();
+    let t = &table(&ua).tunnels[0];
+    let pair =
+        a.r.pair_of(t.local_port, t.remote)
+            .expect("the tunnel's pair");
+    assert!(a
+        .r
+        .pair_of(t.local_port, "192.0.2.99".parse().unwrap())
+        .is_none());
+    // Silent: its only tunnel gone from the paths, the routes go with it,
+    // but the tunnel stays listed (its keepalives are still recognised).
+    let silent = a.r.set_dead([pair].into());
+    assert_eq!(removes(&silent).len(), routes, "{:?}", silent.fib);
+    assert_eq!(table(&silent).tunnels.len(), 1);
+    assert!(table(&silent).paths.iter().all(|p| p.tunnels.is_empty()));
+    assert!(a.r.set_dead([pair].into()).is_empty(), "idempotent");
+    // Heard again: back on the paths with the same SA.
+    let back = a.r.set_dead(Default::default());
+    assert_eq!(adds(&back).len(), routes);
+    assert_eq!(table(&back).tunnels[0].sa.spi(), t.sa.spi());
+}
