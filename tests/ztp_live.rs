@@ -270,6 +270,61 @@ listen = "{EDGE_API}"
         "ztp live: push applied in {latency:?}; reload: {}",
         get(EDGE_API, "/api/reload")
     );
+
+    // A flow policy the edge would refuse is refused by the controller,
+    // naming the rule; nothing is pushed.
+    let bad = ctl_at(
+        &url(),
+        dir,
+        Some(ADMIN),
+        &[
+            "tenant",
+            "add",
+            "blue",
+            "--rt",
+            "65000:1",
+            "--rt",
+            "65000:7",
+            "--policy",
+            "name=voice,action=private-only,dst_ports=5060",
+        ],
+    );
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("\"voice\""), "{err}");
+    assert!(err.contains("protocol"), "{err}");
+    // A good one reaches the edge and is applied live.
+    let t1 = Instant::now();
+    ctl_ok(
+        dir,
+        &[
+            "tenant",
+            "add",
+            "blue",
+            "--rt",
+            "65000:1",
+            "--rt",
+            "65000:7",
+            "--policy",
+            "name=voice,action=private-only,protocol=udp,dst_ports=5060-5061,dscp=46",
+        ],
+    );
+    let applied = wait_until(60, || {
+        get(EDGE_API, "/api/policies")["rules"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x["name"] == "voice" && x["vrf"] == "blue"))
+    });
+    let policy_latency = t1.elapsed();
+    assert!(
+        applied,
+        "the pushed policy was not applied: {}\n{}",
+        get(EDGE_API, "/api/reload"),
+        edge.log()
+    );
+    assert_eq!(edge.child.id(), pid);
+    eprintln!(
+        "ztp live: policy push applied in {policy_latency:?}; policies: {}",
+        get(EDGE_API, "/api/policies")
+    );
     drop(edge);
     drop(controller);
 }

@@ -80,7 +80,7 @@ pub struct DeviceFields {
     /// Tenant (SD-WAN VPN) the device serves; repeat for several.
     #[arg(long = "tenant")]
     pub tenants: Vec<String>,
-    /// WAN port role PORT:ID:COLOR[:KIND], e.g. `wan0:1:100:internet`.
+    /// WAN port role PORT:ID:COLOR[:KIND[:breakout]], e.g. `wan0:1:100:internet` (`breakout`: internet breakout leaves there).
     #[arg(long = "wan")]
     pub wans: Vec<String>,
     /// BGP source address of the device, if known before enrollment.
@@ -132,16 +132,48 @@ pub enum TenantCommand {
         /// Route Target, e.g. 65000:1; repeat for several.
         #[arg(long = "rt", required = true)]
         route_targets: Vec<String>,
+        /// A flow rule of the tenant's VPN, in match order; repeat for
+        /// several: `name=voice,action=private-only,protocol=udp,dst_ports=5060-5061`
+        /// (keys as in the edge's [[policy]]: name, action, protocol, src,
+        /// dst, src_ports, dst_ports, dscp, flow_label).
+        #[arg(long = "policy")]
+        policies: Vec<String>,
     },
     List,
 }
 
-/// `PORT:ID:COLOR[:KIND]`.
+/// `key=value,...` of one `--policy` (numbers for dscp and flow_label).
+pub fn parse_policy(s: &str) -> anyhow::Result<Value> {
+    let mut m = serde_json::Map::new();
+    for kv in s.split(',').filter(|kv| !kv.trim().is_empty()) {
+        let Some((k, v)) = kv.split_once('=') else {
+            bail!("--policy {s:?}: {kv:?} is not key=value");
+        };
+        let (k, v) = (k.trim(), v.trim());
+        let value = match k {
+            "dscp" | "flow_label" => json!(v
+                .parse::<u32>()
+                .with_context(|| format!("--policy {s:?}: {k} must be a number"))?),
+            _ => json!(v),
+        };
+        if m.insert(k.to_string(), value).is_some() {
+            bail!("--policy {s:?}: {k} given twice");
+        }
+    }
+    Ok(Value::Object(m))
+}
+
+/// `PORT:ID:COLOR[:KIND[:breakout]]`.
 pub fn parse_wan(s: &str) -> anyhow::Result<Value> {
     let p: Vec<&str> = s.split(':').collect();
-    if !(3..=4).contains(&p.len()) {
-        bail!("--wan {s:?}: expected PORT:ID:COLOR[:KIND]");
+    if !(3..=5).contains(&p.len()) {
+        bail!("--wan {s:?}: expected PORT:ID:COLOR[:KIND[:breakout]]");
     }
+    let breakout = match p.get(4) {
+        None => false,
+        Some(&"breakout") => true,
+        Some(other) => bail!("--wan {s:?}: {other:?} (the fifth field can only be breakout)"),
+    };
     let id: u32 = p[1]
         .parse()
         .with_context(|| format!("--wan {s:?}: bad id"))?;
@@ -149,7 +181,7 @@ pub fn parse_wan(s: &str) -> anyhow::Result<Value> {
         .parse()
         .with_context(|| format!("--wan {s:?}: bad color"))?;
     Ok(
-        json!({"port": p[0], "id": id, "color": color, "kind": p.get(3).copied().unwrap_or("internet")}),
+        json!({"port": p[0], "id": id, "color": color, "kind": p.get(3).copied().unwrap_or("internet"), "breakout": breakout}),
     )
 }
 
@@ -340,11 +372,18 @@ pub fn run_command(args: &ControllerArgs) -> anyhow::Result<()> {
                 TenantCommand::Add {
                     name,
                     route_targets,
-                } => api.call(
-                    "POST",
-                    "/api/v1/tenants",
-                    Some(&json!({"name": name, "route_targets": route_targets})),
-                )?,
+                    policies,
+                } => {
+                    let policies = policies
+                        .iter()
+                        .map(|p| parse_policy(p))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    api.call(
+                        "POST",
+                        "/api/v1/tenants",
+                        Some(&json!({"name": name, "route_targets": route_targets, "policies": policies})),
+                    )?
+                }
                 TenantCommand::List => api.call("GET", "/api/v1/tenants", None)?,
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -374,5 +413,32 @@ pub fn run_command(args: &ControllerArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod policy_arg_tests {
+    use super::*;
+
+    #[test]
+    fn policy_and_wan_arguments() {
+        let p = parse_policy(
+            "name=voice, action=private-only,protocol=udp,dst_ports=5060-5061,dscp=46",
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            json!({"name": "voice", "action": "private-only", "protocol": "udp",
+                   "dst_ports": "5060-5061", "dscp": 46})
+        );
+        assert!(parse_policy("name=x,dscp=high").is_err());
+        assert!(parse_policy("name=x,name=y").is_err());
+        assert!(parse_policy("name").is_err());
+        assert_eq!(
+            parse_wan("wan0:1:100:internet:breakout").unwrap()["breakout"],
+            true
+        );
+        assert_eq!(parse_wan("wan0:1:100").unwrap()["breakout"], false);
+        assert!(parse_wan("wan0:1:100:internet:fast").is_err());
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! These structs mirror the contract with unknown fields refused, so a
 //! rendered config is checked by parsing it back.
-use super::registry::model::{Device, Tenant};
+use super::registry::model::{Device, PolicyRule, Tenant};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -19,6 +19,9 @@ pub struct RenderedConfig {
     pub wans: Vec<Wan>,
     #[serde(rename = "vrf")]
     pub vrfs: Vec<Vrf>,
+    /// The tenants' flow rules, per VRF, in the tenants' order.
+    #[serde(default, rename = "policy", skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyRule>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,6 +59,8 @@ pub struct Wan {
     pub id: u32,
     pub color: u32,
     pub kind: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub breakout: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,6 +145,7 @@ pub fn render(
                 id: w.id,
                 color: w.color,
                 kind: w.kind.clone(),
+                breakout: w.breakout,
             })
             .collect(),
         vrfs: device
@@ -157,6 +163,21 @@ pub fn render(
                     color: v.color,
                     encap: v.encap.clone(),
                 }
+            })
+            .collect(),
+        policies: device
+            .vrfs
+            .iter()
+            .flat_map(|v| {
+                let rules = tenants
+                    .iter()
+                    .find(|t| t.name == v.tenant)
+                    .map(|t| t.policies.as_slice())
+                    .unwrap_or_default();
+                rules.iter().map(|r| PolicyRule {
+                    vrf: Some(v.name.clone()),
+                    ..r.clone()
+                })
             })
             .collect(),
     }
@@ -177,9 +198,8 @@ mod tests {
     use super::*;
     use crate::controller::registry::model::*;
 
-    #[test]
-    fn renders_the_contract_sections_and_parses_back() {
-        let d = Device {
+    fn device_with_vrf() -> Device {
+        Device {
             serial: "S1".into(),
             site: "paris".into(),
             state: DeviceState::Enrolled,
@@ -202,14 +222,21 @@ mod tests {
                 id: 1,
                 color: 100,
                 kind: "internet".into(),
+                breakout: false,
             }],
             config_version: 3,
             md5_key: "k3y".into(),
             cert_fingerprint: None,
-        };
+        }
+    }
+
+    #[test]
+    fn renders_the_contract_sections_and_parses_back() {
+        let d = device_with_vrf();
         let tenants = vec![Tenant {
             name: "blue".into(),
             route_targets: vec!["65000:1".into()],
+            policies: vec![],
         }];
         let rrs = vec![
             RouteReflector {
@@ -246,5 +273,59 @@ mod tests {
         let rt: sdwan_bgp::config::RouteTarget =
             serde_json::from_value(serde_json::json!(r.vrfs[0].export[0])).unwrap();
         assert_eq!(rt.0.to_string(), "rt:65000:1");
+    }
+
+    #[test]
+    fn tenant_policies_render_per_vrf_and_the_edge_parses_them() {
+        let mut d = device_with_vrf();
+        d.wans[0].breakout = true;
+        let voice = PolicyRule {
+            vrf: None,
+            name: "voice".into(),
+            action: "private-only".into(),
+            protocol: Some("udp".into()),
+            src: None,
+            dst: None,
+            src_ports: None,
+            dst_ports: Some("5060-5061".into()),
+            dscp: Some(46),
+            flow_label: None,
+        };
+        let web = PolicyRule {
+            name: "web".into(),
+            action: "internet-breakout".into(),
+            protocol: None,
+            dst_ports: None,
+            dscp: None,
+            dst: Some("198.51.100.0/24".into()),
+            ..voice.clone()
+        };
+        let tenants = vec![Tenant {
+            name: "blue".into(),
+            route_targets: vec!["65000:1".into()],
+            policies: vec![voice, web],
+        }];
+        let rr = RouteReflector {
+            address: "127.0.0.1".parse().unwrap(),
+            port: 1179,
+        };
+        let r = render(&d, &tenants, &[rr], None);
+        assert_eq!(r.policies.len(), 2);
+        assert!(r.policies.iter().all(|p| p.vrf.as_deref() == Some("blue")));
+        let text = r.to_toml();
+        assert!(
+            text.contains("[[policy]]") && text.contains("breakout = true"),
+            "{text}"
+        );
+        assert_eq!(RenderedConfig::from_toml(&text).unwrap(), r);
+        // With the box's own sections it is a config the edge accepts.
+        let hw = "[dataplane]\nworkers = 1\n[[port]]\nname = \"wan0\"\ndevice = \"net_null0\"\naddresses = [\"192.0.2.1/24\"]\n[[port]]\nname = \"lan0\"\ndevice = \"net_null1\"\nvrf = \"blue\"\naddresses = [\"10.1.0.1/24\"]\n[[wan]]\nport = \"wan0\"\ngateway = \"192.0.2.254\"\n";
+        let merged =
+            crate::edge_bootstrap::merge(hw, std::path::Path::new("hw.toml"), &r, 1).unwrap();
+        let cfg = crate::config::parse(std::path::Path::new("merged.toml"), &merged)
+            .unwrap_or_else(|e| panic!("{e}\n{merged}"));
+        let o = cfg.overlay.unwrap();
+        assert_eq!(o.policy.rules.rules.len(), 2);
+        assert_eq!(o.policy.breakout.len(), 1);
     }
 }

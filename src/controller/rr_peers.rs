@@ -205,10 +205,12 @@ mod tests {
             Tenant {
                 name: "blue".into(),
                 route_targets: vec!["65000:1".into()],
+                policies: vec![],
             },
             Tenant {
                 name: "red".into(),
                 route_targets: vec!["65000:2".into()],
+                policies: vec![],
             },
         ];
         let devices = vec![
@@ -254,10 +256,12 @@ mod tests {
             Tenant {
                 name: "blue".into(),
                 route_targets: vec!["65000:1".into()],
+                policies: vec![],
             },
             Tenant {
                 name: "red".into(),
                 route_targets: vec!["65000:2".into()],
+                policies: vec![],
             },
         ];
         let mut devices = vec![

@@ -47,6 +47,9 @@ pub fn policies(state: &EdgeState) -> Value {
     let Some(o) = &state.cfg.overlay else {
         return json!({"rules": [], "breakout": [], "default": "encrypted-any"});
     };
+    // What the overlay runs now (a reload may have changed the rules).
+    let status = state.overlay_status.load();
+    let policy = status.policy.as_ref().unwrap_or(&o.policy);
     let vrf_name = |id: u16| {
         o.vrfs
             .iter()
@@ -62,8 +65,8 @@ pub fn policies(state: &EdgeState) -> Value {
     };
     json!({
         "default": "encrypted-any",
-        "rules": o.policy.views,
-        "breakout": o.policy.breakout.iter().map(|b| json!({
+        "rules": policy.views,
+        "breakout": policy.breakout.iter().map(|b| json!({
             "vrf": vrf_name(b.vrf),
             "port": port_name(b.port),
             "public_address": b.public,

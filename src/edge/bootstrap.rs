@@ -37,7 +37,7 @@ const HARDWARE_SECTIONS: [&str; 8] = [
     "metrics",
     "wan",
 ];
-const CONTROLLER_SECTIONS: [&str; 4] = ["node", "bgp", "wan", "vrf"];
+const CONTROLLER_SECTIONS: [&str; 5] = ["node", "bgp", "wan", "vrf", "policy"];
 /// Keys of a hardware `[[wan]]` entry.
 const LOCAL_WAN_KEYS: [&str; 3] = ["port", "gateway", "public_address"];
 
@@ -409,6 +409,7 @@ mod tests {
                 id: 1,
                 color: 100,
                 kind: "internet".into(),
+                breakout: false,
             }],
             vrfs: vec![Vrf {
                 name: "blue".into(),
@@ -420,6 +421,7 @@ mod tests {
                 color: None,
                 encap: "mpls".into(),
             }],
+            policies: vec![],
         }
     }
 

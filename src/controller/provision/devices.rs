@@ -88,6 +88,15 @@ fn check_wans(wans: &[WanPort]) -> Result<(), String> {
                 w.port, w.kind
             ));
         }
+        if w.breakout && w.kind != "internet" {
+            return Err(format!(
+                "WAN port {:?}: breakout needs kind internet",
+                w.port
+            ));
+        }
+    }
+    if wans.iter().filter(|w| w.breakout).count() > 1 {
+        return Err("only one WAN port can be the breakout port".into());
     }
     Ok(())
 }
@@ -285,6 +294,7 @@ impl Provision {
             md5_key: super::random_hex(16),
             cert_fingerprint: None,
         };
+        self.check_breakout(&d)?;
         self.registry.add_device(&d).map_err(registry_reply)?;
         tracing::info!(serial = %d.serial, node = %d.node_id, "device registered");
         self.notify();
@@ -316,10 +326,17 @@ impl Provision {
         if u.bgp_source.is_some() {
             d.bgp_source = u.bgp_source;
         }
+        self.check_breakout(&d)?;
         d.config_version += 1;
         self.registry.save_device(&d).map_err(registry_reply)?;
         self.notify();
         Ok(Reply::json(200, &device_json(&d)))
+    }
+
+    /// A device whose tenants break out needs a breakout WAN port.
+    fn check_breakout(&self, d: &Device) -> Result<(), Reply> {
+        let tenants = self.registry.tenants().map_err(registry_reply)?;
+        super::policy_check::breakout_ok(d, &tenants).map_err(|m| Reply::error(400, m))
     }
 
     fn revoke(&self, serial: &str) -> Result<Reply, Reply> {
@@ -351,6 +368,16 @@ impl Provision {
                     format!("tenant {:?}: Route Target {rt:?}: {e}", t.name),
                 )
             })?;
+        }
+        super::policy_check::check(&t).map_err(|m| Reply::error(400, m))?;
+        // Every device of the tenant must be able to apply the rules.
+        let mut tenants = self.registry.tenants().map_err(registry_reply)?;
+        tenants.retain(|x| x.name != t.name);
+        tenants.push(t.clone());
+        for d in self.registry.devices().map_err(registry_reply)? {
+            if d.state != DeviceState::Revoked {
+                super::policy_check::breakout_ok(&d, &tenants).map_err(|m| Reply::error(400, m))?;
+            }
         }
         let before = self.registry.tenant(&t.name).ok();
         self.registry.put_tenant(&t).map_err(registry_reply)?;
@@ -426,6 +453,7 @@ mod tests {
             id,
             color,
             kind: kind.into(),
+            breakout: false,
         };
         assert!(check_wans(&[w("wan0", 1, 100, "internet"), w("wan1", 2, 200, "private")]).is_ok());
         assert!(

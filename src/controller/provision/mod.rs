@@ -19,6 +19,7 @@
 
 mod devices;
 mod enroll;
+mod policy_check;
 
 use super::https::{Reply, Request, Service};
 use super::registry::model::{Device, DeviceState, Scope, Tenant};

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 /// Version of the schema below; bump with a migration step in [`migrate`].
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,6 +47,9 @@ CREATE TABLE tokens (
     created_unix INTEGER NOT NULL
 );
 ";
+
+/// Version 2: tenants carry their flow policies.
+const MIGRATE_V2: &str = "ALTER TABLE tenants ADD COLUMN policies TEXT NOT NULL DEFAULT '[]';";
 
 #[derive(Debug)]
 pub enum Error {
@@ -125,24 +128,44 @@ fn migrate(db: &mut Connection) -> Result<()> {
         let tx = db.transaction()?;
         tx.execute_batch(SCHEMA_V1)?;
         tx.execute(
-            "INSERT INTO meta(key, value) VALUES('schema_version', ?1)",
-            params![SCHEMA_VERSION.to_string()],
+            "INSERT INTO meta(key, value) VALUES('schema_version', '1')",
+            [],
         )?;
         tx.commit()?;
-        return Ok(());
     }
-    let v: String = db.query_row(
-        "SELECT value FROM meta WHERE key='schema_version'",
-        [],
-        |r| r.get(0),
-    )?;
-    match v.parse::<i64>() {
-        Ok(SCHEMA_VERSION) => Ok(()),
-        Ok(n) => Err(Error::Invalid(format!(
-            "registry schema version {n}, this controller knows version {SCHEMA_VERSION}"
-        ))),
-        Err(_) => Err(Error::Invalid(format!("registry schema version {v:?}"))),
+    loop {
+        let v: String = db.query_row(
+            "SELECT value FROM meta WHERE key='schema_version'",
+            [],
+            |r| r.get(0),
+        )?;
+        match v.parse::<i64>() {
+            Ok(SCHEMA_VERSION) => return Ok(()),
+            Ok(1) => {
+                let tx = db.transaction()?;
+                tx.execute_batch(MIGRATE_V2)?;
+                tx.execute(
+                    "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+                    [],
+                )?;
+                tx.commit()?;
+            }
+            Ok(n) => {
+                return Err(Error::Invalid(format!(
+                    "registry schema version {n}, this controller knows version {SCHEMA_VERSION}"
+                )))
+            }
+            Err(_) => return Err(Error::Invalid(format!("registry schema version {v:?}"))),
+        }
     }
+}
+
+fn row_tenant(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
+    Ok(Tenant {
+        name: r.get(0)?,
+        route_targets: from_json(&r.get::<_, String>(1)?, "route_targets")?,
+        policies: from_json(&r.get::<_, String>(2)?, "policies")?,
+    })
 }
 
 fn row_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
@@ -196,9 +219,10 @@ impl Registry {
     /// Creates or replaces a tenant.
     pub fn put_tenant(&self, t: &Tenant) -> Result<()> {
         self.db().execute(
-            "INSERT INTO tenants(name, route_targets) VALUES(?1, ?2)
-             ON CONFLICT(name) DO UPDATE SET route_targets = excluded.route_targets",
-            params![t.name, json(&t.route_targets)],
+            "INSERT INTO tenants(name, route_targets, policies) VALUES(?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET route_targets = excluded.route_targets,
+                                             policies = excluded.policies",
+            params![t.name, json(&t.route_targets), json(&t.policies)],
         )?;
         Ok(())
     }
@@ -206,14 +230,9 @@ impl Registry {
     pub fn tenant(&self, name: &str) -> Result<Tenant> {
         self.db()
             .query_row(
-                "SELECT name, route_targets FROM tenants WHERE name = ?1",
+                "SELECT name, route_targets, policies FROM tenants WHERE name = ?1",
                 params![name],
-                |r| {
-                    Ok(Tenant {
-                        name: r.get(0)?,
-                        route_targets: from_json(&r.get::<_, String>(1)?, "route_targets")?,
-                    })
-                },
+                row_tenant,
             )
             .optional()?
             .ok_or_else(|| Error::NotFound(format!("no tenant {name:?}")))
@@ -221,13 +240,9 @@ impl Registry {
 
     pub fn tenants(&self) -> Result<Vec<Tenant>> {
         let db = self.db();
-        let mut st = db.prepare("SELECT name, route_targets FROM tenants ORDER BY name")?;
-        let rows = st.query_map([], |r| {
-            Ok(Tenant {
-                name: r.get(0)?,
-                route_targets: from_json(&r.get::<_, String>(1)?, "route_targets")?,
-            })
-        })?;
+        let mut st =
+            db.prepare("SELECT name, route_targets, policies FROM tenants ORDER BY name")?;
+        let rows = st.query_map([], row_tenant)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -39,6 +39,45 @@ pub struct Tenant {
     /// tenant imports and exports them, and the route reflector reflects
     /// only these to the tenant's devices (draft §3.1.5).
     pub route_targets: Vec<String>,
+    /// Flow rules of the tenant's VPN, in match order: every device
+    /// renders them as `[[policy]]` of its VRF of this tenant (the edge's
+    /// `config::policy` checks them; the API refuses what it refuses).
+    #[serde(default)]
+    pub policies: Vec<PolicyRule>,
+}
+
+/// One `[[policy]]` rule without its VRF (the fields and values of the
+/// edge's config: action `private-only` | `encrypted-any` | `any` |
+/// `internet-breakout`, protocol, prefixes, `"N"` / `"LO-HI"` ports...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRule {
+    /// Set only where rendered (the device's VRF of the tenant); a
+    /// tenant's stored rule has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
+    pub name: String,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_ports: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst_ports: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dscp: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_label: Option<u32>,
+}
+
+impl PolicyRule {
+    pub fn is_breakout(&self) -> bool {
+        self.action == "internet-breakout"
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +118,10 @@ pub struct WanPort {
     pub color: u32,
     /// "internet" | "private".
     pub kind: String,
+    /// Internet breakout of the tenants' `internet-breakout` flows leaves
+    /// through this (internet) port.
+    #[serde(default)]
+    pub breakout: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,6 +25,7 @@ fn device(serial: &str, node: &str) -> Device {
             id: 1,
             color: 100,
             kind: "internet".into(),
+            breakout: false,
         }],
         config_version: 1,
         md5_key: "k".into(),
@@ -41,6 +42,7 @@ fn devices_tenants_tokens_survive_reopen() {
         r.put_tenant(&Tenant {
             name: "blue".into(),
             route_targets: vec!["65000:1".into()],
+            policies: vec![],
         })
         .unwrap();
         r.add_device(&device("S1", "10.255.0.1")).unwrap();
@@ -115,4 +117,45 @@ fn revoked_device_is_not_re_enrolled() {
     r.add_device(&d).unwrap();
     r.record_enrollment("S1", "fp", None, 1).unwrap();
     assert_eq!(r.device("S1").unwrap().unwrap().state, DeviceState::Revoked);
+}
+
+#[test]
+fn a_version_1_registry_is_migrated_and_tenant_policies_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reg.db");
+    {
+        // What a version-1 controller wrote: no policies column.
+        let db = Connection::open(&path).unwrap();
+        db.execute_batch(super::SCHEMA_V1).unwrap();
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES('schema_version', '1')",
+            [],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO tenants(name, route_targets) VALUES('blue', '[\"65000:1\"]')",
+            [],
+        )
+        .unwrap();
+    }
+    let r = Registry::open(&path).unwrap();
+    assert_eq!(r.schema_version().unwrap(), 2);
+    let mut t = r.tenant("blue").unwrap();
+    assert!(t.policies.is_empty());
+    t.policies.push(model::PolicyRule {
+        vrf: None,
+        name: "voice".into(),
+        action: "private-only".into(),
+        protocol: Some("udp".into()),
+        src: None,
+        dst: None,
+        src_ports: None,
+        dst_ports: Some("5060-5061".into()),
+        dscp: Some(46),
+        flow_label: None,
+    });
+    r.put_tenant(&t).unwrap();
+    drop(r);
+    let r = Registry::open(&path).unwrap();
+    assert_eq!(r.tenants().unwrap(), vec![t]);
 }

@@ -109,6 +109,9 @@ pub struct OverlayStatus {
     pub errors: BTreeMap<String, u64>,
     /// Generation of the overlay snapshot the rows describe.
     pub generation: u64,
+    /// The `[[policy]]` rules and breakout in force (after reloads).
+    #[serde(skip)]
+    pub policy: Option<crate::config::PolicyConfig>,
 }
 
 fn inner_text(i: &sdwan_dataplane::overlay::InnerEncap) -> String {
@@ -280,6 +283,7 @@ impl OverlayStatus {
             routes_per_vrf,
             errors,
             generation,
+            policy: Some(cfg.policy.clone()),
         }
     }
 
