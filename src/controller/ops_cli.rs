@@ -89,6 +89,10 @@ pub struct DeviceFields {
     /// Color community of the device's client routes.
     #[arg(long)]
     pub vrf_color: Option<u32>,
+    /// The device is the hub of this (hub-and-spoke) tenant's VPN; repeat
+    /// for several. On update, replaces the list.
+    #[arg(long = "hub-of")]
+    pub hub_of: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +142,13 @@ pub enum TenantCommand {
         /// dst, src_ports, dst_ports, dscp, flow_label).
         #[arg(long = "policy")]
         policies: Vec<String>,
+        /// Hub-and-spoke VPN: the RT hubs export (spokes import); give
+        /// `--spoke-rt` too, both also as `--rt`. Hubs: `device ... --hub-of`.
+        #[arg(long, requires = "spoke_rt")]
+        hub_rt: Option<String>,
+        /// Hub-and-spoke VPN: the RT spokes export (hubs import).
+        #[arg(long, requires = "hub_rt")]
+        spoke_rt: Option<String>,
     },
     List,
 }
@@ -205,6 +216,9 @@ fn fields_json(f: &DeviceFields, into: &mut serde_json::Map<String, Value>) -> a
     }
     if let Some(c) = f.vrf_color {
         into.insert("vrf_color".into(), json!(c));
+    }
+    if !f.hub_of.is_empty() {
+        into.insert("hub_of".into(), json!(f.hub_of));
     }
     Ok(())
 }
@@ -373,7 +387,13 @@ pub fn run_command(args: &ControllerArgs) -> anyhow::Result<()> {
                     name,
                     route_targets,
                     policies,
+                    hub_rt,
+                    spoke_rt,
                 } => {
+                    let topology = hub_rt
+                        .clone()
+                        .zip(spoke_rt.clone())
+                        .map(|(h, s)| json!({"hub_rt": h, "spoke_rt": s}));
                     let policies = policies
                         .iter()
                         .map(|p| parse_policy(p))
@@ -381,7 +401,8 @@ pub fn run_command(args: &ControllerArgs) -> anyhow::Result<()> {
                     api.call(
                         "POST",
                         "/api/v1/tenants",
-                        Some(&json!({"name": name, "route_targets": route_targets, "policies": policies})),
+                        Some(&json!({"name": name, "route_targets": route_targets,
+                                     "policies": policies, "hub_and_spoke": topology})),
                     )?
                 }
                 TenantCommand::List => api.call("GET", "/api/v1/tenants", None)?,

@@ -69,8 +69,20 @@ pub struct Vrf {
     pub name: String,
     pub id: u16,
     pub rd: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub import: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub export: Vec<String>,
+    /// `hub-and-spoke` (with `role`, `hub_rt`, `spoke_rt`, and no
+    /// import/export: the edge derives them); absent: a mesh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_rt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoke_rt: Option<String>,
     pub label: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<u32>,
@@ -153,12 +165,27 @@ pub fn render(
             .iter()
             .map(|v| {
                 let (import, export) = effective_rts(v, tenants);
+                let hs = tenants
+                    .iter()
+                    .find(|t| t.name == v.tenant)
+                    .and_then(|t| t.hub_and_spoke.clone());
+                let (import, export) = if hs.is_some() {
+                    (Vec::new(), Vec::new())
+                } else {
+                    (import, export)
+                };
                 Vrf {
                     name: v.name.clone(),
                     id: v.id,
                     rd: v.rd.clone(),
                     import,
                     export,
+                    topology: hs.as_ref().map(|_| "hub-and-spoke".to_string()),
+                    role: hs
+                        .as_ref()
+                        .map(|_| if v.hub { "hub" } else { "spoke" }.to_string()),
+                    hub_rt: hs.as_ref().map(|h| h.hub_rt.clone()),
+                    spoke_rt: hs.as_ref().map(|h| h.spoke_rt.clone()),
                     label: v.label,
                     color: v.color,
                     encap: v.encap.clone(),
@@ -216,6 +243,7 @@ mod tests {
                 import: vec![],
                 export: vec![],
                 encap: "mpls".into(),
+                hub: false,
             }],
             wans: vec![WanPort {
                 port: "wan0".into(),
@@ -237,6 +265,7 @@ mod tests {
             name: "blue".into(),
             route_targets: vec!["65000:1".into()],
             policies: vec![],
+            hub_and_spoke: None,
         }];
         let rrs = vec![
             RouteReflector {
@@ -276,6 +305,41 @@ mod tests {
     }
 
     #[test]
+    fn hub_and_spoke_tenants_render_roles_the_edge_turns_into_transit() {
+        let tenants = vec![Tenant {
+            name: "blue".into(),
+            route_targets: vec!["65000:21".into(), "65000:22".into()],
+            policies: vec![],
+            hub_and_spoke: Some(HubAndSpoke {
+                hub_rt: "65000:21".into(),
+                spoke_rt: "65000:22".into(),
+            }),
+        }];
+        let rr = RouteReflector {
+            address: "127.0.0.1".parse().unwrap(),
+            port: 1179,
+        };
+        let hw = "[dataplane]\nworkers = 1\n[[port]]\nname = \"wan0\"\ndevice = \"net_null0\"\naddresses = [\"192.0.2.1/24\"]\n[[port]]\nname = \"lan0\"\ndevice = \"net_null1\"\nvrf = \"blue\"\naddresses = [\"10.1.0.1/24\"]\n";
+        for hub in [true, false] {
+            let mut d = device_with_vrf();
+            d.vrfs[0].hub = hub;
+            let r = render(&d, &tenants, std::slice::from_ref(&rr), None);
+            let v = &r.vrfs[0];
+            assert_eq!(v.topology.as_deref(), Some("hub-and-spoke"));
+            assert_eq!(v.role.as_deref(), Some(if hub { "hub" } else { "spoke" }));
+            assert!(v.import.is_empty() && v.export.is_empty());
+            let merged =
+                crate::edge_bootstrap::merge(hw, std::path::Path::new("hw.toml"), &r, 1).unwrap();
+            let cfg = crate::config::parse(std::path::Path::new("m.toml"), &merged)
+                .unwrap_or_else(|e| panic!("{e}\n{merged}"));
+            let vrf = &cfg.overlay.unwrap().vrfs[0];
+            assert_eq!(vrf.topology.is_transit(), hub, "{merged}");
+            let want = if hub { "65000:21" } else { "65000:22" };
+            assert_eq!(vrf.export[0].0.to_string(), format!("rt:{want}"));
+        }
+    }
+
+    #[test]
     fn tenant_policies_render_per_vrf_and_the_edge_parses_them() {
         let mut d = device_with_vrf();
         d.wans[0].breakout = true;
@@ -304,6 +368,7 @@ mod tests {
             name: "blue".into(),
             route_targets: vec!["65000:1".into()],
             policies: vec![voice, web],
+            hub_and_spoke: None,
         }];
         let rr = RouteReflector {
             address: "127.0.0.1".parse().unwrap(),

@@ -191,6 +191,7 @@ mod tests {
                 import: vec![],
                 export: vec![],
                 encap: "mpls".into(),
+                hub: false,
             }],
             wans: vec![],
             config_version: 1,
@@ -206,11 +207,13 @@ mod tests {
                 name: "blue".into(),
                 route_targets: vec!["65000:1".into()],
                 policies: vec![],
+                hub_and_spoke: None,
             },
             Tenant {
                 name: "red".into(),
                 route_targets: vec!["65000:2".into()],
                 policies: vec![],
+                hub_and_spoke: None,
             },
         ];
         let devices = vec![
@@ -257,11 +260,13 @@ mod tests {
                 name: "blue".into(),
                 route_targets: vec!["65000:1".into()],
                 policies: vec![],
+                hub_and_spoke: None,
             },
             Tenant {
                 name: "red".into(),
                 route_targets: vec!["65000:2".into()],
                 policies: vec![],
+                hub_and_spoke: None,
             },
         ];
         let mut devices = vec![

@@ -420,6 +420,10 @@ mod tests {
                 label: 1001,
                 color: None,
                 encap: "mpls".into(),
+                topology: None,
+                role: None,
+                hub_rt: None,
+                spoke_rt: None,
             }],
             policies: vec![],
         }

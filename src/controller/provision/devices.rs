@@ -30,6 +30,9 @@ pub struct AddDevice {
     /// Color community of the device's client routes (all VRFs).
     #[serde(default)]
     pub vrf_color: Option<u32>,
+    /// Tenants (hub-and-spoke) whose hub this device is.
+    #[serde(default)]
+    pub hub_of: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +48,24 @@ pub struct UpdateDevice {
     pub bgp_source: Option<IpAddr>,
     #[serde(default)]
     pub vrf_color: Option<u32>,
+    /// Replaces the tenants whose hub this device is.
+    #[serde(default)]
+    pub hub_of: Option<Vec<String>>,
+}
+
+/// Marks the device's VRFs of `hub_of` tenants as hubs (the rest spokes);
+/// every listed tenant must be one of the device's.
+fn set_hubs(vrfs: &mut [DeviceVrf], hub_of: &[String]) -> Result<(), String> {
+    if let Some(t) = hub_of
+        .iter()
+        .find(|t| !vrfs.iter().any(|v| &v.tenant == *t))
+    {
+        return Err(format!("hub_of: the device has no VRF of tenant {t:?}"));
+    }
+    for v in vrfs {
+        v.hub = hub_of.contains(&v.tenant);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,6 +153,7 @@ pub fn build_vrfs(
             import: Vec::new(),
             export: Vec::new(),
             encap: default_encap(),
+            hub: false,
         });
     }
     if color.is_some() {
@@ -288,7 +310,11 @@ impl Provision {
             node_id,
             asn: a.asn.unwrap_or(self.edge_asn),
             bgp_source: a.bgp_source,
-            vrfs: build_vrfs(node_id, &[], &a.tenants, a.vrf_color),
+            vrfs: {
+                let mut v = build_vrfs(node_id, &[], &a.tenants, a.vrf_color);
+                set_hubs(&mut v, &a.hub_of).map_err(bad)?;
+                v
+            },
             wans: a.wan,
             config_version: 1,
             md5_key: super::random_hex(16),
@@ -323,6 +349,9 @@ impl Provision {
             None => d.vrfs.iter().map(|v| v.tenant.clone()).collect(),
         };
         d.vrfs = build_vrfs(d.node_id, &d.vrfs, &tenants, u.vrf_color);
+        if let Some(h) = &u.hub_of {
+            set_hubs(&mut d.vrfs, h).map_err(bad)?;
+        }
         if u.bgp_source.is_some() {
             d.bgp_source = u.bgp_source;
         }
@@ -370,6 +399,18 @@ impl Provision {
             })?;
         }
         super::policy_check::check(&t).map_err(|m| Reply::error(400, m))?;
+        if let Some(h) = &t.hub_and_spoke {
+            let listed = |rt: &String| t.route_targets.contains(rt);
+            if h.hub_rt == h.spoke_rt || !listed(&h.hub_rt) || !listed(&h.spoke_rt) {
+                return Err(Reply::error(
+                    400,
+                    format!(
+                        "tenant {:?}: hub_rt and spoke_rt must differ and both be among its route_targets (so the reflector authorises them)",
+                        t.name
+                    ),
+                ));
+            }
+        }
         // Every device of the tenant must be able to apply the rules.
         let mut tenants = self.registry.tenants().map_err(registry_reply)?;
         tenants.retain(|x| x.name != t.name);

@@ -136,6 +136,7 @@ mod tests {
             name: "acme".into(),
             route_targets: vec!["65000:1".into()],
             policies,
+            hub_and_spoke: None,
         }
     }
 

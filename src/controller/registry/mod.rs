@@ -48,8 +48,11 @@ CREATE TABLE tokens (
 );
 ";
 
-/// Version 2: tenants carry their flow policies.
-const MIGRATE_V2: &str = "ALTER TABLE tenants ADD COLUMN policies TEXT NOT NULL DEFAULT '[]';";
+/// Version 2: tenants carry their flow policies and topology.
+const MIGRATE_V2: &str = "
+ALTER TABLE tenants ADD COLUMN policies TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE tenants ADD COLUMN topology TEXT NOT NULL DEFAULT 'null';
+";
 
 #[derive(Debug)]
 pub enum Error {
@@ -165,6 +168,7 @@ fn row_tenant(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
         name: r.get(0)?,
         route_targets: from_json(&r.get::<_, String>(1)?, "route_targets")?,
         policies: from_json(&r.get::<_, String>(2)?, "policies")?,
+        hub_and_spoke: from_json(&r.get::<_, String>(3)?, "topology")?,
     })
 }
 
@@ -219,10 +223,16 @@ impl Registry {
     /// Creates or replaces a tenant.
     pub fn put_tenant(&self, t: &Tenant) -> Result<()> {
         self.db().execute(
-            "INSERT INTO tenants(name, route_targets, policies) VALUES(?1, ?2, ?3)
+            "INSERT INTO tenants(name, route_targets, policies, topology) VALUES(?1, ?2, ?3, ?4)
              ON CONFLICT(name) DO UPDATE SET route_targets = excluded.route_targets,
-                                             policies = excluded.policies",
-            params![t.name, json(&t.route_targets), json(&t.policies)],
+                                             policies = excluded.policies,
+                                             topology = excluded.topology",
+            params![
+                t.name,
+                json(&t.route_targets),
+                json(&t.policies),
+                json(&t.hub_and_spoke)
+            ],
         )?;
         Ok(())
     }
@@ -230,7 +240,7 @@ impl Registry {
     pub fn tenant(&self, name: &str) -> Result<Tenant> {
         self.db()
             .query_row(
-                "SELECT name, route_targets, policies FROM tenants WHERE name = ?1",
+                "SELECT name, route_targets, policies, topology FROM tenants WHERE name = ?1",
                 params![name],
                 row_tenant,
             )
@@ -240,8 +250,8 @@ impl Registry {
 
     pub fn tenants(&self) -> Result<Vec<Tenant>> {
         let db = self.db();
-        let mut st =
-            db.prepare("SELECT name, route_targets, policies FROM tenants ORDER BY name")?;
+        let mut st = db
+            .prepare("SELECT name, route_targets, policies, topology FROM tenants ORDER BY name")?;
         let rows = st.query_map([], row_tenant)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -44,6 +44,21 @@ pub struct Tenant {
     /// `config::policy` checks them; the API refuses what it refuses).
     #[serde(default)]
     pub policies: Vec<PolicyRule>,
+    /// The VPN's topology (draft §3.2): absent, a mesh over
+    /// `route_targets`; present, hub-and-spoke with these two RTs (both
+    /// among `route_targets`, so the reflector authorises them), the
+    /// devices marked hub for the tenant being the hubs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_and_spoke: Option<HubAndSpoke>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubAndSpoke {
+    /// Exported by hubs, imported by spokes.
+    pub hub_rt: String,
+    /// Exported by spokes, imported by hubs.
+    pub spoke_rt: String,
 }
 
 /// One `[[policy]]` rule without its VRF (the fields and values of the
@@ -102,6 +117,9 @@ pub struct DeviceVrf {
     pub export: Vec<String>,
     #[serde(default = "default_encap")]
     pub encap: String,
+    /// The hub of its tenant's hub-and-spoke VPN (else a spoke).
+    #[serde(default)]
+    pub hub: bool,
 }
 
 pub fn default_encap() -> String {

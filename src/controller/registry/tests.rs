@@ -19,6 +19,7 @@ fn device(serial: &str, node: &str) -> Device {
             import: vec!["65000:1".into()],
             export: vec!["65000:1".into()],
             encap: "mpls".into(),
+            hub: false,
         }],
         wans: vec![WanPort {
             port: "wan0".into(),
@@ -43,6 +44,7 @@ fn devices_tenants_tokens_survive_reopen() {
             name: "blue".into(),
             route_targets: vec!["65000:1".into()],
             policies: vec![],
+            hub_and_spoke: None,
         })
         .unwrap();
         r.add_device(&device("S1", "10.255.0.1")).unwrap();
