@@ -41,6 +41,7 @@ mod vlan;
 mod wan_guard;
 
 pub use local_addrs::LocalAddrs;
+pub(crate) use next_hop::Neighbor;
 pub use port::PortConfig;
 pub use rate_limit::TokenBucket;
 pub use solicit::{build_arp_request, build_neighbor_solicitation, SolicitError};
