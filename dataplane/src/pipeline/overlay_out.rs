@@ -39,9 +39,10 @@ use crate::drop_reason::DropReason;
 use crate::fib::NextHop;
 use crate::neighbor::ControlEvent;
 use crate::overlay::inner::{self, Family, VxlanOuter};
+use crate::overlay::InnerEncap;
 use crate::overlay::{flow, Tunnel, UnderlayHop};
 use sdwan_crypto::esp::{ICV_LEN, TRAILER_LEN};
-use sdwan_packet::ethernet::{ethertype, EthernetRepr, HEADER_LEN as ETH_LEN};
+use sdwan_packet::ethernet::{ethertype, HEADER_LEN as ETH_LEN};
 use sdwan_packet::icmpv4::{msg_type as icmp4, unreach_code};
 use sdwan_packet::icmpv6::msg_type as icmp6;
 use sdwan_packet::ipv6::Ipv6Packet;
@@ -99,8 +100,16 @@ pub(super) fn send(
     if tunnels.is_empty() {
         return Verdict::Drop(DropReason::OverlayNoTunnel);
     }
-    let hash = flow::hash(&frame.data()[l2..], client.family);
-    let tid = tunnels[flow::pick(hash, tunnels.len())] as usize;
+    // The hash chooses among several tunnels and is VXLAN's UDP source
+    // port entropy; one tunnel without VXLAN needs none.
+    let vxlan = matches!(p.inner, InnerEncap::Vxlan { .. });
+    let (hash, tid) = match tunnels {
+        [only] if !vxlan => (0, *only as usize),
+        _ => {
+            let hash = flow::hash(&frame.data()[l2..], client.family);
+            (hash, tunnels[flow::pick(hash, tunnels.len())] as usize)
+        }
+    };
     let Some(tunnel) = table.tunnels.get(tid) else {
         return Verdict::Drop(DropReason::OverlayNoTunnel);
     };
@@ -131,7 +140,7 @@ pub(super) fn send(
 struct Encap<'a> {
     tunnel: &'a Tunnel,
     tid: usize,
-    inner: crate::overlay::InnerEncap,
+    inner: InnerEncap,
     hash: u32,
     /// Unencrypted (private tunnel, policy allows native).
     native: bool,
@@ -203,25 +212,13 @@ fn encapsulate(
         .get_mut(tid)
         .ok_or(DropReason::OverlayNoTunnel)?;
     if how.native {
-        if !matches!(encap, crate::overlay::InnerEncap::Vxlan { .. }) {
+        if !matches!(encap, InnerEncap::Vxlan { .. }) {
             push_outer_ip(frame, outer.src, outer.dst, nh as u8, dscp)?;
         }
         tc.native_packets += 1;
         tc.native_bytes += client_len;
         worker.overlay.dirty = true;
-        let h = frame.prepend(ETH_LEN).map_err(|_| DropReason::NoRoom)?;
-        let et = if outer_v6 {
-            ethertype::IPV6
-        } else {
-            ethertype::IPV4
-        };
-        let eth = EthernetRepr {
-            dst: mac,
-            src: out.mac,
-            vlan_id: None,
-            ethertype: et,
-        };
-        eth.emit(h).map_err(|_| DropReason::NoRoom)?;
+        push_ethernet(frame, mac, out.mac, outer_v6)?;
         worker.counters.event(Event::NativeEncapsulated);
         return Ok(Verdict::Forward { port: out.id });
     }
@@ -231,18 +228,7 @@ fn encapsulate(
         return Ok(Verdict::Drop(r.into()));
     }
     worker.overlay.dirty = true;
-    let h = frame.prepend(ETH_LEN).map_err(|_| DropReason::NoRoom)?;
-    let eth = EthernetRepr {
-        dst: mac,
-        src: out.mac,
-        vlan_id: None,
-        ethertype: if outer_v6 {
-            ethertype::IPV6
-        } else {
-            ethertype::IPV4
-        },
-    };
-    eth.emit(h).map_err(|_| DropReason::NoRoom)?;
+    push_ethernet(frame, mac, out.mac, outer_v6)?;
     worker.counters.event(Event::OverlayEncapsulated);
     if client.from_overlay {
         worker.counters.event(Event::OverlayTransit);
@@ -278,12 +264,30 @@ fn too_big(
     })
 }
 
+/// Prepends the Ethernet header toward the underlay next hop (IEEE 802.3:
+/// destination, source, EtherType of the outer IP header).
+#[inline(always)]
+fn push_ethernet(
+    frame: &mut Frame<'_>,
+    dst: MacAddr,
+    src: MacAddr,
+    v6: bool,
+) -> Result<(), DropReason> {
+    let h = frame.prepend(ETH_LEN).map_err(|_| DropReason::NoRoom)?;
+    let h = <&mut [u8; ETH_LEN]>::try_from(h).map_err(|_| DropReason::NoRoom)?;
+    let et = if v6 { ethertype::IPV6 } else { ethertype::IPV4 };
+    h[..6].copy_from_slice(&dst.0);
+    h[6..12].copy_from_slice(&src.0);
+    h[12..].copy_from_slice(&et.to_be_bytes());
+    Ok(())
+}
+
 /// Bytes of the outer IP header a native packet gets (none for VXLAN,
 /// whose layout carries its own).
 #[inline]
-fn native_outer_len(encap: crate::overlay::InnerEncap, v6: bool) -> usize {
+fn native_outer_len(encap: InnerEncap, v6: bool) -> usize {
     match encap {
-        crate::overlay::InnerEncap::Vxlan { .. } => 0,
+        InnerEncap::Vxlan { .. } => 0,
         _ if v6 => 40,
         _ => 20,
     }
