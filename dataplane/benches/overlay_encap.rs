@@ -8,9 +8,7 @@
 //! Instruction counting (callgrind): `OVERLAY_LOOP=encap|copy` with
 //! `OVERLAY_SIZE=64|1400` and `OVERLAY_ITERS=N` runs N iterations of one
 //! loop and exits, so (Ir at N) - (Ir at 0), divided by N, is
-//! instructions per packet (`copy` is the frame reset alone). Bursts of
-//! `OVERLAY_BURST` (default 32) packets share one `begin_burst`, as in the
-//! DPDK glue.
+//! instructions per packet (`copy` is the frame reset alone).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
@@ -75,7 +73,8 @@ struct Setup {
 
 fn setup() -> Setup {
     let ports = vec![
-        PortConfig::new(LAN, MacAddr([2, 0, 0, 0, 0, 1]), 1).with_ipv4(Ipv4Addr::new(10, 1, 0, 1), 24),
+        PortConfig::new(LAN, MacAddr([2, 0, 0, 0, 0, 1]), 1)
+            .with_ipv4(Ipv4Addr::new(10, 1, 0, 1), 24),
         PortConfig::new(WAN, MacAddr([2, 0, 0, 0, 0, 2]), 0)
             .with_ipv4(Ipv4Addr::new(192, 0, 2, 1), 24),
     ];
@@ -143,9 +142,6 @@ fn setup() -> Setup {
     }
 }
 
-/// What the glue does once per burst.
-fn begin_burst(_worker: &mut WorkerState, _ctx: &Context<'_>) {}
-
 fn bench(c: &mut Criterion) {
     let s = setup();
     let ctx = Context {
@@ -170,7 +166,6 @@ fn bench(c: &mut Criterion) {
 
     // Sanity: encrypted out of the WAN port.
     for (i, &n) in sizes.iter().enumerate() {
-        begin_burst(&mut worker, &ctx);
         assert_eq!(
             one(&mut buf, &originals[i], n, &mut worker),
             Verdict::Forward { port: WAN }
@@ -187,12 +182,8 @@ fn bench(c: &mut Criterion) {
         };
         let n = env("OVERLAY_ITERS", 0);
         let size = env("OVERLAY_SIZE", 64) as usize;
-        let burst = env("OVERLAY_BURST", 32).max(1);
         let src = frame_bytes(size);
-        for i in 0..n {
-            if i % burst == 0 {
-                begin_burst(&mut worker, &ctx);
-            }
+        for _ in 0..n {
             if mode == "copy" {
                 buf[HEADROOM..HEADROOM + size].copy_from_slice(&src[HEADROOM..HEADROOM + size]);
                 let mut f = Frame::new(&mut buf, HEADROOM, size).unwrap();
@@ -208,14 +199,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     for (i, &n) in sizes.iter().enumerate() {
         g.bench_function(format!("process_encap_{n}B"), |b| {
-            let mut k = 0u32;
-            b.iter(|| {
-                if k % 32 == 0 {
-                    begin_burst(&mut worker, &ctx);
-                }
-                k = k.wrapping_add(1);
-                black_box(one(&mut buf, &originals[i], n, &mut worker))
-            })
+            b.iter(|| black_box(one(&mut buf, &originals[i], n, &mut worker)))
         });
     }
     g.finish();

@@ -107,6 +107,8 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    // Several times per frame: inlined (a call costs more than the body).
+    #[inline(always)]
     fn port(&self, id: u16) -> Option<&'a PortConfig> {
         self.ports.get(usize::from(id)).filter(|p| p.id == id)
     }

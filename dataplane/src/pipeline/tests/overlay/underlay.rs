@@ -45,9 +45,11 @@ fn fib(gw: Option<&str>) -> Arc<crate::fib::Fib> {
 
 /// A neighbor snapshot with these WAN-port entries.
 fn neighbors(entries: &[(&str, Option<MacAddr>, NeighborState)]) -> NeighborTable {
-    NeighborTable::from_entries(entries.iter().map(|&(ip, mac, state)| {
-        ((WAN, ip.parse().unwrap()), NeighborEntry { mac, state })
-    }))
+    NeighborTable::from_entries(
+        entries
+            .iter()
+            .map(|&(ip, mac, state)| ((WAN, ip.parse().unwrap()), NeighborEntry { mac, state })),
+    )
 }
 
 fn send(edge: &mut Edge) -> (Verdict, Vec<u8>) {
@@ -82,10 +84,16 @@ fn a_new_neighbor_snapshot_or_fib_changes_the_next_packet() {
     // No underlay route: every packet is a named drop of the tunnel.
     edge.fib = fib(None);
     for _ in 0..2 {
-        assert_eq!(send(&mut edge).0, Verdict::Drop(DropReason::UnderlayNoRoute));
+        assert_eq!(
+            send(&mut edge).0,
+            Verdict::Drop(DropReason::UnderlayNoRoute)
+        );
     }
     assert_eq!(edge.drops(DropReason::UnderlayNoRoute), 2);
-    assert_eq!(edge.worker.overlay.tunnel_counters(0).unwrap().path_drops, 2);
+    assert_eq!(
+        edge.worker.overlay.tunnel_counters(0).unwrap().path_drops,
+        2
+    );
     // And back.
     edge.fib = fib(Some(GW));
     let (v, out) = send(&mut edge);
@@ -110,7 +118,10 @@ fn a_new_overlay_generation_rebinds_the_tunnel() {
     let mut t = table();
     t.tunnels[0] = tunnel(WAN, WAN_V4, PEER2_V4, OUT_V4);
     edge.publish(t);
-    assert_eq!(send(&mut edge).0, Verdict::Drop(DropReason::UnderlayNoRoute));
+    assert_eq!(
+        send(&mut edge).0,
+        Verdict::Drop(DropReason::UnderlayNoRoute)
+    );
 }
 
 #[test]
