@@ -131,6 +131,9 @@ pub struct Fib {
     /// next hop that no route references.
     next_hops: Arc<Vec<NextHop>>,
     generation: u64,
+    /// Unique per published snapshot (0: never published), see
+    /// [`Fib::id`].
+    id: u64,
 }
 
 impl fmt::Debug for Fib {
@@ -152,6 +155,14 @@ impl Fib {
     /// Counts up by one per published batch.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// A number no other published snapshot has (of any writer; 0 for a
+    /// table never published): what a worker's per-snapshot caches are
+    /// keyed by.
+    #[inline]
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     #[inline]
@@ -341,7 +352,9 @@ impl FibWriter {
 
     fn publish(&mut self) -> u64 {
         self.work.generation += 1;
-        let old = self.shared.swap(Arc::new(self.work.clone()));
+        let mut snapshot = self.work.clone();
+        snapshot.id = crate::snapshot_id::next();
+        let old = self.shared.swap(Arc::new(snapshot));
         self.retired.push(old);
         self.reclaim();
         self.work.generation

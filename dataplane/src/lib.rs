@@ -13,5 +13,6 @@ pub mod lpm;
 pub mod neighbor;
 pub mod overlay;
 pub mod pipeline;
+mod snapshot_id;
 #[cfg(feature = "dpdk")]
 pub mod worker;

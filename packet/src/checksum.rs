@@ -7,25 +7,33 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One's-complement sum of `data` as big-endian 16-bit words (an odd last
-/// byte is padded with zero), not yet folded or inverted.
+/// byte is padded with zero), not yet folded or inverted. Summed four
+/// bytes at a time: a 32-bit word `hi·2^16 + lo` is congruent to `hi + lo`
+/// modulo 0xffff, so the folded result is the 16-bit words' sum (RFC 1071
+/// §2 (B): any word size works); the unfolded value may differ.
 #[inline]
 pub fn sum(data: &[u8]) -> u32 {
     let mut acc: u64 = 0;
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    let mut pairs = words.remainder().chunks_exact(2);
+    for c in &mut pairs {
         acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
     }
-    if let [last] = chunks.remainder() {
+    if let [last] = pairs.remainder() {
         acc += u64::from(u16::from_be_bytes([*last, 0]));
     }
     fold64(acc)
 }
 
+/// End-around carry from 64 to 32 bits: two rounds always suffice (the
+/// first leaves at most 0x1_ffff_fffe).
 #[inline]
-fn fold64(mut acc: u64) -> u32 {
-    while acc > 0xffff_ffff {
-        acc = (acc & 0xffff_ffff) + (acc >> 32);
-    }
+fn fold64(acc: u64) -> u32 {
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
     acc as u32
 }
 
@@ -35,12 +43,12 @@ pub fn combine(a: u32, b: u32) -> u32 {
     fold64(u64::from(a) + u64::from(b))
 }
 
-/// Folds a partial sum to 16 bits (end-around carry).
+/// Folds a partial sum to 16 bits (end-around carry): two rounds always
+/// suffice (the first leaves at most 0x1fffe).
 #[inline]
-pub fn fold(mut s: u32) -> u16 {
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
+pub fn fold(s: u32) -> u16 {
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
     s as u16
 }
 
@@ -118,6 +126,18 @@ mod tests {
             data[n - 2..].copy_from_slice(&updated.to_be_bytes());
             // The buffer still verifies (sum folds to 0xffff, i.e. -0).
             prop_assert_eq!(fold(sum(&data)), 0xffff);
+        }
+
+        #[test]
+        fn word_sums_fold_like_the_16_bit_definition(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            // RFC 1071 §1 literally: 16-bit big-endian words, odd byte
+            // padded, end-around carry after each addition.
+            let mut r: u32 = 0;
+            for c in data.chunks(2) {
+                r += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+                r = (r & 0xffff) + (r >> 16);
+            }
+            prop_assert_eq!(fold(sum(&data)), r as u16);
         }
 
         #[test]

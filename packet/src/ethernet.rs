@@ -87,6 +87,7 @@ pub struct EthernetFrame<T: AsRef<[u8]>> {
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
     /// Wraps `buffer` without checks; accessors may panic on short input.
     /// Use [`Self::new_checked`] on untrusted bytes.
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }
@@ -94,6 +95,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     /// Checks the frame holds the full header (incl. the 802.1Q tag when the
     /// outer EtherType says so) and that the type field is an EtherType
     /// rather than an 802.3 length. Stacked tags (QinQ) are rejected.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self> {
         let f = Self { buffer };
         let len = f.buffer.as_ref().len();
@@ -133,16 +135,19 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         Ok(f)
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     pub fn dst(&self) -> MacAddr {
         let mut m = [0; 6];
         m.copy_from_slice(&self.buffer.as_ref()[0..6]);
         MacAddr(m)
     }
 
+    #[inline]
     pub fn src(&self) -> MacAddr {
         let mut m = [0; 6];
         m.copy_from_slice(&self.buffer.as_ref()[6..12]);
@@ -154,12 +159,14 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// The 12-bit VLAN ID when the frame carries an 802.1Q tag.
+    #[inline]
     pub fn vlan_id(&self) -> Option<u16> {
         self.is_tagged()
             .then(|| be16(self.buffer.as_ref(), 14) & 0x0fff)
     }
 
     /// The EtherType of the payload (inside the tag if tagged).
+    #[inline]
     pub fn ethertype(&self) -> u16 {
         if self.is_tagged() {
             be16(self.buffer.as_ref(), 16)
@@ -169,6 +176,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// Length of the L2 header: 14, or 18 with a tag.
+    #[inline]
     pub fn header_len(&self) -> usize {
         if self.is_tagged() {
             HEADER_LEN + VLAN_TAG_LEN
@@ -177,23 +185,28 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         }
     }
 
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.header_len()..]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
+    #[inline]
     pub fn set_dst(&mut self, m: MacAddr) {
         self.buffer.as_mut()[0..6].copy_from_slice(&m.0);
     }
+    #[inline]
     pub fn set_src(&mut self, m: MacAddr) {
         self.buffer.as_mut()[6..12].copy_from_slice(&m.0);
     }
     /// Sets the payload EtherType (inside the tag if tagged).
+    #[inline]
     pub fn set_ethertype(&mut self, t: u16) {
         let at = if self.is_tagged() { 16 } else { 12 };
         put16(self.buffer.as_mut(), at, t);
     }
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let h = self.header_len();
         &mut self.buffer.as_mut()[h..]

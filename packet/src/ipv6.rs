@@ -64,6 +64,7 @@ pub struct Ipv6Packet<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Ipv6Packet<T> {
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }
@@ -71,6 +72,7 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     /// Checks the fixed header is present, version is 6 and the payload
     /// length fits in the buffer (trailing bytes are link padding). Jumbo
     /// payloads (length 0 with a Hop-by-Hop Jumbo option) are rejected.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self> {
         let p = Self { buffer };
         let b = p.buffer.as_ref();
@@ -91,39 +93,50 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
         Ok(p)
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
+    #[inline]
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[0] >> 4
     }
+    #[inline]
     pub fn traffic_class(&self) -> u8 {
         let b = self.buffer.as_ref();
         (b[0] << 4) | (b[1] >> 4)
     }
+    #[inline]
     pub fn flow_label(&self) -> u32 {
         let b = self.buffer.as_ref();
         (u32::from(b[1] & 0x0f) << 16) | (u32::from(b[2]) << 8) | u32::from(b[3])
     }
+    #[inline]
     pub fn payload_len(&self) -> u16 {
         be16(self.buffer.as_ref(), 4)
     }
     /// Header plus payload (without link padding).
+    #[inline]
     pub fn total_len(&self) -> usize {
         HEADER_LEN + usize::from(self.payload_len())
     }
+    #[inline]
     pub fn next_header(&self) -> u8 {
         self.buffer.as_ref()[6]
     }
+    #[inline]
     pub fn hop_limit(&self) -> u8 {
         self.buffer.as_ref()[7]
     }
+    #[inline]
     pub fn src(&self) -> Ipv6Addr {
         addr_at(self.buffer.as_ref(), 8)
     }
+    #[inline]
     pub fn dst(&self) -> Ipv6Addr {
         addr_at(self.buffer.as_ref(), 24)
     }
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[HEADER_LEN..self.total_len()]
     }
@@ -131,6 +144,7 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     /// Walks the extension-header chain (at most 8 headers, each bounded by
     /// the payload length) and returns where the upper layer starts. ESP
     /// and "No Next Header" end the walk and are returned as the protocol.
+    #[inline]
     pub fn upper_layer(&self) -> Result<UpperLayer> {
         let b = &self.buffer.as_ref()[..self.total_len()];
         let mut nh = self.next_header();
@@ -207,18 +221,23 @@ pub(crate) fn addr_at(b: &[u8], at: usize) -> Ipv6Addr {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6Packet<T> {
+    #[inline]
     pub fn set_hop_limit(&mut self, h: u8) {
         self.buffer.as_mut()[7] = h;
     }
+    #[inline]
     pub fn set_src(&mut self, a: &Ipv6Addr) {
         self.buffer.as_mut()[8..24].copy_from_slice(&a.octets());
     }
+    #[inline]
     pub fn set_dst(&mut self, a: &Ipv6Addr) {
         self.buffer.as_mut()[24..40].copy_from_slice(&a.octets());
     }
+    #[inline]
     pub fn set_payload_len(&mut self, len: u16) {
         put16(self.buffer.as_mut(), 4, len);
     }
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let t = self.total_len();
         &mut self.buffer.as_mut()[HEADER_LEN..t]

@@ -36,6 +36,9 @@ pub struct NeighborTable {
     /// `64 - log2(capacity)` of each array (capacity is a power of two).
     v4_shift: u32,
     v6_shift: u32,
+    /// Unique per built snapshot (0: the empty default), see
+    /// [`NeighborTable::id`].
+    id: u64,
 }
 
 /// Capacity (a power of two, ≥ 2n, ≥ 2) and the hash shift for it.
@@ -102,7 +105,15 @@ impl NeighborTable {
             v6,
             v4_shift,
             v6_shift,
+            id: crate::snapshot_id::next(),
         }
+    }
+
+    /// A number no other built table has (0 for the empty default): what
+    /// a worker's per-snapshot caches are keyed by.
+    #[inline]
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     #[inline]

@@ -44,7 +44,8 @@
 //! ([`OverlayWorker::sync`]), keeping the replay state of SPIs that stay.
 //!
 //! Files: `inner` (MPLS / GRE / VXLAN header push and pop), `flow` (the
-//! tunnel-choice hash), `worker_state` ([`OverlayWorker`]), `counters`
+//! tunnel-choice hash), `underlay` (each tunnel's underlay next hop,
+//! cached per worker), `worker_state` ([`OverlayWorker`]), `counters`
 //! (per-tunnel / per-SA counters and their sums). The forwarding steps
 //! themselves are in `pipeline::overlay_out` (LAN -> WAN) and
 //! `pipeline::overlay_in` (WAN -> LAN).
@@ -52,12 +53,14 @@
 pub mod counters;
 pub mod flow;
 pub mod inner;
+mod underlay;
 mod worker_state;
 
 pub use counters::{
     InboundKey, OverlayCounterBlock, OverlayCounterSlots, OverlayTotals, SaTotals, TunnelCounters,
     TunnelKey,
 };
+pub(crate) use underlay::{UnderlayCache, UnderlayHop};
 pub use worker_state::OverlayWorker;
 
 use arc_swap::{ArcSwap, Cache};

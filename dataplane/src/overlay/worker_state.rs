@@ -52,6 +52,8 @@ pub struct OverlayWorker {
     wan_ports: Vec<bool>,
     /// Indexed by `TunnelId` of the synced snapshot.
     pub(crate) tunnels: Vec<TunnelCounters>,
+    /// Each tunnel's underlay next hop (indexed like `tunnels`).
+    pub(crate) underlay: super::UnderlayCache,
     inbound_keys: Vec<InboundKey>,
     /// The tunnel keys of `block` (same order as `tunnels`).
     block_keys: Vec<TunnelKey>,
@@ -93,6 +95,7 @@ impl OverlayWorker {
             installed: HashMap::default(),
             wan_ports: Vec::new(),
             tunnels: Vec::new(),
+            underlay: super::UnderlayCache::default(),
             inbound_keys: Vec::new(),
             block_keys: Vec::new(),
             block: Arc::new(OverlayCounterBlock::default()),
@@ -264,6 +267,7 @@ impl OverlayWorker {
             .iter()
             .map(|k| old.get(k).copied().unwrap_or_default())
             .collect();
+        self.underlay.reset(self.tunnels.len());
         let mut inbound_keys: Vec<InboundKey> = self
             .installed
             .iter()

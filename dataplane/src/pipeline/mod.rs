@@ -41,6 +41,7 @@ mod vlan;
 mod wan_guard;
 
 pub use local_addrs::LocalAddrs;
+pub(crate) use next_hop::Neighbor;
 pub use port::PortConfig;
 pub use rate_limit::TokenBucket;
 pub use solicit::{build_arp_request, build_neighbor_solicitation, SolicitError};
@@ -106,6 +107,8 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    // Several times per frame: inlined (a call costs more than the body).
+    #[inline(always)]
     fn port(&self, id: u16) -> Option<&'a PortConfig> {
         self.ports.get(usize::from(id)).filter(|p| p.id == id)
     }

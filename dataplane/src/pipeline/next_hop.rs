@@ -22,19 +22,60 @@ pub(super) fn resolve(
     worker: &mut WorkerState,
     events: &mut impl FnMut(ControlEvent),
 ) -> Result<MacAddr, DropReason> {
-    match neighbors.lookup(out.id, ip) {
-        None => {
-            events(ControlEvent::Resolve { port: out.id, ip });
-            worker.counters.event(Event::ResolveRequests);
-            Err(DropReason::NoNeighbor)
+    Neighbor::look_up(neighbors, out.id, ip).use_for(out.id, ip, worker, events)
+}
+
+/// What the neighbor snapshot says about one next hop, as a value (the
+/// overlay caches it per tunnel while the snapshot stays, see
+/// `crate::overlay::UnderlayCache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Neighbor {
+    /// REACHABLE (or DELAY / PROBE / static): use `mac`.
+    Usable(MacAddr),
+    /// STALE: use `mac` and ask for a probe.
+    Stale(MacAddr),
+    /// No entry: ask for resolution, drop.
+    Missing,
+    /// INCOMPLETE (resolution under way) or FAILED: drop.
+    Unresolved,
+}
+
+impl Neighbor {
+    #[inline(always)]
+    pub(crate) fn look_up(neighbors: &NeighborTable, port: u16, ip: IpAddr) -> Self {
+        match neighbors.lookup(port, ip) {
+            None => Neighbor::Missing,
+            Some(e) => match e.mac {
+                None => Neighbor::Unresolved,
+                Some(mac) if e.state == NeighborState::Stale => Neighbor::Stale(mac),
+                Some(mac) => Neighbor::Usable(mac),
+            },
         }
-        Some(e) => {
-            let mac = e.mac.ok_or(DropReason::NoNeighbor)?;
-            if e.state == NeighborState::Stale {
-                events(ControlEvent::Probe { port: out.id, ip });
+    }
+
+    /// The MAC for this packet, with the events and counts a lookup of
+    /// `ip` on `port` owes the control thread every time it is made.
+    #[inline(always)]
+    pub(crate) fn use_for(
+        self,
+        port: u16,
+        ip: IpAddr,
+        worker: &mut WorkerState,
+        events: &mut impl FnMut(ControlEvent),
+    ) -> Result<MacAddr, DropReason> {
+        match self {
+            Neighbor::Usable(mac) => Ok(mac),
+            Neighbor::Stale(mac) => {
+                events(ControlEvent::Probe { port, ip });
                 worker.counters.event(Event::StaleNeighborUsed);
+                Ok(mac)
             }
-            Ok(mac)
+            Neighbor::Missing => {
+                events(ControlEvent::Resolve { port, ip });
+                worker.counters.event(Event::ResolveRequests);
+                Err(DropReason::NoNeighbor)
+            }
+            Neighbor::Unresolved => Err(DropReason::NoNeighbor),
         }
     }
 }

@@ -6,7 +6,8 @@
 //!
 //! Steps: tunnel by flow hash → tunnel MTU check (frag-needed / PTB to the
 //! sender, RFC 1191 / RFC 8201, rate-limited) → underlay next hop (the
-//! remote endpoint looked up in the WAN port's VRF) and its MAC → TCP MSS
+//! remote endpoint looked up in the WAN port's VRF) and its MAC, cached
+//! per tunnel while the FIB and neighbor snapshots stay → TCP MSS
 //! clamp → TTL / hop-limit decrement → strip the LAN Ethernet header →
 //! push MPLS / GRE / VXLAN → ESP + outer headers (`SharedOutboundSa`) →
 //! Ethernet toward the underlay next hop.
@@ -32,20 +33,21 @@
 //! when that is short too is it dropped as `no_room`.
 
 use super::icmp_error::{drop_with_icmpv4, drop_with_icmpv6};
-use super::{ipv4, next_hop, Context, PortConfig, Verdict, WorkerState};
+use super::{ipv4, Context, Neighbor, PortConfig, Verdict, WorkerState};
 use crate::counters::Event;
 use crate::drop_reason::DropReason;
 use crate::fib::NextHop;
 use crate::neighbor::ControlEvent;
 use crate::overlay::inner::{self, Family, VxlanOuter};
-use crate::overlay::{flow, Tunnel};
+use crate::overlay::InnerEncap;
+use crate::overlay::{flow, Tunnel, UnderlayHop};
 use sdwan_crypto::esp::{ICV_LEN, TRAILER_LEN};
-use sdwan_packet::ethernet::{ethertype, EthernetRepr, HEADER_LEN as ETH_LEN};
+use sdwan_packet::ethernet::{ethertype, HEADER_LEN as ETH_LEN};
 use sdwan_packet::icmpv4::{msg_type as icmp4, unreach_code};
 use sdwan_packet::icmpv6::msg_type as icmp6;
 use sdwan_packet::ipv6::Ipv6Packet;
 use sdwan_packet::tcp::{flags, TcpPacket};
-use sdwan_packet::{checksum, Frame};
+use sdwan_packet::{checksum, Frame, MacAddr};
 use sdwan_policy::path::PathKind;
 use std::net::IpAddr;
 
@@ -98,8 +100,16 @@ pub(super) fn send(
     if tunnels.is_empty() {
         return Verdict::Drop(DropReason::OverlayNoTunnel);
     }
-    let hash = flow::hash(&frame.data()[l2..], client.family);
-    let tid = tunnels[flow::pick(hash, tunnels.len())] as usize;
+    // The hash chooses among several tunnels and is VXLAN's UDP source
+    // port entropy; one tunnel without VXLAN needs none.
+    let vxlan = matches!(p.inner, InnerEncap::Vxlan { .. });
+    let (hash, tid) = match tunnels {
+        [only] if !vxlan => (0, *only as usize),
+        _ => {
+            let hash = flow::hash(&frame.data()[l2..], client.family);
+            (hash, tunnels[flow::pick(hash, tunnels.len())] as usize)
+        }
+    };
     let Some(tunnel) = table.tunnels.get(tid) else {
         return Verdict::Drop(DropReason::OverlayNoTunnel);
     };
@@ -130,7 +140,7 @@ pub(super) fn send(
 struct Encap<'a> {
     tunnel: &'a Tunnel,
     tid: usize,
-    inner: crate::overlay::InnerEncap,
+    inner: InnerEncap,
     hash: u32,
     /// Unencrypted (private tunnel, policy allows native).
     native: bool,
@@ -173,8 +183,7 @@ fn encapsulate(
         worker.overlay.dirty = true;
         return Ok(too_big(frame, l2, in_port, client, max, worker).unwrap_or_else(Verdict::Drop));
     }
-    let nh_ip = underlay_next_hop(ctx, out, tunnel.remote)?;
-    let mac = next_hop::resolve(ctx.neighbors, out, nh_ip, worker, events)?;
+    let mac = underlay_mac(ctx, out, tunnel.remote, tid, worker, events)?;
     let front = inner_header + head + ETH_LEN;
     make_room(frame, l2, front, tail)?;
     let dscp = client_dscp(&frame.data()[l2..], client.family);
@@ -203,25 +212,13 @@ fn encapsulate(
         .get_mut(tid)
         .ok_or(DropReason::OverlayNoTunnel)?;
     if how.native {
-        if !matches!(encap, crate::overlay::InnerEncap::Vxlan { .. }) {
+        if !matches!(encap, InnerEncap::Vxlan { .. }) {
             push_outer_ip(frame, outer.src, outer.dst, nh as u8, dscp)?;
         }
         tc.native_packets += 1;
         tc.native_bytes += client_len;
         worker.overlay.dirty = true;
-        let h = frame.prepend(ETH_LEN).map_err(|_| DropReason::NoRoom)?;
-        let et = if outer_v6 {
-            ethertype::IPV6
-        } else {
-            ethertype::IPV4
-        };
-        let eth = EthernetRepr {
-            dst: mac,
-            src: out.mac,
-            vlan_id: None,
-            ethertype: et,
-        };
-        eth.emit(h).map_err(|_| DropReason::NoRoom)?;
+        push_ethernet(frame, mac, out.mac, outer_v6)?;
         worker.counters.event(Event::NativeEncapsulated);
         return Ok(Verdict::Forward { port: out.id });
     }
@@ -231,18 +228,7 @@ fn encapsulate(
         return Ok(Verdict::Drop(r.into()));
     }
     worker.overlay.dirty = true;
-    let h = frame.prepend(ETH_LEN).map_err(|_| DropReason::NoRoom)?;
-    let eth = EthernetRepr {
-        dst: mac,
-        src: out.mac,
-        vlan_id: None,
-        ethertype: if outer_v6 {
-            ethertype::IPV6
-        } else {
-            ethertype::IPV4
-        },
-    };
-    eth.emit(h).map_err(|_| DropReason::NoRoom)?;
+    push_ethernet(frame, mac, out.mac, outer_v6)?;
     worker.counters.event(Event::OverlayEncapsulated);
     if client.from_overlay {
         worker.counters.event(Event::OverlayTransit);
@@ -278,12 +264,30 @@ fn too_big(
     })
 }
 
+/// Prepends the Ethernet header toward the underlay next hop (IEEE 802.3:
+/// destination, source, EtherType of the outer IP header).
+#[inline(always)]
+fn push_ethernet(
+    frame: &mut Frame<'_>,
+    dst: MacAddr,
+    src: MacAddr,
+    v6: bool,
+) -> Result<(), DropReason> {
+    let h = frame.prepend(ETH_LEN).map_err(|_| DropReason::NoRoom)?;
+    let h = <&mut [u8; ETH_LEN]>::try_from(h).map_err(|_| DropReason::NoRoom)?;
+    let et = if v6 { ethertype::IPV6 } else { ethertype::IPV4 };
+    h[..6].copy_from_slice(&dst.0);
+    h[6..12].copy_from_slice(&src.0);
+    h[12..].copy_from_slice(&et.to_be_bytes());
+    Ok(())
+}
+
 /// Bytes of the outer IP header a native packet gets (none for VXLAN,
 /// whose layout carries its own).
 #[inline]
-fn native_outer_len(encap: crate::overlay::InnerEncap, v6: bool) -> usize {
+fn native_outer_len(encap: InnerEncap, v6: bool) -> usize {
     match encap {
-        crate::overlay::InnerEncap::Vxlan { .. } => 0,
+        InnerEncap::Vxlan { .. } => 0,
         _ if v6 => 40,
         _ => 20,
     }
@@ -339,23 +343,52 @@ fn push_outer_ip(
     Ok(())
 }
 
-/// The remote endpoint's next hop in the underlay: a route in the WAN
-/// port's VRF that leaves through that same port (a tunnel is bound to its
-/// port: its SA's outer source is that port's address).
+/// The MAC toward tunnel `tid`'s remote endpoint in the underlay, from
+/// the worker's cache while the FIB and neighbor snapshots stay (the
+/// resolution / probe events are made per packet as without the cache).
 #[inline(always)]
-fn underlay_next_hop(
+fn underlay_mac(
     ctx: &Context<'_>,
     out: &PortConfig,
     remote: IpAddr,
-) -> Result<IpAddr, DropReason> {
+    tid: usize,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Result<MacAddr, DropReason> {
+    let (fib, neighbors) = (ctx.fib.id(), ctx.neighbors.id());
+    let hop = match worker.overlay.underlay.get(tid, fib, neighbors) {
+        Some(hop) => hop,
+        None => {
+            let hop = underlay_hop(ctx, out, remote);
+            worker.overlay.underlay.put(tid, fib, neighbors, hop);
+            hop
+        }
+    };
+    match hop {
+        UnderlayHop::NoRoute => Err(DropReason::UnderlayNoRoute),
+        UnderlayHop::Via { ip, neighbor } => neighbor.use_for(out.id, ip, worker, events),
+    }
+}
+
+/// The remote endpoint's next hop in the underlay: a route in the WAN
+/// port's VRF that leaves through that same port (a tunnel is bound to its
+/// port: its SA's outer source is that port's address), and its neighbor
+/// state. Once per tunnel and snapshot pair (`underlay_mac`).
+#[cold]
+#[inline(never)]
+fn underlay_hop(ctx: &Context<'_>, out: &PortConfig, remote: IpAddr) -> UnderlayHop {
     let route = match remote {
         IpAddr::V4(a) => ctx.fib.lookup_v4(out.vrf, a),
         IpAddr::V6(a) => ctx.fib.lookup_v6(out.vrf, a),
     };
-    match route {
-        Some(NextHop::Connected { port }) if *port == out.id => Ok(remote),
-        Some(NextHop::Gateway { port, via }) if *port == out.id => Ok(*via),
-        _ => Err(DropReason::UnderlayNoRoute),
+    let ip = match route {
+        Some(NextHop::Connected { port }) if *port == out.id => remote,
+        Some(NextHop::Gateway { port, via }) if *port == out.id => *via,
+        _ => return UnderlayHop::NoRoute,
+    };
+    UnderlayHop::Via {
+        ip,
+        neighbor: Neighbor::look_up(ctx.neighbors, out.id, ip),
     }
 }
 

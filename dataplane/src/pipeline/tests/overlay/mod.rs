@@ -9,6 +9,7 @@ mod encap;
 mod guard;
 mod hybrid;
 mod transit;
+mod underlay;
 mod vlan;
 
 use super::{eth, ipv4, ipv6, v4, v6, GW_MAC};
