@@ -202,6 +202,21 @@ pub(super) fn validate(
                 "ports need protocol = \"tcp\" or \"udp\"".into(),
             ));
         }
+        // The classifier refuses these too, but without naming the key.
+        if let Some(d) = r.dscp.as_ref().filter(|d| *d.get_ref() > 63) {
+            return Err(err(
+                d.span(),
+                f("dscp"),
+                format!("{} > 63 (DSCP is 6 bits)", d.get_ref()),
+            ));
+        }
+        if let Some(l) = r.flow_label.as_ref().filter(|l| *l.get_ref() > 0xf_ffff) {
+            return Err(err(
+                l.span(),
+                f("flow_label"),
+                format!("{} > 1048575 (the IPv6 flow label is 20 bits)", l.get_ref()),
+            ));
+        }
         m.dscp = r.dscp.as_ref().map(|d| *d.get_ref());
         m.flow_label = r.flow_label.as_ref().map(|l| *l.get_ref());
         let class = u16::try_from(rules.class_names.len()).unwrap_or(u16::MAX);

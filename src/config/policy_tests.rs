@@ -112,7 +112,8 @@ fn mistakes_are_refused_at_their_field() {
         ("", "[[policy]]\nvrf = \"blue\"\nname = \"x\"\naction = \"any\"\nprotocol = \"tcp\"\ndst_ports = \"9-1\"\n", "policy[0].dst_ports", "LO <= HI"),
         ("", "[[policy]]\nvrf = \"blue\"\nname = \"x\"\naction = \"any\"\ndst_ports = \"80\"\n", "policy[0].dst_ports", "protocol"),
         ("", "[[policy]]\nvrf = \"blue\"\nname = \"x\"\naction = \"any\"\ndst = \"10.0.0.1/8\"\n", "policy[0].dst", "beyond"),
-        ("", "[[policy]]\nvrf = \"blue\"\nname = \"x\"\naction = \"any\"\ndscp = 64\n", "policy[0]", "DSCP"),
+        ("", "[[policy]]\nvrf = \"blue\"\nname = \"x\"\naction = \"any\"\ndscp = 64\n", "policy[0].dscp", "> 63"),
+        ("", "[[policy]]\nvrf = \"blue\"\nname = \"x\"\naction = \"any\"\nflow_label = 1048576\n", "policy[0].flow_label", "20 bits"),
         ("breakout = true", "[[policy]]\nvrf = \"blue\"\nname = \"x\"\naction = \"internet-breakout\"\ndst = \"2001:db8::/32\"\n", "policy[0].action", "IPv4 only"),
     ];
     for (breakout, text, field, msg) in cases {

@@ -83,6 +83,9 @@ pub struct Vrf {
     pub hub_rt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spoke_rt: Option<String>,
+    /// Hub only: the summaries it originates (empty: the edge's default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hub_summary: Vec<String>,
     pub label: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<u32>,
@@ -186,6 +189,10 @@ pub fn render(
                         .map(|_| if v.hub { "hub" } else { "spoke" }.to_string()),
                     hub_rt: hs.as_ref().map(|h| h.hub_rt.clone()),
                     spoke_rt: hs.as_ref().map(|h| h.spoke_rt.clone()),
+                    hub_summary: match &hs {
+                        Some(h) if v.hub => h.hub_summary.clone(),
+                        _ => Vec::new(),
+                    },
                     label: v.label,
                     color: v.color,
                     encap: v.encap.clone(),
@@ -313,6 +320,7 @@ mod tests {
             hub_and_spoke: Some(HubAndSpoke {
                 hub_rt: "65000:21".into(),
                 spoke_rt: "65000:22".into(),
+                hub_summary: vec!["10.0.0.0/8".into()],
             }),
         }];
         let rr = RouteReflector {
@@ -328,6 +336,10 @@ mod tests {
             assert_eq!(v.topology.as_deref(), Some("hub-and-spoke"));
             assert_eq!(v.role.as_deref(), Some(if hub { "hub" } else { "spoke" }));
             assert!(v.import.is_empty() && v.export.is_empty());
+            // Only the hub originates the summaries.
+            assert_eq!(v.hub_summary.len(), usize::from(hub));
+            let text = r.to_toml();
+            assert_eq!(RenderedConfig::from_toml(&text).unwrap(), r);
             let merged =
                 crate::edge_bootstrap::merge(hw, std::path::Path::new("hw.toml"), &r, 1).unwrap();
             let cfg = crate::config::parse(std::path::Path::new("m.toml"), &merged)
@@ -336,6 +348,9 @@ mod tests {
             assert_eq!(vrf.topology.is_transit(), hub, "{merged}");
             let want = if hub { "65000:21" } else { "65000:22" };
             assert_eq!(vrf.export[0].0.to_string(), format!("rt:{want}"));
+            let summaries: Vec<String> = vrf.summaries.iter().map(|p| p.to_string()).collect();
+            let want: &[&str] = if hub { &["10.0.0.0/8"] } else { &[] };
+            assert_eq!(summaries, want, "{merged}");
         }
     }
 

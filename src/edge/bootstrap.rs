@@ -424,6 +424,7 @@ mod tests {
                 role: None,
                 hub_rt: None,
                 spoke_rt: None,
+                hub_summary: vec![],
             }],
             policies: vec![],
         }

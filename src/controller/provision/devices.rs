@@ -2,7 +2,7 @@
 use super::{body, registry_reply, Provision};
 use crate::controller::https::{Reply, Request};
 use crate::controller::registry::model::{
-    default_encap, Device, DeviceState, DeviceVrf, Scope, Site, Tenant, WanPort,
+    default_encap, Device, DeviceState, DeviceVrf, Scope, Site, WanPort,
 };
 use crate::controller::tls::sha256_hex;
 use serde::Deserialize;
@@ -219,6 +219,10 @@ impl Provision {
                 .map(|t| Reply::json(200, &json!(t)))
                 .map_err(registry_reply),
             ("POST", ["tenants"]) => body(req).and_then(|t| self.put_tenant(t)),
+            (method, ["tenants", tenant, "policies", rest @ ..]) => {
+                self.policy_route(method, req, tenant, rest)
+            }
+            ("GET", ["policies"]) => self.all_policies(),
             ("GET", ["sites"]) => self
                 .registry
                 .sites()
@@ -365,7 +369,7 @@ impl Provision {
     /// A device whose tenants break out needs a breakout WAN port.
     fn check_breakout(&self, d: &Device) -> Result<(), Reply> {
         let tenants = self.registry.tenants().map_err(registry_reply)?;
-        super::policy_check::breakout_ok(d, &tenants).map_err(|m| Reply::error(400, m))
+        super::tenant_check::breakout_ok(d, &tenants).map_err(|m| Reply::error(400, m))
     }
 
     fn revoke(&self, serial: &str) -> Result<Reply, Reply> {
@@ -380,59 +384,6 @@ impl Provision {
         );
         self.notify();
         Ok(Reply::json(200, &device_json(&d)))
-    }
-
-    fn put_tenant(&self, t: Tenant) -> Result<Reply, Reply> {
-        check_name("tenant", &t.name).map_err(|m| Reply::error(400, m))?;
-        if t.route_targets.is_empty() {
-            return Err(Reply::error(
-                400,
-                format!("tenant {:?} needs at least one Route Target", t.name),
-            ));
-        }
-        for rt in &t.route_targets {
-            sdwan_bgp::wire::ExtCommunity::route_target(rt).map_err(|e| {
-                Reply::error(
-                    400,
-                    format!("tenant {:?}: Route Target {rt:?}: {e}", t.name),
-                )
-            })?;
-        }
-        super::policy_check::check(&t).map_err(|m| Reply::error(400, m))?;
-        if let Some(h) = &t.hub_and_spoke {
-            let listed = |rt: &String| t.route_targets.contains(rt);
-            if h.hub_rt == h.spoke_rt || !listed(&h.hub_rt) || !listed(&h.spoke_rt) {
-                return Err(Reply::error(
-                    400,
-                    format!(
-                        "tenant {:?}: hub_rt and spoke_rt must differ and both be among its route_targets (so the reflector authorises them)",
-                        t.name
-                    ),
-                ));
-            }
-        }
-        // Every device of the tenant must be able to apply the rules.
-        let mut tenants = self.registry.tenants().map_err(registry_reply)?;
-        tenants.retain(|x| x.name != t.name);
-        tenants.push(t.clone());
-        for d in self.registry.devices().map_err(registry_reply)? {
-            if d.state != DeviceState::Revoked {
-                super::policy_check::breakout_ok(&d, &tenants).map_err(|m| Reply::error(400, m))?;
-            }
-        }
-        let before = self.registry.tenant(&t.name).ok();
-        self.registry.put_tenant(&t).map_err(registry_reply)?;
-        if before.as_ref() != Some(&t) {
-            // Every device with a VRF of this tenant gets a new config.
-            for mut d in self.registry.devices().map_err(registry_reply)? {
-                if d.state != DeviceState::Revoked && d.vrfs.iter().any(|v| v.tenant == t.name) {
-                    d.config_version += 1;
-                    self.registry.save_device(&d).map_err(registry_reply)?;
-                }
-            }
-            self.notify();
-        }
-        Ok(Reply::json(201, &json!(t)))
     }
 
     /// Route reflector sessions, each with the device it belongs to.

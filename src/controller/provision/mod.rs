@@ -10,6 +10,9 @@
 //!   POST /api/v1/devices/{serial}/revoke
 //!   GET  /api/v1/devices/{serial}/config  rendered config (admin: holds the MD5 key)
 //!   GET|POST /api/v1/tenants, /api/v1/sites
+//!   GET  /api/v1/policies                 every tenant's flow rules
+//!   GET|POST /api/v1/tenants/{t}/policies, DELETE .../policies/{name},
+//!   POST .../policies/{name}/move         a tenant's rules (tenants.rs)
 //!   POST /api/v1/tokens                   new API token (shown once)
 //!   GET  /api/v1/sessions                 route reflector sessions by device
 //!
@@ -19,7 +22,8 @@
 
 mod devices;
 mod enroll;
-mod policy_check;
+mod tenant_check;
+mod tenants;
 
 use super::https::{Reply, Request, Service};
 use super::registry::model::{Device, DeviceState, Scope, Tenant};
@@ -159,6 +163,8 @@ pub struct Provision {
     speaker: OnceLock<std::sync::Weak<Speaker>>,
     /// The device peers installed in the route reflector.
     rr_peers: RrPeers,
+    /// Held across a tenant's read-check-write (concurrent API calls).
+    tenant_writes: Mutex<()>,
 }
 
 /// Why a request was refused, for the reply and the counter.
@@ -223,6 +229,7 @@ impl Provision {
             changed: Condvar::new(),
             speaker: OnceLock::new(),
             rr_peers: RrPeers::default(),
+            tenant_writes: Mutex::new(()),
         })
     }
 
@@ -279,6 +286,10 @@ impl Provision {
                 .0;
         }
         *g
+    }
+
+    fn tenant_writes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.tenant_writes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn generation(&self) -> u64 {

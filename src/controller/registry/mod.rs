@@ -220,9 +220,24 @@ impl Registry {
 
     // ---- tenants ----
 
-    /// Creates or replaces a tenant.
-    pub fn put_tenant(&self, t: &Tenant) -> Result<()> {
-        self.db().execute(
+    /// Creates or replaces a tenant and, when it changed, bumps the config
+    /// version of every non-revoked device with a VRF of it, in one
+    /// transaction. Returns the serials whose config changed, or `None`
+    /// when `t` is what was stored already.
+    pub fn store_tenant(&self, t: &Tenant) -> Result<Option<Vec<String>>> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let before = tx
+            .query_row(
+                "SELECT name, route_targets, policies, topology FROM tenants WHERE name = ?1",
+                params![t.name],
+                row_tenant,
+            )
+            .optional()?;
+        if before.as_ref() == Some(t) {
+            return Ok(None);
+        }
+        tx.execute(
             "INSERT INTO tenants(name, route_targets, policies, topology) VALUES(?1, ?2, ?3, ?4)
              ON CONFLICT(name) DO UPDATE SET route_targets = excluded.route_targets,
                                              policies = excluded.policies,
@@ -234,7 +249,23 @@ impl Registry {
                 json(&t.hub_and_spoke)
             ],
         )?;
-        Ok(())
+        let devices: Vec<Device> = {
+            let mut st = tx.prepare("SELECT * FROM devices WHERE state != 'revoked'")?;
+            let rows = st.query_map([], row_device)?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut bumped = Vec::new();
+        for d in devices {
+            if d.vrfs.iter().any(|v| v.tenant == t.name) {
+                tx.execute(
+                    "UPDATE devices SET config_version = config_version + 1 WHERE serial = ?1",
+                    params![d.serial],
+                )?;
+                bumped.push(d.serial);
+            }
+        }
+        tx.commit()?;
+        Ok(Some(bumped))
     }
 
     pub fn tenant(&self, name: &str) -> Result<Tenant> {

@@ -59,6 +59,10 @@ pub struct HubAndSpoke {
     pub hub_rt: String,
     /// Exported by spokes, imported by hubs.
     pub spoke_rt: String,
+    /// Summary prefixes the hubs originate with `hub_rt` (the edge's
+    /// `hub_summary`; empty: the edge's default `0.0.0.0/0`, `::/0`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hub_summary: Vec<String>,
 }
 
 /// One `[[policy]]` rule without its VRF (the fields and values of the

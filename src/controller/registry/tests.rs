@@ -40,7 +40,7 @@ fn devices_tenants_tokens_survive_reopen() {
     let path = dir.path().join("reg.db");
     {
         let r = Registry::open(&path).unwrap();
-        r.put_tenant(&Tenant {
+        r.store_tenant(&Tenant {
             name: "blue".into(),
             route_targets: vec!["65000:1".into()],
             policies: vec![],
@@ -156,8 +156,59 @@ fn a_version_1_registry_is_migrated_and_tenant_policies_persist() {
         dscp: Some(46),
         flow_label: None,
     });
-    r.put_tenant(&t).unwrap();
+    r.store_tenant(&t).unwrap();
     drop(r);
     let r = Registry::open(&path).unwrap();
     assert_eq!(r.tenants().unwrap(), vec![t]);
+}
+
+#[test]
+fn storing_a_changed_tenant_bumps_its_devices_in_the_same_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reg.db");
+    let r = Registry::open(&path).unwrap();
+    let mut blue = Tenant {
+        name: "blue".into(),
+        route_targets: vec!["65000:1".into(), "65000:2".into()],
+        policies: vec![],
+        hub_and_spoke: None,
+    };
+    assert_eq!(r.store_tenant(&blue).unwrap(), Some(vec![]));
+    r.add_device(&device("S1", "10.255.0.1")).unwrap();
+    let mut revoked = device("S2", "10.255.0.2");
+    revoked.state = DeviceState::Revoked;
+    r.add_device(&revoked).unwrap();
+    let mut red = device("S3", "10.255.0.3");
+    red.vrfs[0].tenant = "red".into();
+    r.add_device(&red).unwrap();
+    // The same tenant again: nothing to push.
+    assert_eq!(r.store_tenant(&blue).unwrap(), None);
+    assert_eq!(r.device("S1").unwrap().unwrap().config_version, 1);
+    blue.hub_and_spoke = Some(HubAndSpoke {
+        hub_rt: "65000:1".into(),
+        spoke_rt: "65000:2".into(),
+        hub_summary: vec!["10.0.0.0/8".into()],
+    });
+    blue.policies.push(PolicyRule {
+        vrf: None,
+        name: "web".into(),
+        action: "encrypted-any".into(),
+        protocol: Some("tcp".into()),
+        src: None,
+        dst: None,
+        src_ports: None,
+        dst_ports: Some("443".into()),
+        dscp: None,
+        flow_label: None,
+    });
+    assert_eq!(r.store_tenant(&blue).unwrap(), Some(vec!["S1".to_string()]));
+    let version = |s: &str| r.device(s).unwrap().unwrap().config_version;
+    assert_eq!((version("S1"), version("S2"), version("S3")), (2, 1, 1));
+    drop(r);
+    let r = Registry::open(&path).unwrap();
+    assert_eq!(
+        r.tenant("blue").unwrap(),
+        blue,
+        "topology and rules persist"
+    );
 }
