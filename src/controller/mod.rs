@@ -14,6 +14,7 @@ mod api;
 pub mod client;
 mod https;
 mod ops_cli;
+mod policy_cli;
 pub mod provision;
 mod registry;
 pub mod render;

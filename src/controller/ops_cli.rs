@@ -49,6 +49,9 @@ pub enum ControllerCommand {
     /// Tenants and their Route Targets.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// A tenant's flow policies, in match order.
+    #[command(subcommand)]
+    Policy(super::policy_cli::PolicyCommand),
     /// Create an API token (printed once).
     Token {
         #[arg(long)]
@@ -130,16 +133,18 @@ pub enum DeviceCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
-    /// Create or replace a tenant.
+    /// Create or replace a tenant (its flow policies are kept unless
+    /// `--policy` is given).
     Add {
         name: String,
         /// Route Target, e.g. 65000:1; repeat for several.
         #[arg(long = "rt", required = true)]
         route_targets: Vec<String>,
-        /// A flow rule of the tenant's VPN, in match order; repeat for
+        /// Replaces the tenant's flow rules, in match order; repeat for
         /// several: `name=voice,action=private-only,protocol=udp,dst_ports=5060-5061`
         /// (keys as in the edge's [[policy]]: name, action, protocol, src,
-        /// dst, src_ports, dst_ports, dscp, flow_label).
+        /// dst, src_ports, dst_ports, dscp, flow_label). One rule at a
+        /// time: `sdwan controller policy add|del|move`.
         #[arg(long = "policy")]
         policies: Vec<String>,
         /// Hub-and-spoke VPN: the RT hubs export (spokes import); give
@@ -149,6 +154,10 @@ pub enum TenantCommand {
         /// Hub-and-spoke VPN: the RT spokes export (hubs import).
         #[arg(long, requires = "hub_rt")]
         spoke_rt: Option<String>,
+        /// Hub-and-spoke VPN: a summary prefix the hubs originate to the
+        /// spokes; repeat for several (default 0.0.0.0/0 and ::/0).
+        #[arg(long, requires = "hub_rt")]
+        hub_summary: Vec<String>,
     },
     List,
 }
@@ -223,13 +232,13 @@ fn fields_json(f: &DeviceFields, into: &mut serde_json::Map<String, Value>) -> a
     Ok(())
 }
 
-struct Api {
+pub(super) struct Api {
     client: Client,
     token: Option<String>,
 }
 
 impl Api {
-    fn new(c: &ApiConn) -> anyhow::Result<Api> {
+    pub(super) fn new(c: &ApiConn) -> anyhow::Result<Api> {
         let ca_path =
             c.ca.as_ref()
                 .context("--ca (or SDWAN_CA): the controller's CA certificate is required")?;
@@ -241,7 +250,12 @@ impl Api {
         })
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+    pub(super) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
         self.client
             .request(
                 method,
@@ -389,27 +403,28 @@ pub fn run_command(args: &ControllerArgs) -> anyhow::Result<()> {
                     policies,
                     hub_rt,
                     spoke_rt,
+                    hub_summary,
                 } => {
-                    let topology = hub_rt
-                        .clone()
-                        .zip(spoke_rt.clone())
-                        .map(|(h, s)| json!({"hub_rt": h, "spoke_rt": s}));
-                    let policies = policies
-                        .iter()
-                        .map(|p| parse_policy(p))
-                        .collect::<anyhow::Result<Vec<_>>>()?;
-                    api.call(
-                        "POST",
-                        "/api/v1/tenants",
-                        Some(&json!({"name": name, "route_targets": route_targets,
-                                     "policies": policies, "hub_and_spoke": topology})),
-                    )?
+                    let topology = hub_rt.clone().zip(spoke_rt.clone()).map(
+                        |(h, s)| json!({"hub_rt": h, "spoke_rt": s, "hub_summary": hub_summary}),
+                    );
+                    let mut body = json!({"name": name, "route_targets": route_targets,
+                                          "hub_and_spoke": topology});
+                    if !policies.is_empty() {
+                        body["policies"] = policies
+                            .iter()
+                            .map(|p| parse_policy(p))
+                            .collect::<anyhow::Result<Vec<_>>>()?
+                            .into();
+                    }
+                    api.call("POST", "/api/v1/tenants", Some(&body))?
                 }
                 TenantCommand::List => api.call("GET", "/api/v1/tenants", None)?,
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
         }
+        ControllerCommand::Policy(p) => super::policy_cli::run(&Api::new(&args.api)?, p),
         ControllerCommand::Token { name, scope } => {
             let api = Api::new(&args.api)?;
             let v = api.call(
