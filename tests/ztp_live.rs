@@ -4,7 +4,11 @@
 //! peers with the controller's route reflector, and then applies a config
 //! change made on the controller (a new Route Target on its tenant) live:
 //! same process, same BGP session, the new RT in its routes and in the
-//! edge's `GET /api/reload`. Prints the push-to-applied latency.
+//! edge's `GET /api/reload`; then flow policies (whole, and one rule at a
+//! time with `sdwan controller policy add|move`) shown by the edge's
+//! `GET /api/policies` in the controller's order; then a hub-and-spoke
+//! tenant whose hub this device becomes: its VRF turns transit in
+//! `GET /api/vrfs`. Prints the push-to-applied latencies.
 #![forbid(unsafe_code)]
 
 mod common;
@@ -16,10 +20,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const HTTPS: &str = "127.0.0.1:18561";
-const MGMT: &str = "127.0.0.1:19161";
-const EDGE_API: &str = "127.0.0.1:19162";
-const BGP_PORT: u16 = 17961;
+const HTTPS: &str = "127.0.0.1:19661";
+const MGMT: &str = "127.0.0.1:19662";
+const EDGE_API: &str = "127.0.0.1:19663";
+const BGP_PORT: u16 = 19664;
 const ADMIN: &str = "ztp-live-admin-token";
 const SOURCE: &str = "127.0.0.41";
 
@@ -66,7 +70,7 @@ fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
         if f() {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(10));
     }
     f()
 }
@@ -167,19 +171,19 @@ node_pool = "10.255.7.0/24"
         format!(
             r#"
 [eal]
-args = ["--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--file-prefix=ztplive"]
+args = ["--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--file-prefix=ctzlive"]
 
 [dataplane]
 workers = 1
 
 [[port]]
 name = "wan0"
-device = "net_tap0,iface=ztplw0"
+device = "net_tap0,iface=ctzw0"
 addresses = ["203.0.113.71/24"]
 
 [[port]]
 name = "lan0"
-device = "net_tap1,iface=ztpll0"
+device = "net_tap1,iface=ctzl0"
 vrf = "blue"
 addresses = ["10.71.0.1/24"]
 
@@ -324,6 +328,108 @@ listen = "{EDGE_API}"
     eprintln!(
         "ztp live: policy push applied in {policy_latency:?}; policies: {}",
         get(EDGE_API, "/api/policies")
+    );
+
+    // One rule at a time: added first in match order, then moved last;
+    // the edge runs them in the controller's order.
+    let edge_rules = || -> Vec<String> {
+        get(EDGE_API, "/api/policies")["rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["vrf"] == "blue")
+            .filter_map(|r| r["name"].as_str().map(String::from))
+            .collect()
+    };
+    let t2 = Instant::now();
+    ctl_ok(
+        dir,
+        &[
+            "policy",
+            "add",
+            "--tenant",
+            "blue",
+            "--name",
+            "web",
+            "--action",
+            "encrypted-any",
+            "--protocol",
+            "tcp",
+            "--dst-ports",
+            "443",
+            "--position",
+            "1",
+        ],
+    );
+    let applied = wait_until(60, || edge_rules() == ["web", "voice"]);
+    let add_latency = t2.elapsed();
+    assert!(applied, "{:?}\n{}", edge_rules(), edge.log());
+    let t3 = Instant::now();
+    ctl_ok(
+        dir,
+        &[
+            "policy",
+            "move",
+            "--tenant",
+            "blue",
+            "web",
+            "--position",
+            "2",
+        ],
+    );
+    let applied = wait_until(60, || edge_rules() == ["voice", "web"]);
+    let move_latency = t3.elapsed();
+    assert!(applied, "{:?}\n{}", edge_rules(), edge.log());
+    assert_eq!(edge.child.id(), pid);
+
+    // Hub-and-spoke: the tenant's VRF becomes a spoke, then this device
+    // its hub: transit at the edge, live.
+    let blue_vrf = || -> serde_json::Value {
+        get(EDGE_API, "/api/vrfs")
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == "blue")
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(blue_vrf()["transit"], false, "{}", blue_vrf());
+    ctl_ok(
+        dir,
+        &[
+            "tenant",
+            "add",
+            "blue",
+            "--rt",
+            "65000:1",
+            "--rt",
+            "65000:7",
+            "--hub-rt",
+            "65000:1",
+            "--spoke-rt",
+            "65000:7",
+        ],
+    );
+    let spoke = wait_until(60, || blue_vrf()["topology"] == "spoke");
+    assert!(spoke, "{}\n{}", blue_vrf(), edge.log());
+    let t4 = Instant::now();
+    ctl_ok(dir, &["device", "update", "SN-LIVE", "--hub-of", "blue"]);
+    let hub = wait_until(60, || blue_vrf()["transit"] == true);
+    let hub_latency = t4.elapsed();
+    assert!(hub, "{}\n{}", blue_vrf(), edge.log());
+    let v = blue_vrf();
+    assert_eq!(v["topology"], "hub", "{v}");
+    assert_eq!(v["import"], serde_json::json!(["rt:65000:7"]), "{v}");
+    assert_eq!(v["export"], serde_json::json!(["rt:65000:1"]), "{v}");
+    // The rules stayed through the topology changes; same process and
+    // BGP session.
+    assert_eq!(edge_rules(), ["voice", "web"]);
+    assert_eq!(edge.child.id(), pid);
+    let bgp = get(EDGE_API, "/api/bgp/summary");
+    assert_eq!(bgp["peers"][0]["state"], "Established", "{bgp}");
+    eprintln!(
+        "ztp live: policy add applied in {add_latency:?}, policy move in {move_latency:?}, \
+         hub role (transit) in {hub_latency:?}"
     );
     drop(edge);
     drop(controller);
