@@ -427,6 +427,14 @@ fn tenant_policies_and_hub_roles_through_the_api() {
         "POST",
         path,
         Some(ADMIN),
+        Some(json!({"name": "a/b", "action": "any"})),
+    );
+    assert_eq!((code, v["field"].as_str()), (400, Some("name")), "{v}");
+    let (code, v) = api(
+        dir,
+        "POST",
+        path,
+        Some(ADMIN),
         Some(json!({"action": "any"})),
     );
     assert!(

@@ -146,6 +146,17 @@ pub fn check(t: &Tenant) -> Result<(), Refused> {
                 .into(),
         });
     }
+    // Rules are addressed by name in the API's paths.
+    for (i, r) in t.policies.iter().enumerate() {
+        if let Err(m) = super::devices::check_name("policy name", &r.name) {
+            return Err(Refused {
+                tenant: t.name.clone(),
+                rule: Some((i, r.name.clone())),
+                field: "name".into(),
+                message: m,
+            });
+        }
+    }
     let mut names = std::collections::HashSet::new();
     if let Some((i, r)) = t
         .policies
@@ -278,11 +289,12 @@ mod tests {
                 "every device VRF",
             ),
             (rule("voice", "any"), "name", "another rule"),
+            (rule("x/y", "any"), "name", "A-Z a-z 0-9"),
         ];
         for (r, field, words) in bad {
+            let rule_name = r.name.clone();
             let e = check(&tenant(vec![voice.clone(), r])).unwrap_err();
-            let rule_name = if field == "name" { "voice" } else { "x" };
-            assert_eq!(e.rule, Some((1, rule_name.to_string())), "{e}");
+            assert_eq!(e.rule, Some((1, rule_name.clone())), "{e}");
             assert_eq!(e.field, field, "{e}");
             assert!(e.message.contains(words), "{e}");
             let text = e.to_string();
