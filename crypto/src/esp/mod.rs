@@ -132,7 +132,7 @@ pub fn nonce(salt: [u8; 4], iv: [u8; IV_LEN]) -> [u8; crate::aead::NONCE_LEN] {
 /// stores (~16 ns at 64 B here, measured with `examples/esp_loop.rs`).
 /// An SA builds the next packet's values after sending one, so they are
 /// long in the cache when the engine reads them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct PreparedIv {
     pub seq: u64,
     pub nonce: [u8; crate::aead::NONCE_LEN],
@@ -150,6 +150,65 @@ impl PreparedIv {
             nonce: nonce(salt, seq.to_be_bytes()),
             aad: aad_buf,
             aad_len,
+        }
+    }
+}
+
+/// Sequence numbers a worker reserved from a shared SA's counter
+/// ([`SEQ_BLOCK`] at a time: one atomic add per block instead of per
+/// packet), with their nonces and AADs built at reservation, ahead of the
+/// engine calls that read them (see `PreparedIv`). Kept by the worker
+/// beside its counters of the SA and handed to
+/// `SharedOutboundSa::encap_reserved`. Numbers stay unique under the key
+/// (each is reserved once); packets of different workers interleave by
+/// up to a block, which the receiver's anti-replay window absorbs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeqBlock {
+    /// Identity of the sequence space the block came from (a block of
+    /// another SA is never used).
+    owner: usize,
+    next: u64,
+    end: u64,
+    ivs: [PreparedIv; SEQ_BLOCK],
+}
+
+/// Sequence numbers reserved at a time by [`SeqBlock`].
+pub const SEQ_BLOCK: usize = 16;
+
+impl SeqBlock {
+    /// The next reserved number, if the block (of sequence space `owner`)
+    /// has one left whose nonce/AAD was built.
+    #[inline]
+    pub(crate) fn take(&mut self, owner: usize) -> Option<u64> {
+        if self.owner != owner || self.next >= self.end {
+            return None;
+        }
+        let seq = self.next;
+        self.next += 1;
+        (self.iv(seq).seq == seq).then_some(seq)
+    }
+
+    /// The prepared nonce and AAD of `seq` (one taken from this block).
+    #[inline]
+    pub(crate) fn iv(&self, seq: u64) -> &PreparedIv {
+        &self.ivs[seq as usize % SEQ_BLOCK]
+    }
+
+    /// Refills with `start..end` of space `owner`, building every nonce
+    /// and AAD now.
+    #[cold]
+    pub(crate) fn refill(
+        &mut self,
+        owner: usize,
+        start: u64,
+        end: u64,
+        iv: impl Fn(u64) -> PreparedIv,
+    ) {
+        self.owner = owner;
+        self.next = start;
+        self.end = end;
+        for s in start..end {
+            self.ivs[s as usize % SEQ_BLOCK] = iv(s);
         }
     }
 }

@@ -45,6 +45,9 @@ pub struct TunnelCounters {
     /// private tunnel.
     pub native_packets: u64,
     pub native_bytes: u64,
+    /// This worker's reserved run of the SA's sequence numbers, with
+    /// their nonces and AADs built ahead (`SharedOutboundSa::encap_reserved`).
+    pub seq: sdwan_crypto::esp::SeqBlock,
     /// When (worker clock, ns) the last NAT-T keepalive from the tunnel's
     /// remote end arrived on its local port; 0: never. The control thread
     /// declares a tunnel dead when this stops moving (failover, §4.1.2).

@@ -222,7 +222,7 @@ fn encapsulate(
         worker.counters.event(Event::NativeEncapsulated);
         return Ok(Verdict::Forward { port: out.id });
     }
-    if let Err(r) = sa.encap(frame, nh, &mut tc.sa) {
+    if let Err(r) = sa.encap_reserved(frame, nh, &mut tc.sa, &mut tc.seq) {
         // Counted on the tunnel by the SA; not a path drop.
         worker.overlay.dirty = true;
         return Ok(Verdict::Drop(r.into()));
