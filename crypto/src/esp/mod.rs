@@ -113,15 +113,9 @@ pub struct SaCounters {
 /// The GCM nonce of an ESP packet: salt ‖ explicit IV (RFC 4106 §4).
 #[inline]
 pub fn nonce(salt: [u8; 4], iv: [u8; IV_LEN]) -> [u8; crate::aead::NONCE_LEN] {
-    // Two stores (8 + 4 bytes) rather than 4 + 8: an engine reading the
-    // nonce as 8 + 4 bytes then finds each load inside one store (store
-    // forwarding works; a load spanning two recent stores stalls).
-    let head = u64::from_be_bytes([
-        salt[0], salt[1], salt[2], salt[3], iv[0], iv[1], iv[2], iv[3],
-    ]);
     let mut n = [0u8; crate::aead::NONCE_LEN];
-    n[..8].copy_from_slice(&head.to_be_bytes());
-    n[8..].copy_from_slice(&iv[4..]);
+    n[..4].copy_from_slice(&salt);
+    n[4..].copy_from_slice(&iv);
     n
 }
 
@@ -217,14 +211,13 @@ impl SeqBlock {
 /// SPI ‖ seq (8 bytes), or SPI ‖ seq high ‖ seq low (12 bytes) with ESN.
 #[inline]
 pub fn aad(spi: u32, seq: u64, esn: bool, out: &mut [u8; 12]) -> usize {
-    // One 8-byte store, then 4 (see `nonce`).
-    let high = if esn { seq >> 32 } else { seq & 0xffff_ffff };
-    let head = (u64::from(spi) << 32) | high;
-    out[..8].copy_from_slice(&head.to_be_bytes());
+    out[..4].copy_from_slice(&spi.to_be_bytes());
     if esn {
+        out[4..8].copy_from_slice(&((seq >> 32) as u32).to_be_bytes());
         out[8..12].copy_from_slice(&(seq as u32).to_be_bytes());
         12
     } else {
+        out[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
         8
     }
 }
