@@ -228,12 +228,22 @@ impl OverlayTable {
         self.breakout.iter().find(|b| b.vrf == vrf)
     }
 
-    /// True when `src` is the remote end of a private tunnel on `port`:
-    /// native overlay traffic is accepted from there only.
-    pub fn private_peer(&self, port: u16, src: IpAddr) -> bool {
-        self.tunnels
+    /// Whether `src` is the remote end of a private tunnel on `port`
+    /// (native overlay traffic is accepted from there only); `None` when
+    /// `port` carries no private tunnel at all. One pass over the tunnels.
+    pub fn private_peer(&self, port: u16, src: IpAddr) -> Option<bool> {
+        let mut on_port = false;
+        for t in self
+            .tunnels
             .iter()
-            .any(|t| t.private && t.local_port == port && t.remote == src)
+            .filter(|t| t.private && t.local_port == port)
+        {
+            if t.remote == src {
+                return Some(true);
+            }
+            on_port = true;
+        }
+        on_port.then_some(false)
     }
 }
 

@@ -161,17 +161,11 @@ pub(super) fn receive_native(
         }
         _ => return None,
     };
-    if !ctx
-        .overlay
-        .tunnels
-        .iter()
-        .any(|t| t.private && t.local_port == port.id)
-    {
-        return None;
-    }
     let src = outer_source(&frame.data()[l2..])?;
-    if !ctx.overlay.private_peer(port.id, src) {
-        return Some(Verdict::Drop(DropReason::NativeUnknownPeer));
+    match ctx.overlay.private_peer(port.id, src) {
+        None => return None,
+        Some(false) => return Some(Verdict::Drop(DropReason::NativeUnknownPeer)),
+        Some(true) => {}
     }
     // VXLAN pops from the outer IP header; MPLS and GRE from the payload.
     let start = if protocol == PROTO_UDP { l2 } else { l4 };
