@@ -49,6 +49,37 @@ pub enum DfPolicy {
     Clear,
 }
 
+/// [`DscpPolicy`] and [`DfPolicy`] as bit operations, so the per-packet
+/// choice has no branch on the policy: outer TOS = (inner TOS & `tos_keep`)
+/// | `tos_set`; outer DF = (inner DF && `df_copy`) || `df_set`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TosDfRule {
+    /// 0xff (copy DSCP and ECN) or 0x03 (copy ECN only).
+    tos_keep: u8,
+    /// The set DSCP, shifted into place; 0 when copied.
+    tos_set: u8,
+    df_copy: bool,
+    df_set: bool,
+    /// A copy policy needs the whole inner IP header.
+    needs_whole: bool,
+}
+
+impl TosDfRule {
+    fn new(dscp: DscpPolicy, df: DfPolicy) -> Self {
+        let (tos_keep, tos_set) = match dscp {
+            DscpPolicy::Copy => (0xff, 0),
+            DscpPolicy::Set(d) => (0x03, d << 2),
+        };
+        Self {
+            tos_keep,
+            tos_set,
+            df_copy: df == DfPolicy::Copy,
+            df_set: df == DfPolicy::Set,
+            needs_whole: dscp == DscpPolicy::Copy || df == DfPolicy::Copy,
+        }
+    }
+}
+
 /// UDP encapsulation ports (RFC 3948); `dst` is usually 4500, `src` 4500 or
 /// the NAT-mapped port the peer was seen from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,8 +255,9 @@ pub struct OuterTemplate {
     len: usize,
     v6: bool,
     udp: bool,
-    dscp: DscpPolicy,
-    df: DfPolicy,
+    /// The DSCP and DF policies as bit operations on the inner values
+    /// (see [`TosDfRule`]).
+    rule: TosDfRule,
     /// Partial one's-complement sum of the IPv6 pseudo-header addresses
     /// (UDP checksum, IPv6 only), or of the IPv4 template header with zero
     /// TOS, length, id and flags (so the per-packet checksum is arithmetic
@@ -289,8 +321,7 @@ impl OuterTemplate {
             len,
             v6,
             udp: natt.is_some(),
-            dscp,
-            df,
+            rule: TosDfRule::new(dscp, df),
             base_sum,
         })
     }
@@ -324,32 +355,25 @@ impl OuterTemplate {
     /// IP header lacks.
     #[inline]
     pub fn tos_df(&self, inner_is_ip: Option<u8>, inner: &[u8]) -> Option<(u8, bool)> {
-        let need_copy = self.dscp == DscpPolicy::Copy || self.df == DfPolicy::Copy;
-        let (tos, inner_df) = match (need_copy, inner_is_ip) {
-            (true, Some(4)) => {
-                if inner.len() < IPV4_HEADER_LEN {
-                    return None;
-                }
-                (inner[1], inner[6] & 0x40 != 0)
+        // Inner TOS / traffic class, inner DF, and whether the whole
+        // inner IP header is there (0, false, true for non-IP packets).
+        let (tos, df, whole) = match (inner_is_ip, inner) {
+            (Some(4), [_, tos, _, _, _, _, flags, ..]) => {
+                (*tos, flags & 0x40 != 0, inner.len() >= IPV4_HEADER_LEN)
             }
-            (true, Some(6)) => {
-                if inner.len() < IPV6_HEADER_LEN {
-                    return None;
-                }
-                ((inner[0] << 4) | (inner[1] >> 4), false)
+            (Some(4), [_, tos, ..]) => (*tos, false, false),
+            (Some(6), [b0, b1, ..]) => {
+                ((b0 << 4) | (b1 >> 4), false, inner.len() >= IPV6_HEADER_LEN)
             }
-            _ => (0, false),
+            (Some(_), _) => (0, false, false),
+            (None, _) => (0, false, true),
         };
-        let tos = match self.dscp {
-            DscpPolicy::Copy => tos,
-            DscpPolicy::Set(d) => (d << 2) | (inner_ecn(inner_is_ip, inner) & 3),
-        };
-        let df = match self.df {
-            DfPolicy::Copy => inner_df,
-            DfPolicy::Set => true,
-            DfPolicy::Clear => false,
-        };
-        Some((tos, df))
+        let r = &self.rule;
+        if !whole && r.needs_whole {
+            return None;
+        }
+        // Non-short-circuit `&` / `|`: no branch on packet bits.
+        Some(((tos & r.tos_keep) | r.tos_set, (df & r.df_copy) | r.df_set))
     }
 
     /// Writes a NAT-keepalive (RFC 3948 §2.3: UDP payload 0xFF) with
@@ -374,60 +398,72 @@ impl OuterTemplate {
     /// the IPv6 UDP checksum.
     #[inline(always)]
     pub fn write(&self, hdr: &mut [u8], after: &[u8], tos: u8, df: bool, ip_id: u16) {
-        // The common layout (IPv4 + UDP) as a fixed-size copy: no memcpy
-        // call on the per-packet path.
+        // IPv4 as fixed-size arrays: no memcpy call and no bounds check
+        // per field on the per-packet path.
+        const V4: usize = IPV4_HEADER_LEN;
         const V4U: usize = IPV4_HEADER_LEN + UDP_HEADER_LEN;
-        match <&mut [u8; V4U]>::try_from(&mut *hdr) {
-            Ok(h) if self.len == V4U => h.copy_from_slice(&self.bytes[..V4U]),
-            _ => hdr.copy_from_slice(&self.bytes[..self.len]),
+        match (self.v6, self.udp) {
+            (false, true) => {
+                if let Ok(h) = <&mut [u8; V4U]>::try_from(&mut *hdr) {
+                    return self.write_v4(h, after.len(), tos, df, ip_id);
+                }
+            }
+            (false, false) => {
+                if let Ok(h) = <&mut [u8; V4]>::try_from(&mut *hdr) {
+                    return self.write_v4(h, after.len(), tos, df, ip_id);
+                }
+            }
+            (true, _) => {}
         }
-        let udp_len = (after.len() + UDP_HEADER_LEN) as u16;
-        if self.v6 {
-            let payload = (self.len - IPV6_HEADER_LEN + after.len()) as u16;
-            hdr[0] = 0x60 | (tos >> 4);
-            hdr[1] = (tos << 4) | (hdr[1] & 0x0f);
-            hdr[4..6].copy_from_slice(&payload.to_be_bytes());
-            if self.udp {
-                let u = &mut hdr[IPV6_HEADER_LEN..];
-                u[4..6].copy_from_slice(&udp_len.to_be_bytes());
-                // RFC 8200 §8.1: the UDP checksum is mandatory over IPv6.
-                let mut s = self.base_sum + u32::from(udp_len) + u32::from(PROTO_UDP);
-                s += sum16(&u[..6]) + sum16(after);
-                let c = !fold(s);
-                let c = if c == 0 { 0xffff } else { c };
-                u[6..8].copy_from_slice(&c.to_be_bytes());
-            }
-        } else {
-            let total = (self.len + after.len()) as u16;
-            hdr[1] = tos;
-            hdr[2..4].copy_from_slice(&total.to_be_bytes());
-            hdr[4..6].copy_from_slice(&ip_id.to_be_bytes());
-            let flags = if df { IPV4_DF } else { 0 };
-            hdr[6..8].copy_from_slice(&flags.to_be_bytes());
-            // Template word 0 is 0x4500: TOS adds in the low byte.
-            let s = self.base_sum
-                + u32::from(tos)
-                + u32::from(total)
-                + u32::from(ip_id)
-                + u32::from(flags);
-            hdr[10..12].copy_from_slice(&(!fold(s)).to_be_bytes());
-            if self.udp {
-                // RFC 3948 §2.1: the UDP checksum SHOULD be zero over IPv4.
-                hdr[IPV4_HEADER_LEN + 4..IPV4_HEADER_LEN + 6]
-                    .copy_from_slice(&udp_len.to_be_bytes());
-            }
+        // IPv6 (a header slice of the wrong length panics here).
+        hdr.copy_from_slice(&self.bytes[..self.len]);
+        let payload = (self.len - IPV6_HEADER_LEN + after.len()) as u16;
+        hdr[0] = 0x60 | (tos >> 4);
+        hdr[1] = (tos << 4) | (hdr[1] & 0x0f);
+        hdr[4..6].copy_from_slice(&payload.to_be_bytes());
+        if self.udp {
+            let udp_len = (after.len() + UDP_HEADER_LEN) as u16;
+            let u = &mut hdr[IPV6_HEADER_LEN..];
+            u[4..6].copy_from_slice(&udp_len.to_be_bytes());
+            // RFC 8200 §8.1: the UDP checksum is mandatory over IPv6.
+            let mut s = self.base_sum + u32::from(udp_len) + u32::from(PROTO_UDP);
+            s += sum16(&u[..6]) + sum16(after);
+            let c = !fold(s);
+            let c = if c == 0 { 0xffff } else { c };
+            u[6..8].copy_from_slice(&c.to_be_bytes());
         }
     }
-}
 
-/// The ECN field of an inner IPv4 (`Some(4)`) or IPv6 (`Some(6)`) header,
-/// 0 (not-ECT) for anything else or too few bytes.
-#[inline]
-fn inner_ecn(inner_is_ip: Option<u8>, inner: &[u8]) -> u8 {
-    match (inner_is_ip, inner) {
-        (Some(4), [_, tos, ..]) => tos & 3,
-        (Some(6), [_, tc_lo, ..]) => (tc_lo >> 4) & 3,
-        _ => 0,
+    /// The IPv4 header (N = 20) or IPv4 + UDP headers (N = 28) from the
+    /// template, for `after_len` bytes of ESP after them.
+    #[inline(always)]
+    fn write_v4<const N: usize>(
+        &self,
+        h: &mut [u8; N],
+        after_len: usize,
+        tos: u8,
+        df: bool,
+        ip_id: u16,
+    ) {
+        let Some(template) = self.bytes.first_chunk::<N>() else {
+            unreachable!("the template holds the longest header");
+        };
+        *h = *template;
+        let total = (N + after_len) as u16;
+        h[1] = tos;
+        h[2..4].copy_from_slice(&total.to_be_bytes());
+        h[4..6].copy_from_slice(&ip_id.to_be_bytes());
+        let flags = u16::from(df) * IPV4_DF;
+        h[6..8].copy_from_slice(&flags.to_be_bytes());
+        // Template word 0 is 0x4500: TOS adds in the low byte.
+        let s =
+            self.base_sum + u32::from(tos) + u32::from(total) + u32::from(ip_id) + u32::from(flags);
+        h[10..12].copy_from_slice(&(!fold(s)).to_be_bytes());
+        if N == IPV4_HEADER_LEN + UDP_HEADER_LEN {
+            // RFC 3948 §2.1: the UDP checksum SHOULD be zero over IPv4.
+            let udp_len = (after_len + UDP_HEADER_LEN) as u16;
+            h[IPV4_HEADER_LEN + 4..IPV4_HEADER_LEN + 6].copy_from_slice(&udp_len.to_be_bytes());
+        }
     }
 }
 

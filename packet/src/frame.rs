@@ -75,6 +75,21 @@ impl<'a> Frame<'a> {
         Ok(&mut self.buf[old..end])
     }
 
+    /// Grows the packet by `front` bytes at the front and `back` bytes at
+    /// the back in one step (e.g. headers and a trailer around a payload)
+    /// and returns the whole packet; unchanged on `NoRoom`.
+    #[inline]
+    pub fn grow(&mut self, front: usize, back: usize) -> Result<&mut [u8], NoRoom> {
+        let start = self.start.checked_sub(front).ok_or(NoRoom)?;
+        let end = self.end.checked_add(back).ok_or(NoRoom)?;
+        if end > self.buf.len() {
+            return Err(NoRoom);
+        }
+        self.start = start;
+        self.end = end;
+        Ok(&mut self.buf[start..end])
+    }
+
     /// Removes `n` bytes from the front (a header that was consumed).
     #[inline]
     pub fn trim_front(&mut self, n: usize) -> Result<(), NoRoom> {
@@ -128,5 +143,20 @@ mod tests {
         assert_eq!(f.data(), &[0u8; 10]);
         assert_eq!(f.trim_back(11), Err(NoRoom));
         assert!(Frame::new(&mut raw, 30, 3).is_none());
+    }
+
+    #[test]
+    fn grow_both_ends_at_once_or_not_at_all() {
+        let mut raw = [0u8; 32];
+        let mut f = Frame::new(&mut raw, 8, 10).unwrap();
+        // Too much at the back: nothing changes, not even the front.
+        assert_eq!(f.grow(4, 15), Err(NoRoom));
+        assert_eq!(f.grow(9, 0), Err(NoRoom));
+        assert_eq!((f.start(), f.len()), (8, 10));
+        let d = f.grow(8, 14).unwrap();
+        assert_eq!(d.len(), 32);
+        d[0] = 7;
+        assert_eq!((f.headroom(), f.tailroom()), (0, 0));
+        assert_eq!(f.data()[0], 7);
     }
 }

@@ -209,15 +209,15 @@ impl SeqBlock {
 
 /// Builds the ESP AAD (RFC 4106 §5) into `out`, returning its length:
 /// SPI ‖ seq (8 bytes), or SPI ‖ seq high ‖ seq low (12 bytes) with ESN.
+///
+/// Seq high ‖ seq low is the 64-bit number big-endian, and without ESN
+/// the number fits 32 bits, so both cases are one 8-byte store of the
+/// number shifted (no branch on the per-packet path); the 4 bytes after
+/// a 32-bit AAD are zero and not part of it.
 #[inline]
 pub fn aad(spi: u32, seq: u64, esn: bool, out: &mut [u8; 12]) -> usize {
+    let (shift, len) = if esn { (0, 12) } else { (32, 8) };
     out[..4].copy_from_slice(&spi.to_be_bytes());
-    if esn {
-        out[4..8].copy_from_slice(&((seq >> 32) as u32).to_be_bytes());
-        out[8..12].copy_from_slice(&(seq as u32).to_be_bytes());
-        12
-    } else {
-        out[4..8].copy_from_slice(&(seq as u32).to_be_bytes());
-        8
-    }
+    out[4..].copy_from_slice(&(seq << shift).to_be_bytes());
+    len
 }

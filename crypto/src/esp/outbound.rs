@@ -191,7 +191,7 @@ impl<E: AeadEngine> OutboundSa<E> {
         self.engine.seal(
             &iv.nonce,
             &iv.aad[..iv.aad_len],
-            &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..],
+            &mut frame.data_mut()[self.headroom_needed()..],
         );
         self.finish(frame, p)?;
         // This slot's next user, AHEAD packets from now.
@@ -238,6 +238,7 @@ impl<E: AeadEngine> OutboundSa<E> {
             }
         }
         let mut sealed = [false; MAX_BURST];
+        let front = self.headroom_needed();
         {
             let mut jobs: [Option<AeadJob<'_, E>>; MAX_BURST] = std::array::from_fn(|_| None);
             for ((f, p), j) in frames.iter_mut().zip(&prepared).zip(&mut jobs) {
@@ -248,7 +249,7 @@ impl<E: AeadEngine> OutboundSa<E> {
                         nonce,
                         aad,
                         aad_len,
-                        buf: &mut f.data_mut()[ESP_HEADER_LEN + IV_LEN..],
+                        buf: &mut f.data_mut()[front..],
                         ok: false,
                     });
                 }
@@ -301,8 +302,7 @@ impl<E: AeadEngine> OutboundSa<E> {
             return Err(DropReason::LifetimeExpired);
         }
         let f = layout::fit(&self.outer, frame, nh, self.headroom_needed())?;
-        layout::write_trailer(frame, &f, nh)?;
-        layout::write_header(frame, self.spi, seq)?;
+        layout::wrap(frame, self.headroom_needed(), &f, nh, self.spi, seq)?;
         // After 2^64-1 this is 0, which `encap` refuses: exhausted, never
         // reused.
         self.next_seq = seq.wrapping_add(1);
@@ -318,10 +318,11 @@ impl<E: AeadEngine> OutboundSa<E> {
     /// and the counters.
     #[inline]
     fn finish(&mut self, frame: &mut Frame<'_>, p: Prepared) -> Result<(), DropReason> {
+        // `prepare` made the room (see `layout::wrap`).
         let outer_len = self.outer.len();
-        // `prepare` checked headroom_needed(), which includes this.
-        frame.prepend(outer_len).map_err(|_| DropReason::NoRoom)?;
-        let (hdr, esp) = frame.data_mut().split_at_mut(outer_len);
+        let Some((hdr, esp)) = frame.data_mut().split_at_mut_checked(outer_len) else {
+            return Err(DropReason::NoRoom);
+        };
         self.outer.write(hdr, esp, p.tos, p.df, self.ip_id);
         self.ip_id = self.ip_id.wrapping_add(1);
         self.counters.packets += 1;

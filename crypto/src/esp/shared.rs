@@ -219,16 +219,16 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
             }
         };
         let iv = block.iv(seq);
-        layout::write_trailer(frame, &f, nh)?;
-        layout::write_header(frame, self.spi, seq)?;
+        let front = self.headroom_needed();
+        layout::wrap(frame, front, &f, nh, self.spi, seq)?;
         self.engine.seal(
             &iv.nonce,
             &iv.aad[..iv.aad_len],
-            &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..],
+            &mut frame.data_mut()[front..],
         );
-        let outer_len = self.outer.len();
-        frame.prepend(outer_len).map_err(|_| DropReason::NoRoom)?;
-        let (hdr, esp) = frame.data_mut().split_at_mut(outer_len);
+        let Some((hdr, esp)) = frame.data_mut().split_at_mut_checked(self.outer.len()) else {
+            return Err(DropReason::NoRoom);
+        };
         self.outer.write(hdr, esp, f.tos, f.df, seq as u16);
         counters.packets += 1;
         counters.bytes += f.inner_len as u64;
@@ -274,21 +274,18 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
             return Err(DropReason::SeqExhausted);
         }
 
-        layout::write_trailer(frame, &f, nh)?;
-        layout::write_header(frame, self.spi, seq)?;
+        let front = self.headroom_needed();
+        layout::wrap(frame, front, &f, nh, self.spi, seq)?;
 
         let nonce = super::nonce(self.salt, seq.to_be_bytes());
         let mut aad_buf = [0u8; 12];
         let aad_len = aad(self.spi, seq, self.esn, &mut aad_buf);
-        self.engine.seal(
-            &nonce,
-            &aad_buf[..aad_len],
-            &mut frame.data_mut()[ESP_HEADER_LEN + IV_LEN..],
-        );
+        self.engine
+            .seal(&nonce, &aad_buf[..aad_len], &mut frame.data_mut()[front..]);
 
-        let outer_len = self.outer.len();
-        frame.prepend(outer_len).map_err(|_| DropReason::NoRoom)?;
-        let (hdr, esp) = frame.data_mut().split_at_mut(outer_len);
+        let Some((hdr, esp)) = frame.data_mut().split_at_mut_checked(self.outer.len()) else {
+            return Err(DropReason::NoRoom);
+        };
         // The IPv4 ID only has to be unique among fragments in flight; the
         // low bits of the sequence number are, per SA.
         self.outer.write(hdr, esp, f.tos, f.df, seq as u16);
