@@ -126,25 +126,54 @@ pub fn nonce(salt: [u8; 4], iv: [u8; IV_LEN]) -> [u8; crate::aead::NONCE_LEN] {
 /// stores (~16 ns at 64 B here, measured with `examples/esp_loop.rs`).
 /// An SA builds the next packet's values after sending one, so they are
 /// long in the cache when the engine reads them.
+///
+/// 32 bytes, 32-aligned: nonce and AAD never straddle a cache line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(32))]
 pub(crate) struct PreparedIv {
-    pub seq: u64,
     pub nonce: [u8; crate::aead::NONCE_LEN],
+    /// SPI ‖ sequence number; [`aad_len`] bytes of it are the AAD.
     pub aad: [u8; 12],
-    pub aad_len: usize,
+    pub seq: u64,
 }
 
 impl PreparedIv {
     #[inline]
     pub fn new(salt: [u8; 4], spi: u32, esn: bool, seq: u64) -> Self {
         let mut aad_buf = [0u8; 12];
-        let aad_len = aad(spi, seq, esn, &mut aad_buf);
+        aad(spi, seq, esn, &mut aad_buf);
         Self {
-            seq,
             nonce: nonce(salt, seq.to_be_bytes()),
             aad: aad_buf,
-            aad_len,
+            seq,
         }
+    }
+
+    /// The same SA's values for another sequence number: only the
+    /// sequence bytes change (salt and SPI stay), two 8-byte stores.
+    #[inline]
+    pub fn set_seq(&mut self, seq: u64, esn: bool) {
+        self.seq = seq;
+        self.nonce[4..].copy_from_slice(&seq.to_be_bytes());
+        // As `aad`: the 64-bit number, or the 32-bit one followed by zeros.
+        let shift = if esn { 0 } else { 32 };
+        self.aad[4..].copy_from_slice(&(seq << shift).to_be_bytes());
+    }
+
+    /// The AAD bytes.
+    #[inline]
+    pub fn aad(&self, esn: bool) -> &[u8] {
+        &self.aad[..aad_len(esn)]
+    }
+}
+
+/// ESP AAD length (RFC 4106 §5): SPI + 32-bit or 64-bit sequence number.
+#[inline]
+pub(crate) const fn aad_len(esn: bool) -> usize {
+    if esn {
+        12
+    } else {
+        8
     }
 }
 
@@ -220,4 +249,31 @@ pub fn aad(spi: u32, seq: u64, esn: bool, out: &mut [u8; 12]) -> usize {
     out[..4].copy_from_slice(&spi.to_be_bytes());
     out[4..].copy_from_slice(&(seq << shift).to_be_bytes());
     len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepared_iv_set_seq_equals_a_fresh_build() {
+        let (salt, spi) = ([1, 2, 3, 4], 0x0102_0304);
+        for esn in [true, false] {
+            let last = if esn { u64::MAX } else { u64::from(u32::MAX) };
+            let mut iv = PreparedIv::new(salt, spi, esn, 1);
+            for seq in [2, 8, 0x1_0000, last - 1, last] {
+                iv.set_seq(seq, esn);
+                assert_eq!(
+                    iv,
+                    PreparedIv::new(salt, spi, esn, seq),
+                    "esn {esn} seq {seq}"
+                );
+                let mut want = [0u8; 12];
+                let n = aad(spi, seq, esn, &mut want);
+                assert_eq!(iv.aad(esn), &want[..n]);
+                assert_eq!(iv.nonce, nonce(salt, seq.to_be_bytes()));
+            }
+        }
+        assert_eq!(std::mem::size_of::<PreparedIv>(), 32);
+    }
 }

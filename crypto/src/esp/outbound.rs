@@ -190,13 +190,13 @@ impl<E: AeadEngine> OutboundSa<E> {
         let iv = &self.prepared[slot];
         self.engine.seal(
             &iv.nonce,
-            &iv.aad[..iv.aad_len],
+            iv.aad(self.esn),
             &mut frame.data_mut()[self.headroom_needed()..],
         );
         self.finish(frame, p)?;
         // This slot's next user, AHEAD packets from now.
         let ahead = p.seq.wrapping_add(AHEAD as u64);
-        self.prepared[slot] = super::PreparedIv::new(self.salt, self.spi, self.esn, ahead);
+        self.prepared[slot].set_seq(ahead, self.esn);
         Ok(())
     }
 

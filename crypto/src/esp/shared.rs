@@ -221,11 +221,8 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         let iv = block.iv(seq);
         let front = self.headroom_needed();
         layout::wrap(frame, front, &f, nh, self.spi, seq)?;
-        self.engine.seal(
-            &iv.nonce,
-            &iv.aad[..iv.aad_len],
-            &mut frame.data_mut()[front..],
-        );
+        self.engine
+            .seal(&iv.nonce, iv.aad(self.esn), &mut frame.data_mut()[front..]);
         let Some((hdr, esp)) = frame.data_mut().split_at_mut_checked(self.outer.len()) else {
             return Err(DropReason::NoRoom);
         };
