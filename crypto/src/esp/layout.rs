@@ -56,14 +56,12 @@ pub(super) fn fit(
     let (tos, df) = outer
         .tos_df(ip_kind, frame.data())
         .ok_or(DropReason::BadInner)?;
+    if inner_len > max_inner(outer) {
+        return Err(DropReason::TooBig);
+    }
     // The encrypted part is a multiple of 4 bytes (RFC 4303 §2.4).
     let pad = (4 - (inner_len + TRAILER_LEN) % 4) % 4;
     let tail = pad + TRAILER_LEN + ICV_LEN;
-    let esp_len = ESP_HEADER_LEN + IV_LEN + inner_len + tail;
-    let udp = if outer.has_udp() { UDP_HEADER_LEN } else { 0 };
-    if esp_len + udp > outer.max_payload() {
-        return Err(DropReason::TooBig);
-    }
     if frame.headroom() < headroom || frame.tailroom() < tail {
         return Err(DropReason::NoRoom);
     }
@@ -74,6 +72,16 @@ pub(super) fn fit(
         df,
         inner_len,
     })
+}
+
+/// The longest inner packet whose ESP packet (header, IV, padding to 4
+/// bytes, trailer, ICV) and UDP header fit the outer header's payload
+/// limit: `16 + round_up4(inner + 2) + 16 + udp <= max`.
+#[inline(always)]
+pub(super) fn max_inner(outer: &OuterTemplate) -> usize {
+    let udp = if outer.has_udp() { UDP_HEADER_LEN } else { 0 };
+    let room = outer.max_payload() - udp - (ESP_HEADER_LEN + IV_LEN + ICV_LEN);
+    (room & !3) - TRAILER_LEN
 }
 
 /// Grows `frame` around the inner packet in one step, `front` bytes before
@@ -123,4 +131,39 @@ pub(super) fn wrap(
     };
     *t = word.to_le_bytes();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outer::{DfPolicy, DscpPolicy, NattPorts};
+    use std::net::IpAddr;
+
+    #[test]
+    fn max_inner_is_the_last_length_whose_esp_packet_fits() {
+        let v4: [IpAddr; 2] = ["192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()];
+        let v6: [IpAddr; 2] = [
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        ];
+        let natt = NattPorts {
+            src: 4500,
+            dst: 4500,
+        };
+        for [src, dst] in [v4, v6] {
+            for udp in [None, Some(natt)] {
+                let t = OuterTemplate::new(src, dst, udp, 64, DscpPolicy::Copy, DfPolicy::Copy, 1)
+                    .unwrap();
+                let udp_len = if udp.is_some() { UDP_HEADER_LEN } else { 0 };
+                let fits = |inner: usize| {
+                    let pad = (4 - (inner + TRAILER_LEN) % 4) % 4;
+                    ESP_HEADER_LEN + IV_LEN + inner + pad + TRAILER_LEN + ICV_LEN + udp_len
+                        <= t.max_payload()
+                };
+                let m = max_inner(&t);
+                assert!(fits(m), "{src} {udp:?}");
+                assert!((m + 1..m + 8).all(|n| !fits(n)), "{src} {udp:?}");
+            }
+        }
+    }
 }
