@@ -155,9 +155,7 @@ impl PreparedIv {
     pub fn set_seq(&mut self, seq: u64, esn: bool) {
         self.seq = seq;
         self.nonce[4..].copy_from_slice(&seq.to_be_bytes());
-        // As `aad`: the 64-bit number, or the 32-bit one followed by zeros.
-        let shift = if esn { 0 } else { 32 };
-        self.aad[4..].copy_from_slice(&(seq << shift).to_be_bytes());
+        self.aad[4..].copy_from_slice(&aad_seq(seq, esn));
     }
 
     /// The AAD bytes.
@@ -245,10 +243,17 @@ impl SeqBlock {
 /// a 32-bit AAD are zero and not part of it.
 #[inline]
 pub fn aad(spi: u32, seq: u64, esn: bool, out: &mut [u8; 12]) -> usize {
-    let (shift, len) = if esn { (0, 12) } else { (32, 8) };
     out[..4].copy_from_slice(&spi.to_be_bytes());
-    out[4..].copy_from_slice(&(seq << shift).to_be_bytes());
-    len
+    out[4..].copy_from_slice(&aad_seq(seq, esn));
+    aad_len(esn)
+}
+
+/// The AAD's sequence-number bytes: the 64-bit number, or the 32-bit one
+/// followed by 4 zero bytes that are not part of the AAD.
+#[inline]
+fn aad_seq(seq: u64, esn: bool) -> [u8; 8] {
+    let shift = if esn { 0 } else { 32 };
+    (seq << shift).to_be_bytes()
 }
 
 #[cfg(test)]
