@@ -77,17 +77,35 @@ impl<'a> Frame<'a> {
 
     /// Grows the packet by `front` bytes at the front and `back` bytes at
     /// the back in one step (e.g. headers and a trailer around a payload)
-    /// and returns the whole packet; unchanged on `NoRoom`.
+    /// and returns the `H` new bytes just before the old packet and the `T`
+    /// new bytes just after it (`front >= H`, `back >= T`); unchanged on
+    /// `NoRoom`. The windows are fixed-size, so writing them needs no
+    /// further bounds check.
     #[inline]
-    pub fn grow(&mut self, front: usize, back: usize) -> Result<&mut [u8], NoRoom> {
+    pub fn grow_around<const H: usize, const T: usize>(
+        &mut self,
+        front: usize,
+        back: usize,
+    ) -> Result<(&mut [u8; H], &mut [u8; T]), NoRoom> {
+        if front < H || back < T {
+            return Err(NoRoom);
+        }
         let start = self.start.checked_sub(front).ok_or(NoRoom)?;
         let end = self.end.checked_add(back).ok_or(NoRoom)?;
         if end > self.buf.len() {
             return Err(NoRoom);
         }
+        let (old_start, old_end) = (self.start, self.end);
         self.start = start;
         self.end = end;
-        Ok(&mut self.buf[start..end])
+        let (before, after) = self.buf.split_at_mut(old_end);
+        let head = before[..old_start].last_chunk_mut::<H>();
+        let tail = after.first_chunk_mut::<T>();
+        match (head, tail) {
+            (Some(h), Some(t)) => Ok((h, t)),
+            // Unreachable: start <= old_start - H and old_end + T <= end.
+            _ => Err(NoRoom),
+        }
     }
 
     /// Removes `n` bytes from the front (a header that was consumed).
@@ -150,13 +168,18 @@ mod tests {
         let mut raw = [0u8; 32];
         let mut f = Frame::new(&mut raw, 8, 10).unwrap();
         // Too much at the back: nothing changes, not even the front.
-        assert_eq!(f.grow(4, 15), Err(NoRoom));
-        assert_eq!(f.grow(9, 0), Err(NoRoom));
+        assert_eq!(f.grow_around::<2, 2>(4, 15), Err(NoRoom));
+        assert_eq!(f.grow_around::<2, 2>(9, 0), Err(NoRoom));
+        // Windows larger than the growth.
+        assert_eq!(f.grow_around::<5, 2>(4, 4), Err(NoRoom));
+        assert_eq!(f.grow_around::<2, 5>(4, 4), Err(NoRoom));
         assert_eq!((f.start(), f.len()), (8, 10));
-        let d = f.grow(8, 14).unwrap();
-        assert_eq!(d.len(), 32);
-        d[0] = 7;
+        let (h, t) = f.grow_around::<3, 2>(8, 14).unwrap();
+        *h = [1, 2, 3];
+        *t = [4, 5];
         assert_eq!((f.headroom(), f.tailroom()), (0, 0));
-        assert_eq!(f.data()[0], 7);
+        assert_eq!(f.len(), 32);
+        assert_eq!(&f.data()[5..8], &[1, 2, 3], "just before the old start");
+        assert_eq!(&f.data()[18..20], &[4, 5], "just after the old end");
     }
 }

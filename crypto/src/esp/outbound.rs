@@ -66,6 +66,8 @@ pub struct OutboundSa<E: AeadEngine> {
     salt: [u8; 4],
     engine: E,
     outer: OuterTemplate,
+    /// The longest inner packet `outer` can carry ([`layout::max_inner`]).
+    max_inner: usize,
     ip_id: u16,
     params: SaParams,
     counters: SaCounters,
@@ -108,6 +110,7 @@ impl<E: AeadEngine> OutboundSa<E> {
             },
             salt: keys.salt(),
             engine: E::new(keys.key())?,
+            max_inner: layout::max_inner(&template),
             outer: template,
             ip_id: 0,
             params,
@@ -180,7 +183,7 @@ impl<E: AeadEngine> OutboundSa<E> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn encap_inner(&mut self, frame: &mut Frame<'_>, nh: NextHeader) -> Result<(), DropReason> {
         let p = self.prepare(frame, nh)?;
         let slot = (p.seq % AHEAD as u64) as usize;
@@ -304,7 +307,13 @@ impl<E: AeadEngine> OutboundSa<E> {
         {
             return Err(DropReason::LifetimeExpired);
         }
-        let f = layout::fit(&self.outer, frame, nh, self.headroom_needed())?;
+        let f = layout::fit(
+            &self.outer,
+            self.max_inner,
+            frame,
+            nh,
+            self.headroom_needed(),
+        )?;
         layout::wrap(frame, self.headroom_needed(), &f, nh, self.spi, seq)?;
         // After 2^64-1 this is 0, which `encap` refuses: exhausted, never
         // reused.

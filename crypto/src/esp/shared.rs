@@ -48,6 +48,8 @@ pub struct SharedOutboundSa<E: AeadEngine> {
     salt: [u8; 4],
     engine: E,
     outer: OuterTemplate,
+    /// The longest inner packet `outer` can carry ([`layout::max_inner`]).
+    max_inner: usize,
     outer_cfg: OuterConfig,
     params: SaParams,
 }
@@ -89,6 +91,7 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
             last_seq,
             salt: keys.salt(),
             engine: E::new(keys.key())?,
+            max_inner: layout::max_inner(&template),
             outer: template,
             outer_cfg: outer,
             params,
@@ -209,7 +212,13 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         counters: &mut SaCounters,
         block: &mut super::SeqBlock,
     ) -> Result<(), DropReason> {
-        let f = layout::fit(&self.outer, frame, nh, self.headroom_needed())?;
+        let f = layout::fit(
+            &self.outer,
+            self.max_inner,
+            frame,
+            nh,
+            self.headroom_needed(),
+        )?;
         let owner = Arc::as_ptr(&self.next_seq) as usize;
         let seq = match block.take(owner) {
             Some(seq) => seq,
@@ -260,7 +269,13 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         nh: NextHeader,
         counters: &mut SaCounters,
     ) -> Result<(), DropReason> {
-        let f = layout::fit(&self.outer, frame, nh, self.headroom_needed())?;
+        let f = layout::fit(
+            &self.outer,
+            self.max_inner,
+            frame,
+            nh,
+            self.headroom_needed(),
+        )?;
         // Every check that can fail without consuming a number is done:
         // take the sequence number now.
         let seq = self.next_seq.0.fetch_add(1, Ordering::Relaxed);
