@@ -192,7 +192,8 @@ fn error(
 
 /// TTL `ttl` (> 1, read at parse) minus one with the RFC 1624 incremental
 /// checksum update, on the header validated at `l2`: one bounds check
-/// instead of one per field.
+/// instead of one per field. Every forwarded packet: inlined.
+#[inline(always)]
 pub(super) fn decrement_ttl(frame: &mut Frame<'_>, l2: usize, ttl: u8) {
     let Some(h) = frame
         .data_mut()

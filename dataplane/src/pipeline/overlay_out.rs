@@ -420,7 +420,20 @@ fn make_room(
 /// Lowers the MSS option of an unfragmented TCP SYN to `clamp` (RFC 1624
 /// incremental checksum update, in `TcpPacket::clamp_mss`). True when it
 /// changed. IPv6 packets with extension headers are left alone.
+// Every client packet asks: the protocol test is inlined, only TCP
+// packets pay the call.
+#[inline(always)]
 fn clamp_mss(frame: &mut Frame<'_>, l2: usize, family: Family, clamp: u16) -> bool {
+    let proto_at = match family {
+        Family::V4 => l2 + 9,
+        Family::V6 => l2 + 6,
+    };
+    let tcp = sdwan_packet::ipv4::protocol::TCP;
+    frame.data().get(proto_at) == Some(&tcp) && clamp_tcp_mss(frame, l2, family, clamp)
+}
+
+#[inline(never)]
+fn clamp_tcp_mss(frame: &mut Frame<'_>, l2: usize, family: Family, clamp: u16) -> bool {
     let d = &mut frame.data_mut()[l2..];
     let l4 = match family {
         Family::V4 => {
