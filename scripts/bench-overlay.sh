@@ -261,9 +261,6 @@ port = "wan0"
 id = 1
 color = 100
 kind = "internet"
-# The guard's per-source limit (default 100 kpps per worker) counts the
-# peer's tunnel packets too: off here, the bench measures the dataplane.
-rate_limit_pps = 0
 
 [[port]]
 name = "lan0"

@@ -141,11 +141,32 @@ impl RateLimiter {
         self.check_key(u128::from(src), false, now)
     }
 
+    /// Gives back the token a passed packet from `src` took: the caller
+    /// found it genuine (e.g. an ESP packet whose ICV verified from its
+    /// SA's peer), so it does not count toward the source's limit. The
+    /// bucket never goes back further than one packet per call.
+    #[inline]
+    pub fn refund(&mut self, src: IpAddr) {
+        let key = match src {
+            IpAddr::V4(a) => u128::from(u32::from(a)),
+            IpAddr::V6(a) => u128::from(a) & self.v6_mask,
+        };
+        let i = self.bucket(key, matches!(src, IpAddr::V6(_)));
+        self.tat[i] = self.tat[i].saturating_sub(self.interval_ns);
+    }
+
+    /// The bucket of a key: low and high halves of the key (truncating
+    /// casts), family apart.
+    #[inline]
+    fn bucket(&self, key: u128, v6: bool) -> usize {
+        let h = hash_words(self.seed, &[key as u64, (key >> 64) as u64 ^ u64::from(v6)]);
+        h as usize & self.mask
+    }
+
     #[inline]
     fn check_key(&mut self, key: u128, v6: bool, now: u64) -> Result<(), PolicyDrop> {
-        // Low and high halves of the key (truncating casts), family apart.
-        let h = hash_words(self.seed, &[key as u64, (key >> 64) as u64 ^ u64::from(v6)]);
-        let b = &mut self.tat[h as usize & self.mask];
+        let i = self.bucket(key, v6);
+        let b = &mut self.tat[i];
         let tat = (*b).max(now);
         if tat - now > self.tolerance_ns {
             self.drops.count(PolicyDrop::RateLimited);
@@ -176,6 +197,34 @@ mod tests {
 
     fn v4(d: u8) -> IpAddr {
         IpAddr::V4(Ipv4Addr::new(198, 51, 100, d))
+    }
+
+    #[test]
+    fn refunded_packets_do_not_count() {
+        let mut rl = limiter(1000, 10);
+        // A source whose every packet is refunded is never limited.
+        for _ in 0..100 {
+            rl.check(v4(1), 0).unwrap();
+            rl.refund(v4(1));
+        }
+        // Its burst is whole; a refund gives back one packet, no more.
+        for _ in 0..10 {
+            rl.check(v4(1), 0).unwrap();
+        }
+        assert!(rl.check(v4(1), 0).is_err());
+        rl.refund(v4(1));
+        rl.check(v4(1), 0).unwrap();
+        assert!(rl.check(v4(1), 0).is_err());
+        // IPv6: refunded per /64, like the check.
+        let a: IpAddr = "2001:db8::1".parse().unwrap();
+        let b: IpAddr = "2001:db8::2".parse().unwrap();
+        for _ in 0..10 {
+            rl.check(a, 0).unwrap();
+        }
+        rl.refund(b);
+        rl.check(a, 0).unwrap();
+        assert!(rl.check(a, 0).is_err());
+        assert_eq!(rl.drops().get(PolicyDrop::RateLimited), 3);
     }
 
     #[test]

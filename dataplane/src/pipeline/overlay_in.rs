@@ -122,6 +122,10 @@ fn decap(
     if sa.local_port != port.id || sa.peer.is_some_and(|p| Some(p) != src) {
         return Verdict::Drop(DropReason::EspWrongPeer);
     }
+    // Genuine tunnel traffic: not counted against the WAN guard's limit.
+    if let (Some(_), Some(src)) = (&port.guard, src) {
+        super::wan_guard::refund(port, src, worker);
+    }
     client(frame, port, next_header, ctx, worker, events)
 }
 

@@ -7,7 +7,10 @@
 //!
 //! 1. per-source rate limit first: one GCRA bucket table per port and
 //!    worker (`sdwan_policy::rate_limit`, IPv6 sources grouped by /64);
-//!    over the limit → `wan_rate_limited`;
+//!    over the limit → `wan_rate_limited`. An ESP packet that then
+//!    decrypts (ICV verified, no replay) from its SA's peer gives its
+//!    token back ([`refund`]): peers' tunnel traffic is not limited,
+//!    unverified traffic sent with their addresses is;
 //! 2. not addressed to us → `wan_transit` (multicast / broadcast we do
 //!    not listen to → `wan_filtered`);
 //! 3. addressed to us, admitted only: ESP-in-UDP / NAT-T keepalives to
@@ -31,9 +34,8 @@ use sdwan_packet::ipv6::next_header;
 use sdwan_policy::rate_limit::{RateLimitConfig, RateLimiter};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Default per-source limit (packets per second, per worker). It must be
-/// above what one peer edge sends to the port on one worker (its tunnel
-/// traffic counts too): 100 kpps is ~1.2 Gbit/s of 1500-byte packets.
+/// Default per-source limit (packets per second, per worker) of what is
+/// not verified tunnel traffic (a peer's genuine ESP gives its token back).
 pub const DEFAULT_RATE_LIMIT_PPS: u32 = 100_000;
 /// Default burst a source may send back to back (100 ms at the default
 /// rate).
@@ -185,6 +187,17 @@ pub(super) fn limit(
         Ok(())
     } else {
         Err(DropReason::WanRateLimited)
+    }
+}
+
+/// After step 3: `src`'s packet on `port` was genuine tunnel traffic (its
+/// ICV verified, it was no replay and it came from its SA's peer), so it
+/// gives its token back: a peer's tunnel traffic is not limited, while
+/// anything unverified sent with its address still is.
+#[inline]
+pub(super) fn refund(port: &PortConfig, src: IpAddr, worker: &mut WorkerState) {
+    if let Some(Slot::On(limiter)) = worker.wan_guard.slots.get_mut(usize::from(port.id)) {
+        limiter.refund(src);
     }
 }
 

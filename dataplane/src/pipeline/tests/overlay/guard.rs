@@ -223,15 +223,62 @@ fn esp_and_keepalives_still_reach_the_overlay() {
     });
     assert_eq!(edge.run(&keepalive, WAN).0, Verdict::Consumed);
     // A bogus SPI is dropped by the overlay under its own name.
+    let (v, _) = edge.run(&to_v4(WAN, ATTACKER_V4, WAN_V4, 17, &bogus_esp()), WAN);
+    assert_eq!(v, Verdict::Drop(DropReason::EspBadSpi));
+    let g = guard_counters(&edge, WAN);
+    assert_eq!((g.passed, g.filtered), (3, 0));
+}
+
+/// UDP 4500 with an ESP header of an SPI nobody has.
+fn bogus_esp() -> Vec<u8> {
     let mut bogus = udp_hdr(4500);
     bogus[8..12].copy_from_slice(&0xdead_beefu32.to_be_bytes());
     bogus.extend_from_slice(&[0u8; 40]);
     let len = bogus.len() as u16;
     bogus[4..6].copy_from_slice(&len.to_be_bytes());
-    let (v, _) = edge.run(&to_v4(WAN, ATTACKER_V4, WAN_V4, 17, &bogus), WAN);
-    assert_eq!(v, Verdict::Drop(DropReason::EspBadSpi));
+    bogus
+}
+
+#[test]
+fn a_peers_tunnel_traffic_is_not_limited_but_garbage_with_its_address_is() {
+    let mut edge = guarded();
+    let t0 = 5_000_000_000;
+    edge.worker.set_now(t0);
+    let (s, d) = (v4("10.2.0.5"), v4("10.1.0.2"));
+    let client = ipv4(s, d, 17, 60, &udp(s.into(), d.into(), 7, 32));
+    let mut sa = peer_sa(IN_V4, PEER_V4, WAN_V4);
+    let mut genuine = || wan_frame(&mut sa, NextHeader::Mpls, &mpls(1001, 60, &client));
+    // Five times the burst of 10 at one instant: every verified packet
+    // gives its token back.
+    for i in 0..50 {
+        let f = genuine();
+        assert_eq!(edge.run(&f, WAN).0, Verdict::Forward { port: BLUE }, "{i}");
+    }
+    // A replay verifies nothing new: it keeps its token.
+    let f = genuine();
+    assert_eq!(edge.run(&f, WAN).0, Verdict::Forward { port: BLUE });
+    assert_eq!(edge.run(&f, WAN).0, Verdict::Drop(DropReason::EspReplay));
+    // Garbage with the peer's address is charged: 9 tokens left, then
+    // limited, and then the peer's own traffic waits for its rate (the
+    // price of a spoofed flood; the limit protects the CPU).
+    let spoofed = to_v4(WAN, PEER_V4, WAN_V4, 17, &bogus_esp());
+    let verdicts: Vec<Verdict> = (0..12).map(|_| edge.run(&spoofed, WAN).0).collect();
+    assert!(verdicts[..9]
+        .iter()
+        .all(|v| *v == Verdict::Drop(DropReason::EspBadSpi)));
+    assert!(verdicts[9..]
+        .iter()
+        .all(|v| *v == Verdict::Drop(DropReason::WanRateLimited)));
+    let f = genuine();
+    assert_eq!(
+        edge.run(&f, WAN).0,
+        Verdict::Drop(DropReason::WanRateLimited)
+    );
+    edge.worker.set_now(t0 + 1_000_000);
+    let f = genuine();
+    assert_eq!(edge.run(&f, WAN).0, Verdict::Forward { port: BLUE });
     let g = guard_counters(&edge, WAN);
-    assert_eq!((g.passed, g.filtered), (3, 0));
+    assert_eq!((g.passed, g.rate_limited), (51 + 1 + 9 + 1, 3 + 1));
 }
 
 #[test]
