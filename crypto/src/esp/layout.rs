@@ -39,16 +39,16 @@ pub(super) struct Fit {
 }
 
 /// Checks the inner packet, the outer size limit (`max_inner`, from
-/// [`max_inner`] of `outer`) and the room around the frame for `outer` with
-/// `headroom` bytes in front.
+/// [`max_inner`] of `outer`) and the room around the frame: `outer`, the
+/// ESP header and the IV in front, padding, trailer and ICV behind.
 #[inline(always)]
 pub(super) fn fit(
     outer: &OuterTemplate,
     max_inner: usize,
     frame: &Frame<'_>,
     nh: NextHeader,
-    headroom: usize,
 ) -> Result<Fit, DropReason> {
+    let headroom = outer.len() + ESP_HEADER_LEN + IV_LEN;
     let inner_len = frame.len();
     let ip_kind = match nh {
         NextHeader::Ipv4 => Some(4),

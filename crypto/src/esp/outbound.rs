@@ -307,13 +307,7 @@ impl<E: AeadEngine> OutboundSa<E> {
         {
             return Err(DropReason::LifetimeExpired);
         }
-        let f = layout::fit(
-            &self.outer,
-            self.max_inner,
-            frame,
-            nh,
-            self.headroom_needed(),
-        )?;
+        let f = layout::fit(&self.outer, self.max_inner, frame, nh)?;
         layout::wrap(frame, self.headroom_needed(), &f, nh, self.spi, seq)?;
         // After 2^64-1 this is 0, which `encap` refuses: exhausted, never
         // reused.

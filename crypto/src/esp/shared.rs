@@ -212,13 +212,7 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         counters: &mut SaCounters,
         block: &mut super::SeqBlock,
     ) -> Result<(), DropReason> {
-        let f = layout::fit(
-            &self.outer,
-            self.max_inner,
-            frame,
-            nh,
-            self.headroom_needed(),
-        )?;
+        let f = layout::fit(&self.outer, self.max_inner, frame, nh)?;
         let owner = Arc::as_ptr(&self.next_seq) as usize;
         let seq = match block.take(owner) {
             Some(seq) => seq,
@@ -269,13 +263,7 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         nh: NextHeader,
         counters: &mut SaCounters,
     ) -> Result<(), DropReason> {
-        let f = layout::fit(
-            &self.outer,
-            self.max_inner,
-            frame,
-            nh,
-            self.headroom_needed(),
-        )?;
+        let f = layout::fit(&self.outer, self.max_inner, frame, nh)?;
         // Every check that can fail without consuming a number is done:
         // take the sequence number now.
         let seq = self.next_seq.0.fetch_add(1, Ordering::Relaxed);
