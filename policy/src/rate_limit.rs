@@ -127,11 +127,7 @@ impl RateLimiter {
     /// Admits or drops (and counts) one packet from `src` at `now` (ns).
     #[inline]
     pub fn check(&mut self, src: IpAddr, now: u64) -> Result<(), PolicyDrop> {
-        let key = match src {
-            IpAddr::V4(a) => u128::from(u32::from(a)),
-            IpAddr::V6(a) => u128::from(a) & self.v6_mask,
-        };
-        self.check_key(key, matches!(src, IpAddr::V6(_)), now)
+        self.check_key(self.key(src), src.is_ipv6(), now)
     }
 
     /// [`Self::check`] for an IPv4 source given as a `u32` (the hot path:
@@ -147,12 +143,18 @@ impl RateLimiter {
     /// bucket never goes back further than one packet per call.
     #[inline]
     pub fn refund(&mut self, src: IpAddr) {
-        let key = match src {
+        let i = self.bucket(self.key(src), src.is_ipv6());
+        self.tat[i] = self.tat[i].saturating_sub(self.interval_ns);
+    }
+
+    /// The bucket key of a source: the IPv4 address, or the IPv6 address
+    /// cut to the configured prefix.
+    #[inline]
+    fn key(&self, src: IpAddr) -> u128 {
+        match src {
             IpAddr::V4(a) => u128::from(u32::from(a)),
             IpAddr::V6(a) => u128::from(a) & self.v6_mask,
-        };
-        let i = self.bucket(key, matches!(src, IpAddr::V6(_)));
-        self.tat[i] = self.tat[i].saturating_sub(self.interval_ns);
+        }
     }
 
     /// The bucket of a key: low and high halves of the key (truncating
