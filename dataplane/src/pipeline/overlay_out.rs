@@ -432,23 +432,19 @@ fn clamp_mss(frame: &mut Frame<'_>, l2: usize, family: Family, clamp: u16) -> bo
     frame.data().get(proto_at) == Some(&tcp) && clamp_tcp_mss(frame, l2, family, clamp)
 }
 
+/// [`clamp_mss`] for a packet whose protocol / next header is TCP.
 #[inline(never)]
 fn clamp_tcp_mss(frame: &mut Frame<'_>, l2: usize, family: Family, clamp: u16) -> bool {
     let d = &mut frame.data_mut()[l2..];
     let l4 = match family {
         Family::V4 => {
             let frag = u16::from_be_bytes([d[6], d[7]]) & 0x3fff;
-            if d[9] != 6 || frag != 0 {
+            if frag != 0 {
                 return false;
             }
             usize::from(d[0] & 0x0f) * 4
         }
-        Family::V6 => {
-            if d[6] != 6 {
-                return false;
-            }
-            40
-        }
+        Family::V6 => 40,
     };
     let Some(seg) = d.get_mut(l4..) else {
         return false;
