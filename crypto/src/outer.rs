@@ -386,9 +386,26 @@ impl OuterTemplate {
         }
         frame.set_len(0).map_err(|_| DropReason::NoRoom)?;
         frame.append(l + 1).map_err(|_| DropReason::NoRoom)?;
-        let (hdr, payload) = frame.data_mut().split_at_mut(l);
-        payload[0] = 0xff;
-        self.write(hdr, payload, 0, false, ip_id);
+        let packet = frame.data_mut();
+        packet[l] = 0xff;
+        self.write_front(packet, 0, false, ip_id)
+    }
+
+    /// Writes the outer headers over the first [`Self::len`] bytes of
+    /// `packet`, for the IP payload in the rest of it (see [`Self::write`]).
+    /// `NoRoom` when `packet` is shorter than the headers.
+    #[inline(always)]
+    pub fn write_front(
+        &self,
+        packet: &mut [u8],
+        tos: u8,
+        df: bool,
+        ip_id: u16,
+    ) -> Result<(), DropReason> {
+        let Some((hdr, after)) = packet.split_at_mut_checked(self.len) else {
+            return Err(DropReason::NoRoom);
+        };
+        self.write(hdr, after, tos, df, ip_id);
         Ok(())
     }
 

@@ -20,8 +20,7 @@
 //! ```
 //!
 //! [`fit`] does every check that can fail before a sequence number is
-//! taken; [`wrap`] then cannot fail on a
-//! frame that passed it.
+//! taken; [`wrap`] then cannot fail on a frame that passed it.
 use super::{NextHeader, ESP_HEADER_LEN, ICV_LEN, IV_LEN, TRAILER_LEN};
 use crate::outer::{OuterTemplate, UDP_HEADER_LEN};
 use crate::DropReason;
@@ -48,7 +47,7 @@ pub(super) fn fit(
     frame: &Frame<'_>,
     nh: NextHeader,
 ) -> Result<Fit, DropReason> {
-    let headroom = outer.len() + ESP_HEADER_LEN + IV_LEN;
+    let headroom = headroom(outer);
     let inner_len = frame.len();
     let ip_kind = match nh {
         NextHeader::Ipv4 => Some(4),
@@ -74,6 +73,13 @@ pub(super) fn fit(
         df,
         inner_len,
     })
+}
+
+/// Bytes in front of the inner packet: the outer headers, the ESP header
+/// and the IV.
+#[inline(always)]
+pub(super) fn headroom(outer: &OuterTemplate) -> usize {
+    outer.len() + ESP_HEADER_LEN + IV_LEN
 }
 
 /// The longest inner packet whose ESP packet (header, IV, padding to 4

@@ -7,10 +7,7 @@
 //! the control plane derives several SAs (one per worker, distinct SPIs,
 //! RFC 9611 style) from the same key agreement; see `keyex`.
 
-use super::{
-    aad, layout, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN,
-    TRAILER_LEN,
-};
+use super::{aad, layout, KeyMaterial, NextHeader, SaCounters, SaParams, ICV_LEN, TRAILER_LEN};
 use crate::aead::{AeadEngine, AeadJob, BadKey, MAX_BURST};
 use crate::outer::{BadOuter, DfPolicy, DscpPolicy, NattPorts, OuterTemplate};
 use crate::DropReason;
@@ -156,7 +153,7 @@ impl<E: AeadEngine> OutboundSa<E> {
     /// Bytes this SA adds in front of an inner packet (outer headers, ESP
     /// header, IV): the headroom `encap` needs.
     pub fn headroom_needed(&self) -> usize {
-        self.outer.len() + ESP_HEADER_LEN + IV_LEN
+        layout::headroom(&self.outer)
     }
 
     /// Most bytes this SA adds after an inner packet (padding, trailer,
@@ -325,11 +322,8 @@ impl<E: AeadEngine> OutboundSa<E> {
     #[inline(always)]
     fn finish(&mut self, frame: &mut Frame<'_>, p: Prepared) -> Result<(), DropReason> {
         // `prepare` made the room (see `layout::wrap`).
-        let outer_len = self.outer.len();
-        let Some((hdr, esp)) = frame.data_mut().split_at_mut_checked(outer_len) else {
-            return Err(DropReason::NoRoom);
-        };
-        self.outer.write(hdr, esp, p.tos, p.df, self.ip_id);
+        self.outer
+            .write_front(frame.data_mut(), p.tos, p.df, self.ip_id)?;
         self.ip_id = self.ip_id.wrapping_add(1);
         self.counters.packets += 1;
         self.counters.bytes += p.inner_len as u64;

@@ -21,8 +21,8 @@
 //! lifetimes and soft limits are the control plane's job (it sums the
 //! workers' counters and rekeys, see `keyex`).
 
-use super::{aad, layout, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN};
-use super::{OutboundError, OuterConfig, ICV_LEN, IV_LEN, TRAILER_LEN};
+use super::{aad, layout, KeyMaterial, NextHeader, SaCounters, SaParams};
+use super::{OutboundError, OuterConfig, ICV_LEN, TRAILER_LEN};
 use crate::aead::AeadEngine;
 use crate::outer::OuterTemplate;
 use crate::DropReason;
@@ -144,7 +144,7 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
 
     /// Bytes this SA adds in front of an inner packet.
     pub fn headroom_needed(&self) -> usize {
-        self.outer.len() + ESP_HEADER_LEN + IV_LEN
+        layout::headroom(&self.outer)
     }
 
     /// Most bytes this SA adds after an inner packet.
@@ -226,10 +226,8 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         layout::wrap(frame, front, &f, nh, self.spi, seq)?;
         self.engine
             .seal(&iv.nonce, iv.aad(self.esn), &mut frame.data_mut()[front..]);
-        let Some((hdr, esp)) = frame.data_mut().split_at_mut_checked(self.outer.len()) else {
-            return Err(DropReason::NoRoom);
-        };
-        self.outer.write(hdr, esp, f.tos, f.df, seq as u16);
+        self.outer
+            .write_front(frame.data_mut(), f.tos, f.df, seq as u16)?;
         counters.packets += 1;
         counters.bytes += f.inner_len as u64;
         Ok(())
@@ -283,12 +281,10 @@ impl<E: AeadEngine> SharedOutboundSa<E> {
         self.engine
             .seal(&nonce, &aad_buf[..aad_len], &mut frame.data_mut()[front..]);
 
-        let Some((hdr, esp)) = frame.data_mut().split_at_mut_checked(self.outer.len()) else {
-            return Err(DropReason::NoRoom);
-        };
         // The IPv4 ID only has to be unique among fragments in flight; the
         // low bits of the sequence number are, per SA.
-        self.outer.write(hdr, esp, f.tos, f.df, seq as u16);
+        self.outer
+            .write_front(frame.data_mut(), f.tos, f.df, seq as u16)?;
 
         counters.packets += 1;
         counters.bytes += f.inner_len as u64;
