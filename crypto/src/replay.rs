@@ -12,13 +12,19 @@
 //! The caller checks *before* decrypting ([`ReplayWindow::check`]) and
 //! records the number only *after* the ICV verified
 //! ([`ReplayWindow::update`]), so forged packets cannot move the window.
+//!
+//! Size 0 turns anti-replay off (RFC 4303 §3.4.3: the receiver's choice;
+//! useful with manually keyed SAs, whose sender starts again at 1 when it
+//! restarts, RFC 4301 §4.5): every number but 0 is accepted and only the
+//! highest is kept. ESN needs the window to infer the high half, so the
+//! SA refuses ESN with a size-0 window.
 
-/// Smallest and largest configurable window (packets).
+/// Smallest and largest configurable window (packets); 0 is "off".
 pub const MIN_WINDOW: u32 = 64;
 pub const MAX_WINDOW: u32 = 4096;
 const MAX_BLOCKS: usize = 128; // next_pow2(4096/64 + 1)
 
-/// Window size outside 64..=4096.
+/// Window size neither 0 nor inside 64..=4096.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadWindowSize(pub u32);
 
@@ -45,9 +51,10 @@ impl core::fmt::Debug for ReplayWindow {
 }
 
 impl ReplayWindow {
-    /// A window accepting `size` packets behind the highest seen (64..=4096).
+    /// A window accepting `size` packets behind the highest seen
+    /// (64..=4096), or no anti-replay check at all (0).
     pub fn new(size: u32) -> Result<Self, BadWindowSize> {
-        if !(MIN_WINDOW..=MAX_WINDOW).contains(&size) {
+        if size != 0 && !(MIN_WINDOW..=MAX_WINDOW).contains(&size) {
             return Err(BadWindowSize(size));
         }
         let nblocks = (size as usize).div_ceil(64) + 1;
@@ -64,6 +71,11 @@ impl ReplayWindow {
         self.size
     }
 
+    /// False when anti-replay is off (size 0).
+    pub fn enabled(&self) -> bool {
+        self.size != 0
+    }
+
     /// Highest authenticated sequence number (0 before the first packet).
     pub fn top(&self) -> u64 {
         self.top
@@ -78,7 +90,7 @@ impl ReplayWindow {
         }
         let tl = self.top as u32;
         let th = (self.top >> 32) as u32;
-        let w = self.size - 1;
+        let w = self.size.saturating_sub(1);
         let hi = if tl >= w {
             if seq_lo >= tl - w {
                 Some(th)
@@ -99,7 +111,7 @@ impl ReplayWindow {
         if seq == 0 {
             return Err(Replayed);
         }
-        if seq > self.top {
+        if seq > self.top || self.size == 0 {
             return Ok(());
         }
         if self.top - seq >= u64::from(self.size) {
@@ -148,6 +160,20 @@ mod tests {
         assert!(ReplayWindow::new(64).is_ok());
         assert!(ReplayWindow::new(4096).is_ok());
         assert!(ReplayWindow::new(1000).is_ok());
+        assert_eq!(ReplayWindow::new(1).unwrap_err(), BadWindowSize(1));
+        assert!(!ReplayWindow::new(0).unwrap().enabled());
+    }
+
+    #[test]
+    fn size_zero_accepts_repeats_and_old_numbers_but_keeps_the_highest() {
+        let mut w = ReplayWindow::new(0).unwrap();
+        assert_eq!(w.check(0), Err(Replayed));
+        for seq in [1, 1, 1_000_000, 5, 1_000_000, 2] {
+            assert!(w.check(seq).is_ok(), "{seq}");
+            w.update(seq).unwrap();
+        }
+        assert_eq!(w.top(), 1_000_000);
+        assert_eq!(w.infer(7, false), Some(7));
     }
 
     #[test]

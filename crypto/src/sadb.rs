@@ -93,6 +93,8 @@ pub enum StaticSaError {
     Collision(SpiCollision),
     BadKey(crate::esp::BadKeyMaterial),
     BadWindow(u32),
+    /// ESN with anti-replay off (window 0).
+    EsnWithoutWindow,
 }
 
 impl Sadb {
@@ -154,8 +156,12 @@ impl Sadb {
                 return Err(StaticSaError::ReservedSpi(spi));
             }
         }
-        if !(crate::replay::MIN_WINDOW..=crate::replay::MAX_WINDOW).contains(&c.replay_window) {
-            return Err(StaticSaError::BadWindow(c.replay_window));
+        let w = c.replay_window;
+        if w != 0 && !(crate::replay::MIN_WINDOW..=crate::replay::MAX_WINDOW).contains(&w) {
+            return Err(StaticSaError::BadWindow(w));
+        }
+        if c.esn && w == 0 {
+            return Err(StaticSaError::EsnWithoutWindow);
         }
         if self.inbound.contains_key(&c.spi_in) {
             return Err(StaticSaError::Collision(SpiCollision(c.spi_in)));
@@ -285,5 +291,14 @@ mod tests {
             db.add_static(&c, 0),
             Err(StaticSaError::BadKey(_))
         ));
+        c.key_in = vec![3; 36];
+        c.replay_window = 63;
+        assert_eq!(db.add_static(&c, 0), Err(StaticSaError::BadWindow(63)));
+        c.replay_window = 0;
+        c.esn = true;
+        assert_eq!(db.add_static(&c, 0), Err(StaticSaError::EsnWithoutWindow));
+        c.esn = false;
+        db.add_static(&c, 0).unwrap();
+        assert_eq!(db.inbound(0x3003).unwrap().params.replay_window, 0);
     }
 }

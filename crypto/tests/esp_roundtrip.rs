@@ -405,3 +405,39 @@ fn trailer_checks_after_a_valid_icv() {
     assert_eq!(f.data(), &[0xaa, 0xbb]);
     assert_eq!(sa.counters().drops.get(DropReason::BadPadding), 2);
 }
+
+#[test]
+fn anti_replay_off_accepts_the_same_packet_again() {
+    let k = keys(Cipher::AesGcm128);
+    let mut params = SaParams::new(SPI);
+    params.esn = false;
+    params.replay_window = 0;
+    let mut out = OutboundSa::<E>::new(params, &k, outer(false, true)).unwrap();
+    let mut inb = InboundSet::<E>::default();
+    inb.insert(InboundSa::new(params, &k).unwrap());
+    let inner = inner_v4(60);
+    let mut buf = buffer(&inner);
+    let mut f = Frame::new(&mut buf, HEADROOM, inner.len()).unwrap();
+    out.encap(&mut f, NextHeader::Ipv4).unwrap();
+    let wire = f.data().to_vec();
+    for _ in 0..3 {
+        let mut again = wire.clone();
+        let n = again.len();
+        let mut f = Frame::new(&mut again, 0, n).unwrap();
+        assert!(matches!(inb.decap(&mut f), Ok(Received::Inner { .. })));
+        assert_eq!(f.data(), &inner[..]);
+    }
+    assert_eq!(inb.get(SPI).unwrap().counters().packets, 3);
+    // Forgeries are still refused: only the sequence check is off.
+    let mut bad = wire.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let mut f = Frame::new(&mut bad, 0, last + 1).unwrap();
+    assert_eq!(inb.decap(&mut f), Err(DropReason::IcvFail));
+    // ESN infers its high half from the window: not without one.
+    params.esn = true;
+    assert_eq!(
+        InboundSa::<E>::new(params, &k).unwrap_err(),
+        sdwan_crypto::esp::InboundError::EsnWithoutWindow
+    );
+}

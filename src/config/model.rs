@@ -89,7 +89,8 @@ pub struct StaticPeerConfig {
     /// Extended sequence numbers (default true).
     #[serde(default)]
     pub esn: Option<bool>,
-    /// Anti-replay window, 64..=4096 (default 1024).
+    /// Anti-replay window, 64..=4096 (default 1024); 0 turns anti-replay
+    /// off (RFC 4303 §3.4.3), which needs `esn = false`.
     #[serde(default)]
     pub replay_window: Option<Spanned<u32>>,
     pub spi_out: Spanned<u32>,

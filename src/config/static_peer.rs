@@ -195,14 +195,24 @@ pub(super) fn validate(
                 ),
             ));
         }
+        let esn = p.esn.unwrap_or(true);
         let replay_window = match &p.replay_window {
             None => DEFAULT_REPLAY_WINDOW,
-            Some(w) if (64..=4096).contains(w.get_ref()) => *w.get_ref(),
+            Some(w) if *w.get_ref() == 0 && esn => {
+                return Err(err(
+                    w.span(),
+                    f("replay_window"),
+                    "0 (anti-replay off) needs esn = false: ESN infers the high half of \
+                     the sequence number from the window (RFC 4303 Appendix A2)"
+                        .into(),
+                ))
+            }
+            Some(w) if *w.get_ref() == 0 || (64..=4096).contains(w.get_ref()) => *w.get_ref(),
             Some(w) => {
                 return Err(err(
                     w.span(),
                     f("replay_window"),
-                    format!("{} is outside 64..=4096", w.get_ref()),
+                    format!("{} is neither 0 (off) nor inside 64..=4096", w.get_ref()),
                 ))
             }
         };
@@ -269,7 +279,7 @@ pub(super) fn validate(
             endpoint,
             udp_port,
             cipher,
-            esn: p.esn.unwrap_or(true),
+            esn,
             replay_window,
             spi_out: *p.spi_out.get_ref(),
             key_out,

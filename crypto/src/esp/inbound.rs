@@ -36,6 +36,8 @@ const MIN_CIPHERTEXT: usize = 4;
 pub enum InboundError {
     BadKey,
     BadWindow(BadWindowSize),
+    /// ESN infers the high half from the anti-replay window, which is off.
+    EsnWithoutWindow,
     ReservedSpi(u32),
 }
 
@@ -73,6 +75,9 @@ impl<E: AeadEngine> InboundSa<E> {
     pub fn new(params: SaParams, keys: &KeyMaterial) -> Result<Self, InboundError> {
         if params.spi < MIN_SPI {
             return Err(InboundError::ReservedSpi(params.spi));
+        }
+        if params.esn && params.replay_window == 0 {
+            return Err(InboundError::EsnWithoutWindow);
         }
         Ok(Self {
             spi: params.spi,

@@ -133,7 +133,7 @@ fn a_local_prefix_takes_over_a_static_route_and_gives_it_back() {
 
 #[test]
 fn bad_static_peers_are_refused_naming_the_field() {
-    let cases: [(&str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str); 8] = [
         (r#"key_out = "0011""#, "static_peer[0].key_out", "needs 20"),
         (r#"key_in = "zz""#, "static_peer[0].key_in", "not a hex"),
         ("spi_out = 7", "static_peer[0].spi_out", "reserved"),
@@ -144,6 +144,16 @@ fn bad_static_peers_are_refused_naming_the_field() {
             "same IP version",
         ),
         (r#"cipher = "des""#, "static_peer[0].cipher", "neither"),
+        (
+            "replay_window = 0",
+            "static_peer[0].replay_window",
+            "needs esn = false",
+        ),
+        (
+            "replay_window = 32",
+            "static_peer[0].replay_window",
+            "neither 0 (off) nor inside 64..=4096",
+        ),
     ];
     for (line, field, what) in cases {
         // Replace the key the case overrides.
@@ -173,4 +183,11 @@ fn bad_static_peers_are_refused_naming_the_field() {
     ))
     .unwrap_err();
     assert!(e.contains("static_peer[0].route[0].vrf"), "{e}");
+}
+
+#[test]
+fn anti_replay_can_be_turned_off_without_esn() {
+    let cfg = parse(&static_peer("esn = false\nreplay_window = 0")).unwrap();
+    let p = &cfg.overlay.as_ref().unwrap().static_peers[0];
+    assert_eq!((p.esn, p.replay_window), (false, 0));
 }
