@@ -13,7 +13,7 @@ PACKAGES=(
   # the fastest AES-GCM engine on x86: the edge uses it where the CPU runs it
   libipsec-mb-dev
   # tests: namespaces, captures, scapy ESP peer
-  iproute2 iputils-ping tshark tcpdump python3-scapy netcat-openbsd
+  iproute2 iputils-ping tshark tcpdump python3-scapy python3-cryptography netcat-openbsd
   # interop peers
   gobgpd bird2 frr exabgp
   # management API tests; the ZTP test checks the CA with openssl
