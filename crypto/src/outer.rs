@@ -127,48 +127,91 @@ pub fn locate_esp(data: &[u8], natt_port: u16) -> Result<Located, DropReason> {
         _ => return Err(DropReason::BadOuterHeader),
     };
     let (l4, ip_len) = (ip.header_len, ip.total_len);
-    let mut source = OuterSource {
-        addr: ip.src,
-        udp_port: None,
-    };
     match ip.proto {
         PROTO_ESP => Ok(Located::Esp {
             esp_offset: l4,
             ip_len,
-            source,
+            source: OuterSource {
+                addr: ip.src,
+                udp_port: None,
+            },
             ecn: ip.ecn,
         }),
         PROTO_UDP => {
-            let udp = data.get(l4..ip_len).ok_or(DropReason::Truncated)?;
-            if udp.len() < UDP_HEADER_LEN {
-                return Err(DropReason::Truncated);
-            }
-            if u16::from_be_bytes([udp[2], udp[3]]) != natt_port {
-                return Err(DropReason::NotEsp);
-            }
-            let udp_len = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
-            if udp_len < UDP_HEADER_LEN || udp_len > udp.len() {
-                return Err(DropReason::BadOuterHeader);
-            }
-            let payload = &udp[UDP_HEADER_LEN..udp_len];
-            source.udp_port = Some(u16::from_be_bytes([udp[0], udp[1]]));
-            let at = l4 + UDP_HEADER_LEN;
-            let end = l4 + udp_len;
-            match payload {
-                [0xff] => Ok(Located::Keepalive),
-                [0, 0, 0, 0, ..] => Ok(Located::Ike {
-                    offset: at + 4,
-                    ip_len: end,
-                }),
-                _ => Ok(Located::Esp {
-                    esp_offset: at,
-                    ip_len: end,
-                    source,
-                    ecn: ip.ecn,
-                }),
-            }
+            let at = UdpAt {
+                udp_offset: l4,
+                ip_len,
+                src: ip.src,
+                ecn: ip.ecn,
+            };
+            locate_in_udp(data, at, natt_port)
         }
         _ => Err(DropReason::NotEsp),
+    }
+}
+
+/// A UDP datagram in an outer IP packet whose header the caller has
+/// already validated (version, lengths, checksum, not a fragment), e.g. a
+/// forwarding pipeline's IP input stage: decapsulation then does not parse
+/// the IP header a second time ([`locate_in_udp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpAt {
+    /// Where the UDP header starts (past any IP options or extension
+    /// headers).
+    pub udp_offset: usize,
+    /// The IP packet's length: the data may be longer (link padding).
+    pub ip_len: usize,
+    /// Outer source address.
+    pub src: IpAddr,
+    /// The outer header's ECN field.
+    pub ecn: u8,
+}
+
+/// The UDP part of [`locate_esp`] (RFC 3948 §2.2: keepalive, non-ESP
+/// marker, ESP): accepts UDP only to `natt_port`.
+///
+/// ```text
+///  0                   1                   2                   3
+/// +-------------------------------+-------------------------------+
+/// |        Source Port            |     Destination Port (4500)   |
+/// +-------------------------------+-------------------------------+
+/// |           Length              |          Checksum             |
+/// +-------------------------------+-------------------------------+
+/// | 0xFF (keepalive) | 0x00000000 (non-ESP marker) + IKE | ESP    |
+/// ```
+#[inline]
+pub fn locate_in_udp(data: &[u8], at: UdpAt, natt_port: u16) -> Result<Located, DropReason> {
+    let l4 = at.udp_offset;
+    let udp = data.get(l4..at.ip_len).ok_or(DropReason::Truncated)?;
+    if udp.len() < UDP_HEADER_LEN {
+        return Err(DropReason::Truncated);
+    }
+    if u16::from_be_bytes([udp[2], udp[3]]) != natt_port {
+        return Err(DropReason::NotEsp);
+    }
+    let udp_len = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
+    if udp_len < UDP_HEADER_LEN || udp_len > udp.len() {
+        return Err(DropReason::BadOuterHeader);
+    }
+    let payload = &udp[UDP_HEADER_LEN..udp_len];
+    let source = OuterSource {
+        addr: at.src,
+        udp_port: Some(u16::from_be_bytes([udp[0], udp[1]])),
+    };
+    let start = l4 + UDP_HEADER_LEN;
+    let end = l4 + udp_len;
+    match payload {
+        [0xff] => Ok(Located::Keepalive),
+        [0, 0, 0, 0, ..] => Ok(Located::Ike {
+            offset: start + 4,
+            ip_len: end,
+        }),
+        _ => Ok(Located::Esp {
+            esp_offset: start,
+            ip_len: end,
+            source,
+            ecn: at.ecn,
+        }),
     }
 }
 

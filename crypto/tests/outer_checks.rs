@@ -206,3 +206,69 @@ fn ecn_is_copied_on_encap_and_ce_combined_on_decap() {
     assert!(r.is_ok(), "{r:?}");
     assert_eq!((inner[0], inner[1]), (0x6b, 0xb0));
 }
+
+/// `decap_udp` (outer IP header validated by the caller) agrees with
+/// `decap`, returns the SA's tag, and the expected peer can be moved.
+#[test]
+fn decap_udp_skips_the_ip_header_and_returns_the_tag() {
+    use sdwan_crypto::outer::UdpAt;
+    let peer: IpAddr = "192.0.2.1".parse().unwrap();
+    let mut set = InboundSet::<E>::default();
+    set.insert(
+        InboundSa::new(SaParams::new(SPI), &keys())
+            .unwrap()
+            .with_expected_peer(peer)
+            .with_tag(7),
+    );
+    let mut out = sender("192.0.2.1", "198.51.100.2", Some(4501));
+    let inner = inner_v4(0);
+    let udp = |set: &mut InboundSet<E>, mut w: Vec<u8>, src: IpAddr| {
+        let n = w.len();
+        // Link padding after the IP packet: ip_len cuts it off.
+        w.extend_from_slice(&[0xee; 6]);
+        let mut f = Frame::new(&mut w, 0, n + 6).unwrap();
+        let at = UdpAt {
+            udp_offset: 20,
+            ip_len: n,
+            src,
+            ecn: 0,
+        };
+        let r = set.decap_udp(&mut f, at);
+        (r, f.data().to_vec())
+    };
+    let (r, data) = udp(&mut set, wire(&mut out, &inner, NextHeader::Ipv4), peer);
+    match r {
+        Ok(Received::Inner {
+            spi,
+            tag,
+            next_header,
+            source,
+            ..
+        }) => {
+            assert_eq!((spi, tag, next_header), (SPI, 7, NextHeader::Ipv4));
+            assert_eq!(source.udp_port, Some(4501));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(data, inner);
+
+    // The UDP part is still checked: a datagram to another port.
+    let mut w = wire(&mut out, &inner, NextHeader::Ipv4);
+    w[22..24].copy_from_slice(&500u16.to_be_bytes());
+    assert_eq!(udp(&mut set, w, peer).0, Err(DropReason::NotEsp));
+
+    // Another source than the expected peer, until the peer moves there.
+    let elsewhere: IpAddr = "192.0.2.77".parse().unwrap();
+    let w = wire(&mut out, &inner, NextHeader::Ipv4);
+    assert_eq!(
+        udp(&mut set, w.clone(), elsewhere).0,
+        Err(DropReason::BadOuterSource)
+    );
+    let sa = set.get_mut(SPI).unwrap();
+    sa.set_expected_peer(Some(elsewhere));
+    sa.set_tag(9);
+    assert!(matches!(
+        udp(&mut set, w, elsewhere).0,
+        Ok(Received::Inner { tag: 9, .. })
+    ));
+}

@@ -103,7 +103,8 @@ pub enum DropReason {
     EspTooBig,
     /// Inner packet too short for its header (ESP encapsulation).
     EspBadInner,
-    /// Outer source address is not the peer the SA expects.
+    /// Outer source address is not the peer the SA expects (checked
+    /// before decryption).
     EspBadOuterSource,
     /// Outer CE mark on a not-ECT inner packet (RFC 6040 §4.2).
     EspEcnCeNotEct,
@@ -111,7 +112,7 @@ pub enum DropReason {
     EspEngineError,
     /// A crypto drop reason this dataplane build does not name yet.
     EspOther,
-    /// Authentic ESP from an address or port the SA is not bound to.
+    /// Authentic ESP on another WAN port than the one its SA is bound to.
     EspWrongPeer,
     /// Decrypted payload is not the MPLS / GRE / VXLAN layout we carry
     /// (label stack deeper than one, GRE without key, VXLAN without I flag...).

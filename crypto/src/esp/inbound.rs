@@ -19,7 +19,7 @@ use super::{
     TRAILER_LEN,
 };
 use crate::aead::{AeadEngine, AeadJob, BadKey, MAX_BURST};
-use crate::outer::{locate_esp, Located, OuterSource, NATT_PORT};
+use crate::outer::{locate_esp, locate_in_udp, Located, OuterSource, UdpAt, NATT_PORT};
 use crate::replay::{BadWindowSize, ReplayWindow};
 use crate::{DropCounters, DropReason};
 use sdwan_packet::Frame;
@@ -59,6 +59,10 @@ pub struct InboundSa<E: AeadEngine> {
     expected_peer: Option<IpAddr>,
     /// Outer source of the newest authenticated packet.
     last_source: Option<OuterSource>,
+    /// The owner's value for this SA, returned with each packet
+    /// ([`Received::Inner::tag`]): e.g. the port the SA is bound to, so
+    /// the caller needs no second lookup by SPI.
+    tag: u32,
 }
 
 impl<E: AeadEngine> core::fmt::Debug for InboundSa<E> {
@@ -89,7 +93,25 @@ impl<E: AeadEngine> InboundSa<E> {
             counters: SaCounters::default(),
             expected_peer: None,
             last_source: None,
+            tag: 0,
         })
+    }
+
+    /// Sets the owner's [`tag`](Self::tag) (0 when never set).
+    pub fn with_tag(mut self, tag: u32) -> Self {
+        self.tag = tag;
+        self
+    }
+    pub fn set_tag(&mut self, tag: u32) {
+        self.tag = tag;
+    }
+    pub fn tag(&self) -> u32 {
+        self.tag
+    }
+    /// Changes (or lifts, with `None`) the expected peer of
+    /// [`with_expected_peer`](Self::with_expected_peer).
+    pub fn set_expected_peer(&mut self, peer: Option<IpAddr>) {
+        self.expected_peer = peer;
     }
 
     /// Accept this SA's packets only from outer source `peer` (a peer
@@ -171,6 +193,7 @@ impl<E: AeadEngine> InboundSa<E> {
         let rebound = self.note_source(at.source, seq);
         Received::Inner {
             spi: at.spi,
+            tag: self.tag,
             next_header,
             source: at.source,
             rebound,
@@ -294,6 +317,8 @@ impl<E: AeadEngine> InboundSa<E> {
 struct EspAt {
     spi: u32,
     esp_offset: usize,
+    /// The outer IP packet's length (the frame may hold link padding).
+    ip_len: usize,
     source: OuterSource,
     ecn: u8,
 }
@@ -332,6 +357,8 @@ pub enum Received {
     /// rebinding): update the outbound SA's NAT-T destination port/address.
     Inner {
         spi: u32,
+        /// The SA's [`InboundSa::tag`].
+        tag: u32,
         next_header: NextHeader,
         source: OuterSource,
         rebound: bool,
@@ -399,6 +426,9 @@ impl<E: AeadEngine> InboundSet<E> {
     pub fn get(&self, spi: u32) -> Option<&InboundSa<E>> {
         self.sas.get(&spi)
     }
+    pub fn get_mut(&mut self, spi: u32) -> Option<&mut InboundSa<E>> {
+        self.sas.get_mut(&spi)
+    }
     pub fn len(&self) -> usize {
         self.sas.len()
     }
@@ -425,16 +455,52 @@ impl<E: AeadEngine> InboundSet<E> {
     /// the IKE message).
     #[inline]
     pub fn decap(&mut self, frame: &mut Frame<'_>) -> Result<Received, DropReason> {
-        match self.front(frame)? {
+        let front = self.front(frame)?;
+        self.decap_front(frame, front)
+    }
+
+    /// [`decap`](Self::decap) of ESP in UDP whose outer IP header the
+    /// caller has validated already (see [`UdpAt`]): `frame` starts at the
+    /// outer IP header as for `decap`; only the UDP part is parsed here.
+    #[inline(always)]
+    pub fn decap_udp(&mut self, frame: &mut Frame<'_>, at: UdpAt) -> Result<Received, DropReason> {
+        let located = locate_in_udp(frame.data(), at, self.natt_port);
+        let front = self.front_located(frame, located)?;
+        self.decap_front(frame, front)
+    }
+
+    #[inline(always)]
+    fn decap_front(&mut self, frame: &mut Frame<'_>, front: Front) -> Result<Received, DropReason> {
+        match front {
             Front::Done(r) => Ok(r),
             Front::Esp(at) => {
-                let Some(sa) = self.sas.get_mut(&at.spi) else {
-                    return Err(DropReason::BadSpi);
-                };
+                let sa = Self::sa_for(&mut self.sas, &mut self.drops, frame, &at)?;
                 let (nh, seq) = sa.decap_with_ecn(frame, at.esp_offset, at.ecn)?;
                 Ok(sa.received(at, nh, seq))
             }
         }
+    }
+
+    /// The one SA lookup of a packet: `at`'s SA (else `bad_spi`), its
+    /// outer source check, then the link padding after the IP packet is
+    /// dropped from `frame`.
+    #[inline(always)]
+    fn sa_for<'s>(
+        sas: &'s mut HashMap<u32, InboundSa<E>, BuildHasherDefault<SpiHasher>>,
+        drops: &mut DropCounters,
+        frame: &mut Frame<'_>,
+        at: &EspAt,
+    ) -> Result<&'s mut InboundSa<E>, DropReason> {
+        let Some(sa) = sas.get_mut(&at.spi) else {
+            drops.count(DropReason::BadSpi);
+            return Err(DropReason::BadSpi);
+        };
+        sa.check_source(&at.source)?;
+        if frame.set_len(at.ip_len).is_err() {
+            drops.count(DropReason::Truncated);
+            return Err(DropReason::Truncated);
+        }
+        Ok(sa)
     }
 
     /// Decapsulates a burst (e.g. one rx burst), opening the packets with
@@ -467,8 +533,8 @@ impl<E: AeadEngine> InboundSet<E> {
         for ((f, p), r) in frames.iter_mut().zip(&mut pending).zip(results.iter_mut()) {
             *r = match self.front(f) {
                 Ok(Front::Done(x)) => Ok(x),
-                Ok(Front::Esp(at)) => match self.sas.get_mut(&at.spi) {
-                    Some(sa) => match sa.check(f, at.esp_offset) {
+                Ok(Front::Esp(at)) => match Self::sa_for(&mut self.sas, &mut self.drops, f, &at) {
+                    Ok(sa) => match sa.check(f, at.esp_offset) {
                         Ok(c) => {
                             *p = Some((at, c));
                             continue;
@@ -478,7 +544,7 @@ impl<E: AeadEngine> InboundSet<E> {
                             Err(e)
                         }
                     },
-                    None => Err(DropReason::BadSpi),
+                    Err(e) => Err(e),
                 },
                 Err(e) => Err(e),
             };
@@ -540,7 +606,19 @@ impl<E: AeadEngine> InboundSet<E> {
     /// drops it decides.
     #[inline]
     fn front(&mut self, frame: &mut Frame<'_>) -> Result<Front, DropReason> {
-        let located = match locate_esp(frame.data(), self.natt_port) {
+        let located = locate_esp(frame.data(), self.natt_port);
+        self.front_located(frame, located)
+    }
+
+    /// [`front`](Self::front) past the outer IP header: `located` is what
+    /// [`locate_esp`] or [`locate_in_udp`] found.
+    #[inline(always)]
+    fn front_located(
+        &mut self,
+        frame: &mut Frame<'_>,
+        located: Result<Located, DropReason>,
+    ) -> Result<Front, DropReason> {
+        let located = match located {
             Ok(l) => l,
             Err(r) => {
                 self.drops.count(r);
@@ -575,19 +653,10 @@ impl<E: AeadEngine> InboundSet<E> {
                         return Err(DropReason::Truncated);
                     }
                 };
-                let Some(sa) = self.sas.get_mut(&spi) else {
-                    self.drops.count(DropReason::BadSpi);
-                    return Err(DropReason::BadSpi);
-                };
-                sa.check_source(&source)?;
-                // Drop Ethernet padding after the IP packet.
-                if frame.set_len(ip_len).is_err() {
-                    self.drops.count(DropReason::Truncated);
-                    return Err(DropReason::Truncated);
-                }
                 Ok(Front::Esp(EspAt {
                     spi,
                     esp_offset,
+                    ip_len,
                     source,
                     ecn,
                 }))

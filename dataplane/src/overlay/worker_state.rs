@@ -19,6 +19,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 /// What a worker remembers about an installed inbound SA besides the SA.
+/// The SA itself carries the binding the packet path checks: its tag is
+/// the local port, its expected peer the peer's address.
 #[derive(Clone)]
 pub(crate) struct Installed {
     pub local_port: u16,
@@ -215,10 +217,16 @@ impl OverlayWorker {
             if let Some(i) = self.installed.get_mut(&spec.spi) {
                 i.local_port = spec.local_port;
                 i.peer = spec.peer;
+                if let Some(sa) = self.inbound.get_mut(spec.spi) {
+                    sa.set_tag(u32::from(spec.local_port));
+                    sa.set_expected_peer(spec.peer);
+                }
                 continue;
             }
             match InboundSa::new(spec.params, &spec.keys) {
-                Ok(sa) => {
+                Ok(mut sa) => {
+                    sa.set_tag(u32::from(spec.local_port));
+                    sa.set_expected_peer(spec.peer);
                     self.inbound.insert(sa);
                     self.installed.insert(
                         spec.spi,

@@ -5,8 +5,10 @@
 //! - 500 (IKE) → dropped, `ike_not_supported` (keys come from BGP, §4.3);
 //! - 4500 → the worker's own `InboundSet`: a keepalive (0xFF) is consumed
 //!   and counted, IKE behind the non-ESP marker is `ike_not_supported`, ESP
-//!   is decrypted (SPI, anti-replay, ICV; every ESP drop keeps its name as
-//!   `esp_*`), the SA's binding (WAN port, peer address) is checked, the
+//!   is decrypted (SPI, the peer address the SA is bound to, anti-replay,
+//!   ICV; every ESP drop keeps its name as `esp_*`; the outer IP header
+//!   is the one the IP stage validated, not parsed again), the SA's WAN
+//!   port is checked (`esp_wrong_peer`), the
 //!   MPLS / GRE / VXLAN header is popped, its label / key / VNI picks the
 //!   VRF (`unknown_vpn_label` otherwise), and the client packet goes
 //!   through the ordinary IPv4/IPv6 stage in that VRF (TTL decrement,
@@ -29,7 +31,7 @@ use crate::drop_reason::DropReason;
 use crate::neighbor::ControlEvent;
 use crate::overlay::inner::{self, Family};
 use crate::overlay::DecapEntry;
-use sdwan_crypto::outer::NATT_PORT;
+use sdwan_crypto::outer::{UdpAt, NATT_PORT};
 use sdwan_crypto::{NextHeader, Received};
 use sdwan_packet::ethernet::{ethertype, HEADER_LEN as ETH_LEN};
 use sdwan_packet::Frame;
@@ -62,30 +64,40 @@ pub(super) fn receive(
         NATT_PORT => {}
         _ => return None,
     }
-    let src = outer_source(&d[l2..]);
-    Some(decap(frame, l2, port, src, ctx, worker, events))
+    let Some((src, ecn)) = outer_source(&d[l2..]) else {
+        return Some(Verdict::Drop(DropReason::Truncated));
+    };
+    Some(decap(frame, l2, l4, port, src, ecn, ctx, worker, events))
 }
 
-fn outer_source(ip: &[u8]) -> Option<IpAddr> {
+/// Source address and ECN field of the outer IP header (validated by the
+/// IP stage).
+#[inline(always)]
+fn outer_source(ip: &[u8]) -> Option<(IpAddr, u8)> {
     match ip.first().map(|b| b >> 4) {
         Some(4) => {
-            let s: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
-            Some(IpAddr::V4(Ipv4Addr::from(s)))
+            let h: &[u8; 20] = ip.first_chunk()?;
+            let s = [h[12], h[13], h[14], h[15]];
+            Some((IpAddr::V4(Ipv4Addr::from(s)), h[1] & 3))
         }
         Some(6) => {
-            let s: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
-            Some(IpAddr::V6(Ipv6Addr::from(s)))
+            let h: &[u8; 40] = ip.first_chunk()?;
+            let s: [u8; 16] = h[8..24].try_into().ok()?;
+            Some((IpAddr::V6(Ipv6Addr::from(s)), (h[1] >> 4) & 3))
         }
         _ => None,
     }
 }
 
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn decap(
     frame: &mut Frame<'_>,
     l2: usize,
+    l4: usize,
     port: &PortConfig,
-    src: Option<IpAddr>,
+    src: IpAddr,
+    ecn: u8,
     ctx: &Context<'_>,
     worker: &mut WorkerState,
     events: &mut impl FnMut(ControlEvent),
@@ -93,37 +105,42 @@ fn decap(
     if frame.trim_front(l2).is_err() {
         return Verdict::Drop(DropReason::Truncated);
     }
+    // The IP stage validated the outer header and cut the frame to its
+    // length: the crypto layer parses only the UDP part.
+    let at = UdpAt {
+        udp_offset: l4 - l2,
+        ip_len: frame.len(),
+        src,
+        ecn,
+    };
     let ow = &mut worker.overlay;
     ow.dirty = true;
     // A variant the crypto crate adds later is dropped under `esp_other`
     // until it is handled here.
     #[allow(unreachable_patterns)]
-    let (spi, next_header) = match ow.inbound.decap(frame) {
+    let (tag, next_header) = match ow.inbound.decap_udp(frame, at) {
         Err(r) => return Verdict::Drop(r.into()),
         Ok(Received::Keepalive) => {
             worker.counters.event(Event::OverlayKeepalives);
-            if let Some(src) = src {
-                let now = worker.now_ns;
-                worker
-                    .overlay
-                    .keepalive_from(ctx.overlay, port.id, src, now);
-            }
+            let now = worker.now_ns;
+            worker
+                .overlay
+                .keepalive_from(ctx.overlay, port.id, src, now);
             return Verdict::Consumed;
         }
         Ok(Received::Ike) => return Verdict::Drop(DropReason::IkeNotSupported),
         Ok(Received::Inner {
-            spi, next_header, ..
-        }) => (spi, next_header),
+            tag, next_header, ..
+        }) => (tag, next_header),
         Ok(_) => return Verdict::Drop(DropReason::EspOther),
     };
-    let Some(sa) = ow.installed.get(&spi) else {
-        return Verdict::Drop(DropReason::EspBadSpi);
-    };
-    if sa.local_port != port.id || sa.peer.is_some_and(|p| Some(p) != src) {
+    // The SA's tag is the WAN port it is bound to; its peer address the
+    // crypto layer checked before decrypting (`esp_bad_outer_source`).
+    if tag != u32::from(port.id) {
         return Verdict::Drop(DropReason::EspWrongPeer);
     }
     // Genuine tunnel traffic: not counted against the WAN guard's limit.
-    if let (Some(_), Some(src)) = (&port.guard, src) {
+    if port.guard.is_some() {
         super::wan_guard::refund(port, src, worker);
     }
     client(frame, port, next_header, ctx, worker, events)
@@ -165,7 +182,7 @@ pub(super) fn receive_native(
         }
         _ => return None,
     };
-    let src = outer_source(&frame.data()[l2..])?;
+    let (src, _) = outer_source(&frame.data()[l2..])?;
     match ctx.overlay.private_peer(port.id, src) {
         None => return None,
         Some(false) => return Some(Verdict::Drop(DropReason::NativeUnknownPeer)),

@@ -136,8 +136,7 @@ fn bad_spi_wrong_label_wrong_peer_and_tampering_are_named() {
         Verdict::Drop(DropReason::UnknownVpnLabel)
     );
 
-    // Authentic (same keys) but from another address: a fresh sequence
-    // number so the replay window does not answer first.
+    // Same keys but from another address: refused before decryption.
     let mut elsewhere = peer_sa(IN_V4, "203.0.113.99", WAN_V4);
     elsewhere.set_next_seq(50);
     let f = wan_frame(
@@ -145,7 +144,24 @@ fn bad_spi_wrong_label_wrong_peer_and_tampering_are_named() {
         NextHeader::Mpls,
         &mpls(1001, 60, &remote_client(60)),
     );
-    assert_eq!(edge.run(&f, WAN).0, Verdict::Drop(DropReason::EspWrongPeer));
+    assert_eq!(
+        edge.run(&f, WAN).0,
+        Verdict::Drop(DropReason::EspBadOuterSource)
+    );
+
+    // Authentic, from the right peer, but to the other WAN port.
+    let mut other_port = peer_sa(IN_V4, PEER_V4, WAN2_V4);
+    other_port.set_next_seq(70);
+    let mut f = wan_frame(
+        &mut other_port,
+        NextHeader::Mpls,
+        &mpls(1001, 60, &remote_client(60)),
+    );
+    f[..6].copy_from_slice(&WAN2_MAC.0);
+    assert_eq!(
+        edge.run(&f, WAN2).0,
+        Verdict::Drop(DropReason::EspWrongPeer)
+    );
 
     let mut sa = peer_sa(IN_V4, PEER_V4, WAN_V4);
     sa.set_next_seq(100);
