@@ -250,6 +250,15 @@ impl GcmKey {
         let mut ctx = std::mem::MaybeUninit::<GcmContextData>::uninit();
         let mut computed = [0u8; 16];
         let p = data.as_mut_ptr();
+        // A receiver builds IV and AAD right before this call (they come
+        // with the packet), in several small stores; the library's wide
+        // loads of them cannot be forwarded from those and wait until the
+        // stores reach the cache (~20 ns per call at 64 B here). Re-stored
+        // with one 16-byte store each, they forward.
+        // (ESP's AADs are 8 or 12 bytes; others are passed as they are.)
+        let iv = Restored::new(iv);
+        let esp_aad = matches!(aad.len(), 8 | 12).then(|| Restored::new(aad));
+        let aad_ptr = esp_aad.as_ref().map_or(aad.as_ptr(), |a| a.0.as_ptr());
         // SAFETY: as in `seal`; decryption in place is allowed likewise.
         unsafe {
             (self.dec)(
@@ -258,8 +267,8 @@ impl GcmKey {
                 p,
                 p,
                 data.len() as u64,
-                iv.as_ptr(),
-                aad.as_ptr(),
+                iv.0.as_ptr(),
+                aad_ptr,
                 aad.len() as u64,
                 computed.as_mut_ptr(),
                 16,
@@ -270,6 +279,36 @@ impl GcmKey {
             .zip(tag.iter())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         std::hint::black_box(diff) == 0
+    }
+}
+
+/// 12 or 8 bytes (an IV, an ESP AAD) copied with one 16-byte store (see
+/// [`GcmKey::open`]), read as 4-byte words: each read fits inside one of
+/// the caller's stores (its fields are 4 or 8 bytes at offsets that are
+/// multiples of 4).
+#[repr(C, align(16))]
+struct Restored([u8; 16]);
+
+impl Restored {
+    #[inline(always)]
+    fn new(src: &[u8]) -> Self {
+        use std::arch::x86_64::{_mm_set_epi32, _mm_store_si128};
+        let word = |i: usize| -> i32 {
+            match src.get(i..i + 4) {
+                // black_box: four separate 4-byte loads, not one wide one.
+                Some(&[a, b, c, d]) => std::hint::black_box(i32::from_ne_bytes([a, b, c, d])),
+                _ => 0,
+            }
+        };
+        let w = [word(0), word(4), word(8), word(12)];
+        let mut out = Restored([0; 16]);
+        // SAFETY: SSE2 is part of x86_64; `out` is 16 bytes and 16-aligned
+        // (repr align 16), as the aligned store requires.
+        unsafe {
+            let v = _mm_set_epi32(w[3], w[2], w[1], w[0]);
+            _mm_store_si128(out.0.as_mut_ptr().cast(), v);
+        }
+        out
     }
 }
 
