@@ -228,17 +228,14 @@ fn local(
     }
     let port = ing.port;
     let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
-    let (proto, l4, fragment, src, dst) = (
+    let (proto, l4, fragment, dst) = (
         ip.protocol(),
         l2 + ip.header_len(),
         ip.is_fragment(),
-        ip.src(),
         ip.dst(),
     );
     if proto == protocol::UDP && !fragment {
-        let bits = u128::from(u32::from(src));
-        if let Some(v) = overlay_in::receive(frame, l2, l4, bits, false, port, ctx, worker, events)
-        {
+        if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
             return v;
         }
     }
@@ -257,6 +254,7 @@ fn local(
     // The WAN guard refuses what is not ours (internet WAN ports).
     if let Some(g) = ing.wan_guard() {
         let d = frame.data();
+        let src = Ipv4Packet::new_unchecked(&d[l2..]).src();
         if !wan_guard::admits_v4(g, src, proto, fragment, d.get(l4..).unwrap_or(&[])) {
             return Verdict::Drop(wan_guard::filtered(port, worker));
         }

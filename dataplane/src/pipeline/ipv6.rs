@@ -184,8 +184,7 @@ fn local(
     };
     let l4 = l2 + ul.offset;
     if ul.protocol == next_header::UDP && !ul.fragmented {
-        let bits = u128::from(ip.src());
-        if let Some(v) = overlay_in::receive(frame, l2, l4, bits, true, port, ctx, worker, events) {
+        if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
             return v;
         }
     }

@@ -41,18 +41,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub const IKE_PORT: u16 = 500;
 
 /// `l2`: start of the outer IP header (validated by the IP stage), `l4`:
-/// start of its UDP header, `src` its source address as bits (IPv4 in the
-/// low 32) and `v6` its family: two scalars in registers, as an `IpAddr`
-/// argument would be a byte-packed copy in memory whose reads stall on
-/// store forwarding.
+/// start of its UDP header.
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 pub(super) fn receive(
     frame: &mut Frame<'_>,
     l2: usize,
     l4: usize,
-    src: u128,
-    v6: bool,
     port: &PortConfig,
     ctx: &Context<'_>,
     worker: &mut WorkerState,
@@ -70,15 +64,8 @@ pub(super) fn receive(
         NATT_PORT => {}
         _ => return None,
     }
-    let src = if v6 {
-        IpAddr::V6(Ipv6Addr::from(src))
-    } else {
-        IpAddr::V4(Ipv4Addr::from(src as u32))
-    };
-    let ecn = match d.get(l2..l2 + 2) {
-        Some(&[v, tos]) if v >> 4 == 6 => (tos >> 4) & 3,
-        Some(&[_, tos]) => tos & 3,
-        _ => return Some(Verdict::Drop(DropReason::Truncated)),
+    let Some((src, ecn)) = outer_source(&d[l2..]) else {
+        return Some(Verdict::Drop(DropReason::Truncated));
     };
     Some(decap(frame, l2, l4, port, src, ecn, ctx, worker, events))
 }
