@@ -71,6 +71,11 @@ impl fmt::Display for RateLimitConfigError {
 
 impl std::error::Error for RateLimitConfigError {}
 
+/// The bucket an admitted packet took its token from (see
+/// [`RateLimiter::refund_charged`]); valid for the limiter that gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charged(usize);
+
 #[derive(Debug)]
 pub struct RateLimiter {
     tat: Box<[u64]>,
@@ -125,16 +130,26 @@ impl RateLimiter {
     }
 
     /// Admits or drops (and counts) one packet from `src` at `now` (ns).
+    /// An admitted packet's [`Charged`] bucket can take the token back
+    /// ([`Self::refund_charged`]) without hashing the source again.
     #[inline]
-    pub fn check(&mut self, src: IpAddr, now: u64) -> Result<(), PolicyDrop> {
+    pub fn check(&mut self, src: IpAddr, now: u64) -> Result<Charged, PolicyDrop> {
         self.check_key(self.key(src), src.is_ipv6(), now)
     }
 
     /// [`Self::check`] for an IPv4 source given as a `u32` (the hot path:
     /// no address conversion).
     #[inline]
-    pub fn check_v4(&mut self, src: u32, now: u64) -> Result<(), PolicyDrop> {
+    pub fn check_v4(&mut self, src: u32, now: u64) -> Result<Charged, PolicyDrop> {
         self.check_key(u128::from(src), false, now)
+    }
+
+    /// [`Self::refund`] of the packet [`Self::check`] admitted as `c`.
+    #[inline]
+    pub fn refund_charged(&mut self, c: Charged) {
+        if let Some(t) = self.tat.get_mut(c.0) {
+            *t = t.saturating_sub(self.interval_ns);
+        }
     }
 
     /// Gives back the token a passed packet from `src` took: the caller
@@ -166,7 +181,7 @@ impl RateLimiter {
     }
 
     #[inline]
-    fn check_key(&mut self, key: u128, v6: bool, now: u64) -> Result<(), PolicyDrop> {
+    fn check_key(&mut self, key: u128, v6: bool, now: u64) -> Result<Charged, PolicyDrop> {
         let i = self.bucket(key, v6);
         let b = &mut self.tat[i];
         let tat = (*b).max(now);
@@ -176,7 +191,7 @@ impl RateLimiter {
         }
         *b = tat.saturating_add(self.interval_ns);
         self.passed += 1;
-        Ok(())
+        Ok(Charged(i))
     }
 }
 
@@ -217,6 +232,14 @@ mod tests {
         rl.refund(v4(1));
         rl.check(v4(1), 0).unwrap();
         assert!(rl.check(v4(1), 0).is_err());
+        // The charged bucket gives the token back the same way.
+        rl.refund(v4(1));
+        let c = rl
+            .check_v4(u32::from(Ipv4Addr::new(198, 51, 100, 1)), 0)
+            .unwrap();
+        rl.refund_charged(c);
+        rl.check(v4(1), 0).unwrap();
+        assert!(rl.check(v4(1), 0).is_err());
         // IPv6: refunded per /64, like the check.
         let a: IpAddr = "2001:db8::1".parse().unwrap();
         let b: IpAddr = "2001:db8::2".parse().unwrap();
@@ -226,7 +249,7 @@ mod tests {
         rl.refund(b);
         rl.check(a, 0).unwrap();
         assert!(rl.check(a, 0).is_err());
-        assert_eq!(rl.drops().get(PolicyDrop::RateLimited), 3);
+        assert_eq!(rl.drops().get(PolicyDrop::RateLimited), 4);
     }
 
     #[test]

@@ -141,7 +141,7 @@ fn decap(
     }
     // Genuine tunnel traffic: not counted against the WAN guard's limit.
     if port.guard.is_some() {
-        super::wan_guard::refund(port, src, worker);
+        super::wan_guard::refund(port, worker);
     }
     client(frame, port, next_header, ctx, worker, events)
 }

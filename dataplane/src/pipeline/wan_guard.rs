@@ -31,7 +31,7 @@ use sdwan_packet::icmpv4::msg_type as icmp4;
 use sdwan_packet::icmpv6::msg_type as icmp6;
 use sdwan_packet::ipv4::protocol;
 use sdwan_packet::ipv6::next_header;
-use sdwan_policy::rate_limit::{RateLimitConfig, RateLimiter};
+use sdwan_policy::rate_limit::{Charged, RateLimitConfig, RateLimiter};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Default per-source limit (packets per second, per worker) of what is
@@ -124,6 +124,9 @@ enum Slot {
 #[derive(Debug, Default)]
 pub struct GuardWorker {
     slots: Vec<Slot>,
+    /// The port and bucket the packet in process took its token from:
+    /// [`refund`] gives it back without hashing the source again.
+    charged: Option<(u16, Charged)>,
 }
 
 impl GuardWorker {
@@ -172,10 +175,12 @@ pub(super) fn limit(
         return Ok(());
     };
     let now = worker.now_ns;
-    let passed = match src {
-        IpAddr::V4(a) => limiter.check_v4(u32::from(a), now).is_ok(),
-        IpAddr::V6(_) => limiter.check(src, now).is_ok(),
+    let charged = match src {
+        IpAddr::V4(a) => limiter.check_v4(u32::from(a), now).ok(),
+        IpAddr::V6(_) => limiter.check(src, now).ok(),
     };
+    gw.charged = charged.map(|c| (port.id, c));
+    let passed = charged.is_some();
     if let Some(c) = worker.counters.guard_mut(port.id) {
         if passed {
             c.passed += 1;
@@ -190,14 +195,20 @@ pub(super) fn limit(
     }
 }
 
-/// After step 3: `src`'s packet on `port` was genuine tunnel traffic (its
-/// ICV verified, it was no replay and it came from its SA's peer), so it
-/// gives its token back: a peer's tunnel traffic is not limited, while
-/// anything unverified sent with its address still is.
+/// After step 3: the packet in process on `port` was genuine tunnel
+/// traffic (its ICV verified, it was no replay and it came from its SA's
+/// peer), so it gives back the token step 1 took: a peer's tunnel traffic
+/// is not limited, while anything unverified sent with its address still
+/// is. Nothing is given back for a packet step 1 did not charge.
 #[inline]
-pub(super) fn refund(port: &PortConfig, src: IpAddr, worker: &mut WorkerState) {
-    if let Some(Slot::On(limiter)) = worker.wan_guard.slots.get_mut(usize::from(port.id)) {
-        limiter.refund(src);
+pub(super) fn refund(port: &PortConfig, worker: &mut WorkerState) {
+    let gw = &mut worker.wan_guard;
+    if let (Some((p, c)), Some(Slot::On(limiter))) =
+        (gw.charged.take(), gw.slots.get_mut(usize::from(port.id)))
+    {
+        if p == port.id {
+            limiter.refund_charged(c);
+        }
     }
 }
 
