@@ -352,6 +352,32 @@ proptest! {
         let mut f = Frame::new(&mut d, 0, n).unwrap();
         let _ = inb.decap(&mut f);
     }
+
+    /// `decap_udp` trusts the caller's IP header checks, not its offsets:
+    /// any offset and length is refused or used within the frame.
+    #[test]
+    fn decap_udp_never_panics(
+        data in proptest::collection::vec(any::<u8>(), 0..200),
+        udp_offset in 0usize..256,
+        ip_len in 0usize..256,
+        spi_hit: bool,
+    ) {
+        let (_, mut inb) = pair(Cipher::AesGcm128, false, true);
+        let mut d = data;
+        if spi_hit && d.len() >= udp_offset + 12 {
+            d[udp_offset + 2..udp_offset + 4].copy_from_slice(&NATT_PORT.to_be_bytes());
+            d[udp_offset + 8..udp_offset + 12].copy_from_slice(&SPI.to_be_bytes());
+        }
+        let n = d.len();
+        let mut f = Frame::new(&mut d, 0, n).unwrap();
+        let at = sdwan_crypto::outer::UdpAt {
+            udp_offset,
+            ip_len,
+            src: "192.0.2.1".parse().unwrap(),
+            ecn: 0,
+        };
+        let _ = inb.decap_udp(&mut f, at);
+    }
 }
 
 /// An ESP packet sealed by hand with the SA's keys, so the ICV verifies and

@@ -1,8 +1,9 @@
 //! Decapsulation must never panic: arbitrary bytes go through outer-header
 //! parsing, SPI lookup (the first input byte picks whether the SPI field is
 //! forced to the installed SA's) and, for a hit, ESP checks and GCM open;
-//! other mode bits pin the SA's peer address and send the input twice
-//! through `decap_burst` (replay re-check within a burst).
+//! other mode bits pin the SA's peer address, send the input twice
+//! through `decap_burst` (replay re-check within a burst), or through
+//! `decap_udp` with offsets taken from the mode byte.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -46,5 +47,17 @@ fuzz_target!(|input: &[u8]| {
         return;
     }
     let mut frame = Frame::new(&mut buf, 32, rest.len()).unwrap();
+    if mode & 16 == 16 {
+        // The pipeline's entry: the IP header checked by the caller, the
+        // offsets taken from the input (any value must be refused safely).
+        let at = sdwan_crypto::outer::UdpAt {
+            udp_offset: usize::from(mode >> 5) * 4 + 20,
+            ip_len: rest.len().saturating_sub(usize::from(mode & 1)),
+            src: std::net::IpAddr::from([192, 0, 2, 1]),
+            ecn: mode & 3,
+        };
+        let _ = set.decap_udp(&mut frame, at);
+        return;
+    }
     let _ = set.decap(&mut frame);
 });
