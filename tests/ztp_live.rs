@@ -227,7 +227,9 @@ listen = "{EDGE_API}"
         controller.log()
     );
     let pid = edge.child.id();
-    assert_eq!(blue_exports(), ["rt:65000:1"]);
+    // The edge's API can answer a moment after its BGP session is up.
+    let first = wait_until(10, || blue_exports() == ["rt:65000:1"]);
+    assert!(first, "VRF blue exports {:?}", blue_exports());
     // Its client route reached the reflector with the tenant's RT.
     let has_rt = |rt: &str| {
         get(MGMT, "/api/bgp/routes?family=vpnv4")
