@@ -13,27 +13,21 @@
 //! loop and exits, so (Ir at N) - (Ir at 0), divided by N, is
 //! instructions per packet (`copy` is the frame reset alone).
 
+mod common;
+
+use common::{base_routes, env_loop, natt_outer, reset, Setup, HEADROOM, LAN, WAN};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
-use sdwan_crypto::{Cipher, KeyMaterial, NextHeader, OutboundSa, OuterConfig, SaParams};
-use sdwan_dataplane::fib::{fib_channel, NextHop, RouteChange};
-use sdwan_dataplane::neighbor::{ControlEvent, LearnKind, NeighborConfig, NeighborManager};
-use sdwan_dataplane::overlay::{
-    overlay_channel, DecapEntry, InboundSaSpec, InnerEncap, OverlayTable,
-};
+use sdwan_crypto::{Cipher, KeyMaterial, NextHeader, OutboundSa, SaParams};
+use sdwan_dataplane::neighbor::ControlEvent;
+use sdwan_dataplane::overlay::{DecapEntry, InboundSaSpec, InnerEncap, OverlayTable};
 use sdwan_dataplane::pipeline::{
-    process, Context, IcmpRateLimit, LocalAddrs, PortConfig, Verdict, WanGuard, WorkerState,
+    process, IcmpRateLimit, PortConfig, Verdict, WanGuard, WorkerState,
 };
 use sdwan_packet::ethernet::{ethertype, EthernetRepr};
 use sdwan_packet::ipv4::{protocol, Ipv4Repr};
 use sdwan_packet::{Frame, MacAddr};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
-use std::time::Instant;
 
-const HEADROOM: usize = 128;
-const LAN: u16 = 0;
-const WAN: u16 = 1;
 const SPI: u32 = 0x2001;
 const LABEL: u32 = 1001;
 const LAN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
@@ -76,17 +70,7 @@ fn wan_frame(size: usize) -> (Vec<u8>, usize) {
     inner[26..28].copy_from_slice(&5678u16.to_be_bytes());
     inner[28..30].copy_from_slice(&((ip_len - 20) as u16).to_be_bytes());
 
-    let outer = OuterConfig {
-        src: IpAddr::V4(PEER),
-        dst: IpAddr::V4(WAN_ADDR),
-        natt: Some(NattPorts {
-            src: NATT_PORT,
-            dst: NATT_PORT,
-        }),
-        ttl: 64,
-        dscp: DscpPolicy::Copy,
-        df: DfPolicy::Copy,
-    };
+    let outer = natt_outer(IpAddr::V4(PEER), IpAddr::V4(WAN_ADDR));
     let mut sa =
         OutboundSa::<sdwan_crypto::aead::DefaultEngine>::new(params(), &keys(), outer).unwrap();
     let mut buf = vec![0u8; 2 * HEADROOM + inner.len() + 64];
@@ -108,14 +92,6 @@ fn wan_frame(size: usize) -> (Vec<u8>, usize) {
     (out, 14 + ip.len())
 }
 
-struct Setup {
-    ports: Vec<PortConfig>,
-    fib: Arc<sdwan_dataplane::fib::Fib>,
-    neighbors: sdwan_dataplane::neighbor::NeighborTable,
-    local: LocalAddrs,
-    overlay: Arc<OverlayTable>,
-}
-
 fn setup() -> Setup {
     let ports = vec![
         PortConfig::new(LAN, LAN_MAC, 1).with_ipv4(Ipv4Addr::new(10, 1, 0, 1), 24),
@@ -124,42 +100,8 @@ fn setup() -> Setup {
             .with_guard(WanGuard::default()),
     ];
     let gw = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254));
-    let (mut writer, reader) = fib_channel();
-    let add = |vrf, p: &str, len, next_hop| RouteChange::Add {
-        vrf,
-        prefix: p.parse().unwrap(),
-        len,
-        next_hop,
-    };
-    let report = writer.apply([
-        add(0, "0.0.0.0", 0, NextHop::Gateway { port: WAN, via: gw }),
-        add(0, "192.0.2.0", 24, NextHop::Connected { port: WAN }),
-        add(1, "10.1.0.0", 24, NextHop::Connected { port: LAN }),
-    ]);
-    assert!(report.rejected.is_empty());
-    let mut mgr = NeighborManager::new(NeighborConfig::default());
-    let (now, mut acts) = (Instant::now(), Vec::new());
-    let client = IpAddr::V4(CLIENT);
-    mgr.handle_event(
-        ControlEvent::Resolve {
-            port: LAN,
-            ip: client,
-        },
-        now,
-        &mut acts,
-    );
-    mgr.handle_event(
-        ControlEvent::NeighborLearned {
-            port: LAN,
-            ip: client,
-            mac: MacAddr([2, 0, 0, 0, 0, 0x99]),
-            kind: LearnKind::Reply { override_: true },
-        },
-        now,
-        &mut acts,
-    );
-    let (mut ow, _or) = overlay_channel();
-    ow.publish(OverlayTable {
+    let routes = base_routes(gw);
+    let overlay = OverlayTable {
         decap: vec![DecapEntry {
             key: InnerEncap::Mpls { label: LABEL },
             vrf: 1,
@@ -173,25 +115,14 @@ fn setup() -> Setup {
             peer: Some(IpAddr::V4(PEER)),
         }],
         ..OverlayTable::default()
-    });
-    Setup {
-        local: LocalAddrs::new(&ports),
-        ports,
-        fib: reader.load_full(),
-        neighbors: mgr.take_snapshot().unwrap(),
-        overlay: ow.current(),
-    }
+    };
+    let client = (LAN, IpAddr::V4(CLIENT), MacAddr([2, 0, 0, 0, 0, 0x99]));
+    Setup::new(ports, routes, client, overlay)
 }
 
 fn bench(c: &mut Criterion) {
     let s = setup();
-    let ctx = Context {
-        ports: &s.ports,
-        fib: &s.fib,
-        neighbors: &s.neighbors,
-        local: &s.local,
-        overlay: &s.overlay,
-    };
+    let ctx = s.context();
     let mut worker = WorkerState::new(s.ports.len(), IcmpRateLimit::default());
     let mut events = |_e: ControlEvent| {};
     let sizes = [64usize, 1400];
@@ -199,10 +130,8 @@ fn bench(c: &mut Criterion) {
     let mut buf = vec![0u8; HEADROOM + 1600];
 
     // One packet, with a fresh frame: the reset every iteration pays.
-    let mut one = |buf: &mut Vec<u8>, src: &[u8], len: usize, worker: &mut WorkerState| {
-        buf[HEADROOM..HEADROOM + len].copy_from_slice(&src[HEADROOM..HEADROOM + len]);
-        let mut f = Frame::new(buf, HEADROOM, len).unwrap();
-        process(&mut f, WAN, &ctx, worker, &mut events)
+    let mut one = |buf: &mut [u8], src: &[u8], len: usize, worker: &mut WorkerState| {
+        process(&mut reset(buf, src, len), WAN, &ctx, worker, &mut events)
     };
 
     // Sanity: decrypted out of the LAN port, as the client's frame size.
@@ -221,27 +150,9 @@ fn bench(c: &mut Criterion) {
         Verdict::Forward { port: LAN }
     );
 
-    if let Ok(mode) = std::env::var("OVERLAY_LOOP") {
-        let env = |k: &str, d: u64| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d)
-        };
-        let n = env("OVERLAY_ITERS", 0);
-        let size = env("OVERLAY_SIZE", 64) as usize;
-        let (src, len) = wan_frame(size);
-        for _ in 0..n {
-            if mode == "copy" {
-                buf[HEADROOM..HEADROOM + len].copy_from_slice(&src[HEADROOM..HEADROOM + len]);
-                let mut f = Frame::new(&mut buf, HEADROOM, len).unwrap();
-                black_box(&mut f);
-            } else {
-                black_box(one(&mut buf, &src, len, &mut worker));
-            }
-        }
-        std::process::exit(0);
-    }
+    env_loop(&mut buf, wan_frame, |b, src, len| {
+        one(b, src, len, &mut worker)
+    });
 
     let mut g = c.benchmark_group("overlay_decap");
     g.throughput(Throughput::Elements(1));
