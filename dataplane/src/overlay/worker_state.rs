@@ -24,7 +24,6 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub(crate) struct Installed {
     pub local_port: u16,
-    pub peer: Option<IpAddr>,
     params: SaParams,
     keys: KeyMaterial,
 }
@@ -216,7 +215,6 @@ impl OverlayWorker {
         for spec in &table.inbound {
             if let Some(i) = self.installed.get_mut(&spec.spi) {
                 i.local_port = spec.local_port;
-                i.peer = spec.peer;
                 if let Some(sa) = self.inbound.get_mut(spec.spi) {
                     sa.set_tag(u32::from(spec.local_port));
                     sa.set_expected_peer(spec.peer);
@@ -232,7 +230,6 @@ impl OverlayWorker {
                         spec.spi,
                         Installed {
                             local_port: spec.local_port,
-                            peer: spec.peer,
                             params: spec.params,
                             keys: spec.keys.clone(),
                         },

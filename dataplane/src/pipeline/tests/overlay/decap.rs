@@ -93,6 +93,37 @@ fn ipv6_client_over_ipv6_underlay_and_gre_and_vxlan_decap() {
     assert_eq!(v, Verdict::Forward { port: BLUE });
 }
 
+/// A republish that keeps an SA (same SPI, keys) but moves its binding
+/// applies the new peer address and WAN port to the kept SA.
+#[test]
+fn a_republished_binding_moves_the_kept_sa() {
+    let mut edge = Edge::new();
+    let mut sa = peer_sa(IN_V4, PEER_V4, WAN_V4);
+    let mut send = |edge: &mut Edge, sa: &mut OutboundSa<DefaultEngine>| {
+        let f = wan_frame(sa, NextHeader::Mpls, &mpls(1001, 60, &remote_client(60)));
+        edge.run(&f, WAN).0
+    };
+    assert_eq!(send(&mut edge, &mut sa), Verdict::Forward { port: BLUE });
+    // The peer moved to 203.0.113.99: its old address is refused now.
+    let mut t = table();
+    t.inbound[0].peer = Some("203.0.113.99".parse().unwrap());
+    edge.publish(t.clone());
+    assert_eq!(
+        send(&mut edge, &mut sa),
+        Verdict::Drop(DropReason::EspBadOuterSource)
+    );
+    let mut moved = peer_sa(IN_V4, "203.0.113.99", WAN_V4);
+    moved.set_next_seq(10);
+    assert_eq!(send(&mut edge, &mut moved), Verdict::Forward { port: BLUE });
+    // Bound to WAN2 now: the same packet on WAN is the wrong port.
+    t.inbound[0].local_port = WAN2;
+    edge.publish(t);
+    assert_eq!(
+        send(&mut edge, &mut moved),
+        Verdict::Drop(DropReason::EspWrongPeer)
+    );
+}
+
 #[test]
 fn replay_is_dropped_and_survives_a_republish_of_the_same_sa() {
     let mut edge = Edge::new();
