@@ -99,7 +99,7 @@ fn ipv6_client_over_ipv6_underlay_and_gre_and_vxlan_decap() {
 fn a_republished_binding_moves_the_kept_sa() {
     let mut edge = Edge::new();
     let mut sa = peer_sa(IN_V4, PEER_V4, WAN_V4);
-    let mut send = |edge: &mut Edge, sa: &mut OutboundSa<DefaultEngine>| {
+    let send = |edge: &mut Edge, sa: &mut OutboundSa<DefaultEngine>| {
         let f = wan_frame(sa, NextHeader::Mpls, &mpls(1001, 60, &remote_client(60)));
         edge.run(&f, WAN).0
     };
