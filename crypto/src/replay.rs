@@ -24,6 +24,12 @@ pub const MIN_WINDOW: u32 = 64;
 pub const MAX_WINDOW: u32 = 4096;
 const MAX_BLOCKS: usize = 128; // next_pow2(4096/64 + 1)
 
+/// Is `size` a window [`ReplayWindow::new`] takes: 0 (off) or
+/// 64..=4096?
+pub const fn valid_size(size: u32) -> bool {
+    size == 0 || (MIN_WINDOW <= size && size <= MAX_WINDOW)
+}
+
 /// Window size neither 0 nor inside 64..=4096.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadWindowSize(pub u32);
@@ -54,7 +60,7 @@ impl ReplayWindow {
     /// A window accepting `size` packets behind the highest seen
     /// (64..=4096), or no anti-replay check at all (0).
     pub fn new(size: u32) -> Result<Self, BadWindowSize> {
-        if size != 0 && !(MIN_WINDOW..=MAX_WINDOW).contains(&size) {
+        if !valid_size(size) {
             return Err(BadWindowSize(size));
         }
         let nblocks = (size as usize).div_ceil(64) + 1;
@@ -69,11 +75,6 @@ impl ReplayWindow {
 
     pub fn size(&self) -> u32 {
         self.size
-    }
-
-    /// False when anti-replay is off (size 0).
-    pub fn enabled(&self) -> bool {
-        self.size != 0
     }
 
     /// Highest authenticated sequence number (0 before the first packet).
@@ -161,7 +162,7 @@ mod tests {
         assert!(ReplayWindow::new(4096).is_ok());
         assert!(ReplayWindow::new(1000).is_ok());
         assert_eq!(ReplayWindow::new(1).unwrap_err(), BadWindowSize(1));
-        assert!(!ReplayWindow::new(0).unwrap().enabled());
+        assert_eq!(ReplayWindow::new(0).unwrap().size(), 0);
     }
 
     #[test]

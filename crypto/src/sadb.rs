@@ -157,7 +157,7 @@ impl Sadb {
             }
         }
         let w = c.replay_window;
-        if w != 0 && !(crate::replay::MIN_WINDOW..=crate::replay::MAX_WINDOW).contains(&w) {
+        if !crate::replay::valid_size(w) {
             return Err(StaticSaError::BadWindow(w));
         }
         if c.esn && w == 0 {

@@ -207,7 +207,7 @@ pub(super) fn validate(
                         .into(),
                 ))
             }
-            Some(w) if *w.get_ref() == 0 || (64..=4096).contains(w.get_ref()) => *w.get_ref(),
+            Some(w) if sdwan_crypto::replay::valid_size(*w.get_ref()) => *w.get_ref(),
             Some(w) => {
                 return Err(err(
                     w.span(),

@@ -601,9 +601,10 @@ impl<E: AeadEngine> InboundSet<E> {
         }
     }
 
-    /// Everything before the SA's own checks: outer header, keepalive and
-    /// IKE demux, SPI lookup, outer source, Ethernet padding. Counts the
-    /// drops it decides.
+    /// Everything before the SA: outer header, keepalive and IKE demux,
+    /// the SPI ([`sa_for`](Self::sa_for) then finds the SA, checks the
+    /// outer source and drops the Ethernet padding). Counts the drops it
+    /// decides.
     #[inline]
     fn front(&mut self, frame: &mut Frame<'_>) -> Result<Front, DropReason> {
         let located = locate_esp(frame.data(), self.natt_port);

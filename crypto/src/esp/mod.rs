@@ -120,10 +120,13 @@ pub fn nonce(salt: [u8; 4], iv: [u8; IV_LEN]) -> [u8; crate::aead::NONCE_LEN] {
 }
 
 /// The GCM nonce and ESP AAD of one sequence number, built ahead of time.
-/// Why ahead: intel-ipsec-mb reads the IV and AAD with masked vector
-/// loads, which cannot take data from stores still in flight; building
-/// them right before the engine call made every packet wait for its own
-/// stores (~16 ns at 64 B here, measured with `examples/esp_loop.rs`).
+/// Why ahead: intel-ipsec-mb reads the IV and AAD with wide vector
+/// loads, which cannot take data from the several smaller stores that
+/// built them while those are still in flight; building them right
+/// before the engine call made every packet wait for its own stores
+/// (~16 ns at 64 B here, measured with `examples/esp_loop.rs`). The
+/// receive side, which cannot build ahead, re-stores them in one piece
+/// instead (`sdwan_ffi::ipsec_mb::GcmKey::open`).
 /// An SA builds the next packet's values after sending one, so they are
 /// long in the cache when the engine reads them.
 ///

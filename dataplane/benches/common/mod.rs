@@ -5,16 +5,13 @@
 use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
 use sdwan_crypto::OuterConfig;
 use sdwan_dataplane::fib::{fib_channel, Fib, NextHop, RouteChange};
-use sdwan_dataplane::neighbor::{
-    ControlEvent, LearnKind, NeighborConfig, NeighborManager, NeighborTable,
-};
+use sdwan_dataplane::neighbor::{NeighborConfig, NeighborManager, NeighborTable};
 use sdwan_dataplane::overlay::{overlay_channel, OverlayTable};
 use sdwan_dataplane::pipeline::{Context, LocalAddrs, PortConfig, Verdict};
 use sdwan_packet::{Frame, MacAddr};
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Room in front of a frame, as an mbuf's.
 pub const HEADROOM: usize = 128;
@@ -30,7 +27,7 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// `ports` with `routes` installed, one neighbor learned (`port`, `ip`,
+    /// `ports` with `routes` installed, one static neighbor (`port`, `ip`,
     /// `mac`) and `overlay` published.
     pub fn new(
         ports: Vec<PortConfig>,
@@ -43,16 +40,7 @@ impl Setup {
         assert!(report.rejected.is_empty());
         let (port, ip, mac) = neighbor;
         let mut mgr = NeighborManager::new(NeighborConfig::default());
-        let (now, mut acts) = (Instant::now(), Vec::new());
-        mgr.handle_event(ControlEvent::Resolve { port, ip }, now, &mut acts);
-        let kind = LearnKind::Reply { override_: true };
-        let learned = ControlEvent::NeighborLearned {
-            port,
-            ip,
-            mac,
-            kind,
-        };
-        mgr.handle_event(learned, now, &mut acts);
+        mgr.add_static(port, ip, mac);
         let (mut ow, _or) = overlay_channel();
         ow.publish(overlay);
         Self {

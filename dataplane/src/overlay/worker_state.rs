@@ -215,27 +215,29 @@ impl OverlayWorker {
         for spec in &table.inbound {
             if let Some(i) = self.installed.get_mut(&spec.spi) {
                 i.local_port = spec.local_port;
-                if let Some(sa) = self.inbound.get_mut(spec.spi) {
-                    sa.set_tag(u32::from(spec.local_port));
-                    sa.set_expected_peer(spec.peer);
+            } else {
+                match InboundSa::new(spec.params, &spec.keys) {
+                    Ok(sa) => {
+                        self.inbound.insert(sa);
+                        self.installed.insert(
+                            spec.spi,
+                            Installed {
+                                local_port: spec.local_port,
+                                params: spec.params,
+                                keys: spec.keys.clone(),
+                            },
+                        );
+                    }
+                    Err(_) => {
+                        counters.event(Event::InboundSaRejected);
+                        continue;
+                    }
                 }
-                continue;
             }
-            match InboundSa::new(spec.params, &spec.keys) {
-                Ok(mut sa) => {
-                    sa.set_tag(u32::from(spec.local_port));
-                    sa.set_expected_peer(spec.peer);
-                    self.inbound.insert(sa);
-                    self.installed.insert(
-                        spec.spi,
-                        Installed {
-                            local_port: spec.local_port,
-                            params: spec.params,
-                            keys: spec.keys.clone(),
-                        },
-                    );
-                }
-                Err(_) => counters.event(Event::InboundSaRejected),
+            // New or kept, the SA is bound to the spec's port and peer.
+            if let Some(sa) = self.inbound.get_mut(spec.spi) {
+                sa.set_tag(u32::from(spec.local_port));
+                sa.set_expected_peer(spec.peer);
             }
         }
         // WAN ports: where tunnels leave and where inbound SAs arrive.
