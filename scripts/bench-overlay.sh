@@ -396,6 +396,20 @@ dropdiff() {   # reasons whose count grew between $1 and $2
   jq -n --slurpfile a "$WORK/$1.drops" --slurpfile b "$WORK/$2.drops" -c \
     '[$b[0][] | . as $x | {reason, packets: (.packets - ([$a[0][] | select(.reason == $x.reason) | .packets] | add // 0))} | select(.packets != 0)]'
 }
+elapsed() { awk -v a="$(cat "$WORK/$1.t")" -v b="$(cat "$WORK/$2.t")" 'BEGIN {print b - a}'; }
+mpps() {   # mpps A B PORT : PORT's tx packet rate between counters A and B
+  awk -v x="$(ifval "$1" "$3" tx_packets)" -v y="$(ifval "$2" "$3" tx_packets)" -v t="$(elapsed "$1" "$2")" \
+    'BEGIN {printf "%.3f", (y - x) / t / 1e6}'
+}
+wait_decrypted() {   # wait_decrypted WHAT SECS PID... : until edge 1's lan0 has sent a packet
+  local what=$1 secs=$2 i p; shift 2
+  for i in $(seq $((secs * 10))); do
+    [ "$(api "$API_E1" /api/interfaces | jq '.[] | select(.name == "lan0") | .tx_packets' 2>/dev/null)" -gt 0 ] 2>/dev/null && return 0
+    for p in "$@"; do kill -0 "$p" 2>/dev/null || die "$what: an edge exited (logs in $WORK)"; done
+    sleep 0.1
+  done
+  api "$API_E1" /api/drops >&2; die "$what: nothing decrypted after $secs s"
+}
 
 # ours_run MEM SIZE : R_MPPS R_WIRE (wire Gbps from WAN tx bytes) R_DROPS
 ours_run() {
@@ -404,8 +418,8 @@ ours_run() {
   counters a; sleep "$DUR"; counters b
   stop_pid "$E1"; E1=""
   local dt
-  dt=$(awk -v a="$(cat "$WORK/a.t")" -v b="$(cat "$WORK/b.t")" 'BEGIN {print b - a}')
-  R_MPPS=$(awk -v x="$(ifval a wan0 tx_packets)" -v y="$(ifval b wan0 tx_packets)" -v t="$dt" 'BEGIN {printf "%.3f", (y - x) / t / 1e6}')
+  dt=$(elapsed a b)
+  R_MPPS=$(mpps a b wan0)
   R_WIRE=$(awk -v x="$(ifval a wan0 tx_bytes)" -v y="$(ifval b wan0 tx_bytes)" -v t="$dt" 'BEGIN {printf "%.2f", (y - x) * 8 / t / 1e9}')
   R_DROPS=$(dropdiff a b)
   log "ours $1 $2 B: $R_MPPS Mpps (wire $R_WIRE Gbps), tunnel up ${UP_S}s after start, drops in window: $R_DROPS"
@@ -417,7 +431,6 @@ ours_run() {
 # LAN port. R_MPPS = LAN tx rate, R_DROPS: edge 1's drops. Edge 2 is stopped
 # first: it advertises 10.0.0.0/8.
 decap_run() {
-  local i
   stop_pid "$E2"; E2=""
   edge_conf 1 "$(eal_mem "$1")" 1 "$API_E1" "net_pcap0,rx_pcap=$WORK/esp$2.pcap,infinite_rx=1" "" \
     "net_null0,no-rx=1" 172.16.0.1/24 "$(nbr wan0 203.0.113.2 02:00:00:00:00:bb; nbr lan0 172.16.0.2 02:00:00:00:00:02)
@@ -442,18 +455,11 @@ prefix = \"192.168.10.0/24\"
 label = 2101" > "$WORK/edge1p.toml"
   start edge1 "$BIN" edge --config "$WORK/edge1p.toml"; E1=$LASTPID
   wait_api "$API_E1" "$E1" edge1
-  for i in $(seq 300); do
-    [ "$(api "$API_E1" /api/interfaces | jq '.[] | select(.name == "lan0") | .tx_packets' 2>/dev/null)" -gt 0 ] 2>/dev/null && break
-    kill -0 "$E1" 2>/dev/null || die "decap: edge 1 exited (log: $WORK/edge1.log)"
-    [ "$i" = 300 ] && { api "$API_E1" /api/drops >&2; die "decap: nothing decrypted after 30 s"; }
-    sleep 0.1
-  done
+  wait_decrypted decap 30 "$E1"
   sleep 1
   counters a; sleep "$DUR"; counters b
   stop_pid "$E1"; E1=""
-  local dt
-  dt=$(awk -v a="$(cat "$WORK/a.t")" -v b="$(cat "$WORK/b.t")" 'BEGIN {print b - a}')
-  R_MPPS=$(awk -v x="$(ifval a lan0 tx_packets)" -v y="$(ifval b lan0 tx_packets)" -v t="$dt" 'BEGIN {printf "%.3f", (y - x) / t / 1e6}')
+  R_MPPS=$(mpps a b lan0)
   R_DROPS=$(dropdiff a b)
   log "decap $1 $2 B: $R_MPPS Mpps, drops in window: $R_DROPS"
 }
@@ -466,7 +472,7 @@ label = 2101" > "$WORK/edge1p.toml"
 # worker was awake (its busy_ratio is cumulative since start: windowed here
 # with the start time); R_DROPS: edge 1's drops.
 live_run() {
-  local dt i t0 memif="bov$$-memif.sock"   # memif: abstract socket, no file
+  local t0 memif="bov$$-memif.sock"   # memif: abstract socket, no file
   stop_pid "$E2"; E2=""
   edge_conf 1 "$(eal_mem "$1")" 1 "$API_E1" "net_memif0,role=server,socket=$memif,mac=02:5d:01:00:00:01" "" \
     "net_null0,no-rx=1" 172.16.0.1/24 "$(nbr wan0 203.0.113.2 02:5d:02:00:00:01; nbr lan0 172.16.0.2 02:00:00:00:00:02)
@@ -482,19 +488,13 @@ via = \"172.16.0.2\"" > "$WORK/edge1d.toml"
   wait_api "$API_E1" "$E1" edge1
   start edge2 "$BIN" edge --config "$WORK/edge2d.toml"; E2=$LASTPID
   wait_api "$API_E2" "$E2" edge2
-  for i in $(seq 600); do
-    [ "$(api "$API_E1" /api/interfaces | jq '.[] | select(.name == "lan0") | .tx_packets' 2>/dev/null)" -gt 0 ] 2>/dev/null && break
-    kill -0 "$E1" 2>/dev/null && kill -0 "$E2" 2>/dev/null || die "live: an edge exited (logs in $WORK)"
-    [ "$i" = 600 ] && die "live: nothing decrypted after 60 s"
-    sleep 0.1
-  done
+  wait_decrypted live 60 "$E1" "$E2"
   sleep 1
   api "$API_E1" /api/workers > "$WORK/wa.json"; counters a
   sleep "$DUR"
   api "$API_E1" /api/workers > "$WORK/wb.json"; counters b
   stop_pid "$E2"; E2=""; stop_pid "$E1"; E1=""
-  dt=$(awk -v a="$(cat "$WORK/a.t")" -v b="$(cat "$WORK/b.t")" 'BEGIN {print b - a}')
-  R_MPPS=$(awk -v x="$(ifval a lan0 tx_packets)" -v y="$(ifval b lan0 tx_packets)" -v t="$dt" 'BEGIN {printf "%.3f", (y - x) / t / 1e6}')
+  R_MPPS=$(mpps a b lan0)
   R_BUSY=$(awk -v ra="$(jq '.[0].busy_ratio' "$WORK/wa.json")" -v rb="$(jq '.[0].busy_ratio' "$WORK/wb.json")" \
     -v s="$t0" -v a="$(cat "$WORK/a.t")" -v b="$(cat "$WORK/b.t")" \
     'BEGIN {x = (rb * (b - s) - ra * (a - s)) / (b - a); printf "%.2f", (x > 1 ? 1 : x)}')
@@ -572,9 +572,8 @@ if [ -n "$CHURN" ]; then
   rr_in=$(recv rr 127.0.0.73); e1_in=$(recv e1 127.0.0.1)
   secs=$(jq '.seconds' "$WORK/churn.json" 2>/dev/null || echo "$CHURN_S")
   per_s() { awk -v n="$1" -v t="$secs" 'BEGIN {if (n == "" || n == "null") print "NA"; else printf "%.0f/s", n / t}'; }
-  dt0=$(awk -v a="$(cat "$WORK/p.t")" -v b="$(cat "$WORK/c1.t")" 'BEGIN {print b - a}')
-  before=$(awk -v x="$(ifval p wan0 tx_packets)" -v y="$(ifval c1 wan0 tx_packets)" -v t="$dt0" 'BEGIN {printf "%.3f", (y - x) / t / 1e6}')
-  dt=$(awk -v a="$(cat "$WORK/c1.t")" -v b="$(cat "$WORK/d1.t")" 'BEGIN {print b - a}')
+  before=$(mpps p c1 wan0)
+  dt=$(elapsed c1 d1)
   rx=$(( $(ifval d1 lan0 rx_packets) - $(ifval c1 lan0 rx_packets) ))
   tx=$(( $(ifval d1 wan0 tx_packets) - $(ifval c1 wan0 tx_packets) ))
   CHURN_LINE=$(printf '%s\n%s\n%s' \
