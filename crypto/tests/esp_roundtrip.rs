@@ -373,8 +373,6 @@ proptest! {
         let at = sdwan_crypto::outer::UdpAt {
             udp_offset,
             ip_len,
-            src: "192.0.2.1".parse().unwrap(),
-            ecn: 0,
         };
         let _ = inb.decap_udp(&mut f, at);
     }

@@ -88,13 +88,7 @@ fn packets_from_another_address_than_the_expected_peer_are_dropped() {
     let mut good = sender("192.0.2.1", "198.51.100.2", Some(NATT_PORT));
     let (r, _) = decap(&mut set, wire(&mut good, &inner_v4(0), NextHeader::Ipv4));
     let (source, moved) = rebound(r);
-    assert_eq!(
-        source,
-        OuterSource {
-            addr: peer,
-            udp_port: Some(NATT_PORT)
-        }
-    );
+    assert_eq!(source, OuterSource::new(peer, Some(NATT_PORT)));
     assert!(!moved);
 
     // Same keys, other address: refused before decryption, window intact.
@@ -105,7 +99,7 @@ fn packets_from_another_address_than_the_expected_peer_are_dropped() {
     let sa = set.get(SPI).unwrap();
     assert_eq!(sa.counters().drops.get(DropReason::BadOuterSource), 1);
     assert_eq!(sa.highest_seq(), 1);
-    assert_eq!(sa.last_source().unwrap().addr, peer);
+    assert_eq!(sa.last_source().unwrap().addr(), peer);
     assert_eq!(DropReason::BadOuterSource.name(), "bad_outer_source");
 }
 
@@ -131,12 +125,12 @@ fn nat_rebinding_is_reported_for_authenticated_newest_packets_only() {
     );
     let (src, moved) = rebound(decap(&mut set, w2).0);
     assert!(moved, "seq 2 from the new port");
-    assert_eq!(src.udp_port, Some(31000));
+    assert_eq!(src.udp_port(), Some(31000));
     assert!(!rebound(decap(&mut set, w4).0).1, "same new port");
     // Seq 3 from the old port arrives late: authentic, but not the newest.
     assert!(!rebound(decap(&mut set, late).0).1);
     assert_eq!(
-        set.get(SPI).unwrap().last_source().unwrap().udp_port,
+        set.get(SPI).unwrap().last_source().unwrap().udp_port(),
         Some(31000)
     );
     // A forged packet from yet another port moves nothing.
@@ -147,7 +141,7 @@ fn nat_rebinding_is_reported_for_authenticated_newest_packets_only() {
     forged[last] ^= 1;
     assert_eq!(decap(&mut set, forged).0, Err(DropReason::IcvFail));
     assert_eq!(
-        set.get(SPI).unwrap().last_source().unwrap().udp_port,
+        set.get(SPI).unwrap().last_source().unwrap().udp_port(),
         Some(31000)
     );
 }
@@ -222,7 +216,10 @@ fn decap_udp_skips_the_ip_header_and_returns_the_tag() {
     );
     let mut out = sender("192.0.2.1", "198.51.100.2", Some(4501));
     let inner = inner_v4(0);
+    // The source is read from the (unchecked) IPv4 header.
     let udp = |set: &mut InboundSet<E>, mut w: Vec<u8>, src: IpAddr| {
+        let IpAddr::V4(src) = src else { unreachable!() };
+        w[12..16].copy_from_slice(&src.octets());
         let n = w.len();
         // Link padding after the IP packet: ip_len cuts it off.
         w.extend_from_slice(&[0xee; 6]);
@@ -230,8 +227,6 @@ fn decap_udp_skips_the_ip_header_and_returns_the_tag() {
         let at = UdpAt {
             udp_offset: 20,
             ip_len: n,
-            src,
-            ecn: 0,
         };
         let r = set.decap_udp(&mut f, at);
         (r, f.data().to_vec())
@@ -246,7 +241,8 @@ fn decap_udp_skips_the_ip_header_and_returns_the_tag() {
             ..
         }) => {
             assert_eq!((spi, tag, next_header), (SPI, 7, NextHeader::Ipv4));
-            assert_eq!(source.udp_port, Some(4501));
+            assert_eq!(source.addr(), peer);
+            assert_eq!(source.udp_port(), Some(4501));
         }
         other => panic!("{other:?}"),
     }

@@ -53,8 +53,6 @@ fuzz_target!(|input: &[u8]| {
         let at = sdwan_crypto::outer::UdpAt {
             udp_offset: usize::from(mode >> 5) * 4 + 20,
             ip_len: rest.len().saturating_sub(usize::from(mode & 1)),
-            src: std::net::IpAddr::from([192, 0, 2, 1]),
-            ecn: mode & 3,
         };
         let _ = set.decap_udp(&mut frame, at);
         return;

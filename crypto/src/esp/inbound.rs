@@ -56,7 +56,7 @@ pub struct InboundSa<E: AeadEngine> {
     params: SaParams,
     counters: SaCounters,
     /// Packets from any other outer source are dropped (`bad_outer_source`).
-    expected_peer: Option<IpAddr>,
+    expected_peer: Option<OuterSource>,
     /// Outer source of the newest authenticated packet.
     last_source: Option<OuterSource>,
     /// The owner's value for this SA, returned with each packet
@@ -111,17 +111,17 @@ impl<E: AeadEngine> InboundSa<E> {
     /// Changes (or lifts, with `None`) the expected peer of
     /// [`with_expected_peer`](Self::with_expected_peer).
     pub fn set_expected_peer(&mut self, peer: Option<IpAddr>) {
-        self.expected_peer = peer;
+        self.expected_peer = peer.map(|p| OuterSource::new(p, None));
     }
 
     /// Accept this SA's packets only from outer source `peer` (a peer
     /// with a known, un-NATed address; a static gateway).
     pub fn with_expected_peer(mut self, peer: IpAddr) -> Self {
-        self.expected_peer = Some(peer);
+        self.set_expected_peer(Some(peer));
         self
     }
     pub fn expected_peer(&self) -> Option<IpAddr> {
-        self.expected_peer
+        self.expected_peer.map(|p| p.addr())
     }
     /// Outer source of the newest authenticated packet.
     pub fn last_source(&self) -> Option<OuterSource> {
@@ -179,7 +179,7 @@ impl<E: AeadEngine> InboundSa<E> {
     #[inline]
     fn check_source(&mut self, source: &OuterSource) -> Result<(), DropReason> {
         match self.expected_peer {
-            Some(p) if p != source.addr => {
+            Some(p) if !p.same_host(source) => {
                 self.counters.drops.count(DropReason::BadOuterSource);
                 Err(DropReason::BadOuterSource)
             }

@@ -64,40 +64,31 @@ pub(super) fn receive(
         NATT_PORT => {}
         _ => return None,
     }
-    let Some((src, ecn)) = outer_source(&d[l2..]) else {
-        return Some(Verdict::Drop(DropReason::Truncated));
-    };
-    Some(decap(frame, l2, l4, port, src, ecn, ctx, worker, events))
+    Some(decap(frame, l2, l4, port, ctx, worker, events))
 }
 
-/// Source address and ECN field of the outer IP header (validated by the
-/// IP stage).
-#[inline(always)]
-fn outer_source(ip: &[u8]) -> Option<(IpAddr, u8)> {
+/// Source address of the outer IP header (validated by the IP stage).
+fn outer_source(ip: &[u8]) -> Option<IpAddr> {
     match ip.first().map(|b| b >> 4) {
         Some(4) => {
             let h: &[u8; 20] = ip.first_chunk()?;
-            let s = [h[12], h[13], h[14], h[15]];
-            Some((IpAddr::V4(Ipv4Addr::from(s)), h[1] & 3))
+            Some(IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])))
         }
         Some(6) => {
             let h: &[u8; 40] = ip.first_chunk()?;
             let s: [u8; 16] = h[8..24].try_into().ok()?;
-            Some((IpAddr::V6(Ipv6Addr::from(s)), (h[1] >> 4) & 3))
+            Some(IpAddr::V6(Ipv6Addr::from(s)))
         }
         _ => None,
     }
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn decap(
     frame: &mut Frame<'_>,
     l2: usize,
     l4: usize,
     port: &PortConfig,
-    src: IpAddr,
-    ecn: u8,
     ctx: &Context<'_>,
     worker: &mut WorkerState,
     events: &mut impl FnMut(ControlEvent),
@@ -106,12 +97,11 @@ fn decap(
         return Verdict::Drop(DropReason::Truncated);
     }
     // The IP stage validated the outer header and cut the frame to its
-    // length: the crypto layer parses only the UDP part.
+    // length: the crypto layer parses only the UDP part (and reads the
+    // source address and ECN field).
     let at = UdpAt {
         udp_offset: l4 - l2,
         ip_len: frame.len(),
-        src,
-        ecn,
     };
     let ow = &mut worker.overlay;
     ow.dirty = true;
@@ -122,6 +112,10 @@ fn decap(
         Err(r) => return Verdict::Drop(r.into()),
         Ok(Received::Keepalive) => {
             worker.counters.event(Event::OverlayKeepalives);
+            // The frame still starts at the outer IP header.
+            let Some(src) = outer_source(frame.data()) else {
+                return Verdict::Drop(DropReason::Truncated);
+            };
             let now = worker.now_ns;
             worker
                 .overlay
@@ -182,7 +176,7 @@ pub(super) fn receive_native(
         }
         _ => return None,
     };
-    let (src, _) = outer_source(&frame.data()[l2..])?;
+    let src = outer_source(&frame.data()[l2..])?;
     match ctx.overlay.private_peer(port.id, src) {
         None => return None,
         Some(false) => return Some(Verdict::Drop(DropReason::NativeUnknownPeer)),
