@@ -28,6 +28,20 @@ pub fn sum(data: &[u8]) -> u32 {
     fold64(acc)
 }
 
+/// [`sum`] of a fixed 20-byte block (an IPv4 header without options) in
+/// the machine's byte order: equal to `sum` after folding on a big-endian
+/// machine and byte-swapped after folding on a little-endian one (RFC 1071
+/// §2 (B)). For verification only: `fold(sum_native(h)) == 0xffff` exactly
+/// when `fold(sum(h)) == 0xffff`.
+#[inline(always)]
+pub fn sum_native(data: &[u8; 20]) -> u32 {
+    let mut acc: u64 = 0;
+    for w in data.chunks_exact(4) {
+        acc += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    fold64(acc)
+}
+
 /// End-around carry from 64 to 32 bits: two rounds always suffice (the
 /// first leaves at most 0x1_ffff_fffe).
 #[inline]
@@ -110,6 +124,25 @@ mod tests {
     }
 
     proptest! {
+        /// The native-order sum is the big-endian one byte-swapped after
+        /// folding, so both verify the same headers.
+        #[test]
+        fn native_sum_verifies_like_the_big_endian_sum(mut h in any::<[u8; 20]>(), fix in any::<bool>()) {
+            if fix {
+                h[10] = 0;
+                h[11] = 0;
+                let c = checksum(&h);
+                h[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            let (be, ne) = (fold(sum(&h)), fold(sum_native(&h)));
+            let expect = if cfg!(target_endian = "little") { be.swap_bytes() } else { be };
+            prop_assert_eq!(ne, expect);
+            prop_assert_eq!(be == 0xffff, ne == 0xffff);
+            if fix {
+                prop_assert_eq!(ne, 0xffff);
+            }
+        }
+
         #[test]
         fn incremental_equals_recomputed(mut data in proptest::collection::vec(any::<u8>(), 4..64),
                                          word in 0usize..32, new in any::<u16>()) {
