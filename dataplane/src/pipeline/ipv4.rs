@@ -214,7 +214,9 @@ pub(super) fn decrement_ttl(frame: &mut Frame<'_>, l2: usize, ttl: u8) {
 /// requests are answered, the rest goes to the glue (on an internet WAN
 /// port only what its guard admits). Client packets out of the overlay
 /// addressed to us are not answered (the reply would have to go back into
-/// the tunnel).
+/// the tunnel). Tunnel traffic is most of what is addressed to us: this
+/// head is inlined, the rest ([`local_other`]) is a call.
+#[inline(always)]
 fn local(
     frame: &mut Frame<'_>,
     l2: usize,
@@ -226,6 +228,26 @@ fn local(
     if ing.from_overlay {
         return Verdict::Drop(DropReason::LocalUnhandled);
     }
+    let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
+    let (proto, l4, fragment) = (ip.protocol(), l2 + ip.header_len(), ip.is_fragment());
+    if proto == protocol::UDP && !fragment {
+        if let Some(v) = overlay_in::receive(frame, l2, l4, ing.port, ctx, worker, events) {
+            return v;
+        }
+    }
+    local_other(frame, l2, ing, ctx, worker, events)
+}
+
+/// [`local`] past the ESP-in-UDP case.
+#[inline(never)]
+fn local_other(
+    frame: &mut Frame<'_>,
+    l2: usize,
+    ing: Ingress<'_>,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+    events: &mut impl FnMut(ControlEvent),
+) -> Verdict {
     let port = ing.port;
     let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
     let (proto, l4, fragment, dst) = (
@@ -234,11 +256,6 @@ fn local(
         ip.is_fragment(),
         ip.dst(),
     );
-    if proto == protocol::UDP && !fragment {
-        if let Some(v) = overlay_in::receive(frame, l2, l4, port, ctx, worker, events) {
-            return v;
-        }
-    }
     if !fragment {
         if let Some(v) = overlay_in::receive_native(frame, l2, l4, proto, port, ctx, worker, events)
         {
