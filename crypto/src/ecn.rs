@@ -39,13 +39,21 @@ pub const fn combine(inner: u8, outer: u8) -> Option<u8> {
 /// Applies the outer ECN field `outer_ecn` to the inner packet `inner` of
 /// type `nh`, in place. Errors: `ecn_ce_not_ect` (must drop), `bad_inner`
 /// (an IP packet too short to hold its header).
-#[inline]
+/// Every decapsulated packet: the common not-ECT / ECT(0) outer field is
+/// an inlined test, the rest a call.
+#[inline(always)]
 pub fn decap(outer_ecn: u8, nh: NextHeader, inner: &mut [u8]) -> Result<(), DropReason> {
     let outer = outer_ecn & 3;
     if outer == NOT_ECT || outer == ECT0 {
         // Never changes the inner field (first two columns).
         return Ok(());
     }
+    decap_marked(outer, nh, inner)
+}
+
+/// [`decap`] for an ECT(1) or CE outer field.
+#[inline(never)]
+fn decap_marked(outer: u8, nh: NextHeader, inner: &mut [u8]) -> Result<(), DropReason> {
     match nh {
         NextHeader::Ipv4 => {
             if inner.len() < crate::outer::IPV4_HEADER_LEN {

@@ -165,19 +165,19 @@ impl Fib {
         self.id
     }
 
-    #[inline]
+    #[inline(always)]
     fn vrf(&self, vrf: u16) -> Option<&VrfTables> {
         let i = self.vrf_ids.binary_search(&vrf).ok()?;
         self.tables.get(i).map(|t| &**t)
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_hop(&self, index: u32) -> Option<&NextHop> {
         self.next_hops.get(index as usize)
     }
 
     /// Longest-prefix match of `dst` in `vrf`.
-    #[inline]
+    #[inline(always)]
     pub fn lookup_v4(&self, vrf: u16, dst: Ipv4Addr) -> Option<&NextHop> {
         self.next_hop(self.vrf(vrf)?.v4.lookup(dst)?)
     }

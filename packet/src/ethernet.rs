@@ -166,7 +166,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     /// The EtherType of the payload (inside the tag if tagged).
-    #[inline]
+    #[inline(always)]
     pub fn ethertype(&self) -> u16 {
         if self.is_tagged() {
             be16(self.buffer.as_ref(), 16)

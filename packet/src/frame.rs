@@ -56,7 +56,7 @@ impl<'a> Frame<'a> {
     }
 
     /// Grows the packet at the front by `n` bytes and returns them.
-    #[inline]
+    #[inline(always)]
     pub fn prepend(&mut self, n: usize) -> Result<&mut [u8], NoRoom> {
         let start = self.start.checked_sub(n).ok_or(NoRoom)?;
         self.start = start;

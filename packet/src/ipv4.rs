@@ -53,7 +53,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// header present, Total Length >= header, Total Length <= buffer
     /// (bytes past Total Length are link padding). Does not verify the
     /// checksum: see [`Self::verify_checksum`].
-    #[inline]
+    #[inline(always)]
     pub fn new_checked(buffer: T) -> Result<Self> {
         let p = Self { buffer };
         let b = p.buffer.as_ref();
@@ -115,21 +115,21 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     pub fn ident(&self) -> u16 {
         be16(self.buffer.as_ref(), 4)
     }
-    #[inline]
+    #[inline(always)]
     pub fn dont_frag(&self) -> bool {
         be16(self.buffer.as_ref(), 6) & FLAG_DF != 0
     }
-    #[inline]
+    #[inline(always)]
     pub fn more_frags(&self) -> bool {
         be16(self.buffer.as_ref(), 6) & FLAG_MF != 0
     }
     /// Fragment offset in bytes.
-    #[inline]
+    #[inline(always)]
     pub fn frag_offset(&self) -> usize {
         usize::from(be16(self.buffer.as_ref(), 6) & FRAG_OFFSET_MASK) * 8
     }
     /// True for any fragment (first or later).
-    #[inline]
+    #[inline(always)]
     pub fn is_fragment(&self) -> bool {
         self.more_frags() || self.frag_offset() != 0
     }

@@ -200,7 +200,7 @@ impl RateLimiter {
         h as usize & self.mask
     }
 
-    #[inline]
+    #[inline(always)]
     fn check_key(&mut self, key: u128, v6: bool, now: u64) -> Result<Charged, PolicyDrop> {
         let i = self.bucket(key, v6);
         let b = &mut self.tat[i];

@@ -366,13 +366,13 @@ impl Lpm4 {
     }
 
     /// Longest-prefix match of `addr`.
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&self, addr: Ipv4Addr) -> Option<u32> {
         self.lookup_u32(u32::from(addr))
     }
 
     /// Longest-prefix match of an address in host byte order.
-    #[inline]
+    #[inline(always)]
     pub fn lookup_u32(&self, addr: u32) -> Option<u32> {
         let (t, m) = dir_index(addr);
         let slot = &self.top[t].slots[m];

@@ -124,7 +124,7 @@ impl NeighborTable {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn lookup_v4(&self, port: u16, ip: Ipv4Addr) -> Option<&NeighborEntry> {
         let mask = self.v4.len().checked_sub(1)?;
         let key = v4_key(port, ip);

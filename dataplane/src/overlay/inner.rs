@@ -197,7 +197,7 @@ fn push_vxlan(
 /// Pops the inner header of a decrypted payload (`frame` holds it from its
 /// first byte): returns the VPN identifier and the client packet's family;
 /// the frame then holds the client packet.
-#[inline]
+#[inline(always)]
 pub fn pop(frame: &mut Frame<'_>, nh: NextHeader) -> Result<(InnerEncap, Family), DropReason> {
     let d = frame.data();
     let (key, skip, family) = match nh {

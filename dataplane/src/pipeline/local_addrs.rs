@@ -58,7 +58,7 @@ impl LocalAddrs {
     }
 
     /// (source is ours, destination is ours) in `vrf`, in one pass.
-    #[inline]
+    #[inline(always)]
     pub fn ours_v4(&self, vrf: u16, src: Ipv4Addr, dst: Ipv4Addr) -> (bool, bool) {
         let (ks, kd) = (key_v4(vrf, src), key_v4(vrf, dst));
         if self.filter_v4 & (bit(ks) | bit(kd)) == 0 {

@@ -205,7 +205,7 @@ pub(super) fn limit(
 /// peer), so it gives back the token step 1 took: a peer's tunnel traffic
 /// is not limited, while anything unverified sent with its address still
 /// is. Nothing is given back for a packet step 1 did not charge.
-#[inline]
+#[inline(always)]
 pub(super) fn refund(port: &PortConfig, worker: &mut WorkerState) {
     let gw = &mut worker.wan_guard;
     if let (Some((p, c)), Some(Slot::On(limiter))) =
