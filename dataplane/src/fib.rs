@@ -165,9 +165,15 @@ impl Fib {
         self.id
     }
 
+    /// An edge has a handful of VRFs: up to 8 ids are scanned (no call,
+    /// no branch per probe), more are searched.
     #[inline(always)]
     fn vrf(&self, vrf: u16) -> Option<&VrfTables> {
-        let i = self.vrf_ids.binary_search(&vrf).ok()?;
+        let i = if self.vrf_ids.len() <= 8 {
+            self.vrf_ids.iter().position(|&v| v == vrf)?
+        } else {
+            self.vrf_ids.binary_search(&vrf).ok()?
+        };
         self.tables.get(i).map(|t| &**t)
     }
 
@@ -576,6 +582,36 @@ mod tests {
         );
         assert_eq!(routes[4].vrf, 7);
         assert_eq!(routes[4].prefix, v6("2001:db8::"));
+    }
+
+    /// Up to 8 VRFs are scanned, more are binary-searched: both find
+    /// each VRF's own route and nothing for a VRF without tables.
+    #[test]
+    fn vrf_tables_are_found_with_few_and_many_vrfs() {
+        for count in [1u16, 8, 9, 40] {
+            let (mut w, r) = fib_channel();
+            // Odd ids, added out of order.
+            let ids: Vec<u16> = (0..count).rev().map(|i| 2 * i + 1).collect();
+            w.apply(
+                ids.iter()
+                    .map(|&vrf| add(vrf, v4("10.0.0.0"), 8, NextHop::Connected { port: vrf })),
+            );
+            let fib = r.load_full();
+            let dst = "10.1.2.3".parse().unwrap();
+            for &vrf in &ids {
+                assert_eq!(
+                    fib.lookup_v4(vrf, dst),
+                    Some(&NextHop::Connected { port: vrf }),
+                    "{count} VRFs, VRF {vrf}"
+                );
+                assert_eq!(
+                    fib.lookup_v4(vrf + 1, dst),
+                    None,
+                    "{count} VRFs, VRF {}",
+                    vrf + 1
+                );
+            }
+        }
     }
 
     #[test]
