@@ -14,6 +14,7 @@
 //! destination at the new source (RFC 3948 §3; only authenticated packets
 //! may move it, so a forged packet cannot redirect the tunnel).
 
+use super::sa_table::SaTable;
 use super::{
     aad, KeyMaterial, NextHeader, SaCounters, SaParams, ESP_HEADER_LEN, ICV_LEN, IV_LEN, MIN_SPI,
     TRAILER_LEN,
@@ -23,8 +24,6 @@ use crate::outer::{locate_esp, locate_in_udp, Located, OuterSource, UdpAt, NATT_
 use crate::replay::{BadWindowSize, ReplayWindow};
 use crate::{DropCounters, DropReason};
 use sdwan_packet::Frame;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 /// Smallest encrypted part: payload + padding + trailer is a non-zero
@@ -369,29 +368,10 @@ pub enum Received {
     Ike,
 }
 
-/// Identity-like hasher for SPIs: they are random or HKDF output already,
-/// so a multiply spreads them and SipHash would only cost cycles.
-#[derive(Default)]
-pub struct SpiHasher(u64);
-
-impl Hasher for SpiHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8 | u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.0 = u64::from(v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
 /// One worker's inbound SAs, by SPI, with the drops that happen before an
 /// SA is known (outer header, unknown SPI).
 pub struct InboundSet<E: AeadEngine> {
-    sas: HashMap<u32, InboundSa<E>, BuildHasherDefault<SpiHasher>>,
+    sas: SaTable<InboundSa<E>>,
     natt_port: u16,
     drops: DropCounters,
     keepalives: u64,
@@ -408,7 +388,7 @@ impl<E: AeadEngine> InboundSet<E> {
     /// A set that accepts ESP directly and in UDP to `natt_port`.
     pub fn new(natt_port: u16) -> Self {
         Self {
-            sas: HashMap::default(),
+            sas: SaTable::default(),
             natt_port,
             drops: DropCounters::default(),
             keepalives: 0,
@@ -421,19 +401,19 @@ impl<E: AeadEngine> InboundSet<E> {
         self.sas.insert(sa.spi, sa)
     }
     pub fn remove(&mut self, spi: u32) -> Option<InboundSa<E>> {
-        self.sas.remove(&spi)
+        self.sas.remove(spi)
     }
     pub fn get(&self, spi: u32) -> Option<&InboundSa<E>> {
-        self.sas.get(&spi)
+        self.sas.get(spi)
     }
     pub fn get_mut(&mut self, spi: u32) -> Option<&mut InboundSa<E>> {
-        self.sas.get_mut(&spi)
+        self.sas.get_mut(spi)
     }
     pub fn len(&self) -> usize {
         self.sas.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.sas.is_empty()
+        self.sas.len() == 0
     }
     pub fn iter(&self) -> impl Iterator<Item = &InboundSa<E>> {
         self.sas.values()
@@ -486,12 +466,12 @@ impl<E: AeadEngine> InboundSet<E> {
     /// dropped from `frame`.
     #[inline(always)]
     fn sa_for<'s>(
-        sas: &'s mut HashMap<u32, InboundSa<E>, BuildHasherDefault<SpiHasher>>,
+        sas: &'s mut SaTable<InboundSa<E>>,
         drops: &mut DropCounters,
         frame: &mut Frame<'_>,
         at: &EspAt,
     ) -> Result<&'s mut InboundSa<E>, DropReason> {
-        let Some(sa) = sas.get_mut(&at.spi) else {
+        let Some(sa) = sas.get_mut(at.spi) else {
             drops.count(DropReason::BadSpi);
             return Err(DropReason::BadSpi);
         };
@@ -555,7 +535,7 @@ impl<E: AeadEngine> InboundSet<E> {
             let mut jobs: [Option<AeadJob<'_, E>>; MAX_BURST] = std::array::from_fn(|_| None);
             for ((f, p), j) in frames.iter_mut().zip(&pending).zip(&mut jobs) {
                 let Some((at, c)) = p else { continue };
-                let (Some(sa), Ok(buf)) = (sas.get(&at.spi), esp_body(f, at.esp_offset)) else {
+                let (Some(sa), Ok(buf)) = (sas.get(at.spi), esp_body(f, at.esp_offset)) else {
                     continue;
                 };
                 *j = Some(AeadJob {
@@ -579,7 +559,7 @@ impl<E: AeadEngine> InboundSet<E> {
             .zip(opened)
         {
             let Some((at, c)) = p else { continue };
-            let Some(sa) = self.sas.get_mut(&at.spi) else {
+            let Some(sa) = self.sas.get_mut(at.spi) else {
                 continue;
             };
             let got = if ok {

@@ -30,11 +30,13 @@ mod inbound;
 mod keys;
 mod layout;
 mod outbound;
+mod sa_table;
 mod shared;
 
-pub use inbound::{InboundError, InboundSa, InboundSet, Received, SpiHasher};
+pub use inbound::{InboundError, InboundSa, InboundSet, Received};
 pub use keys::{BadKeyMaterial, Cipher, KeyMaterial};
 pub use outbound::{OutboundError, OutboundSa, OuterConfig};
+pub use sa_table::SpiHasher;
 pub use shared::SharedOutboundSa;
 
 use crate::lifetime::Lifetime;
