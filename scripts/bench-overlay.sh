@@ -41,14 +41,15 @@
 #   RFC 4106), UDP 4500 (RFC 3948), outer IPv4, Ethernet.
 #
 # Measured: edge 1's WAN tx packet counter over SECONDS (GET /api/interfaces)
-# -> Mpps; Gbps = Mpps x input frame bytes x 8, as dp_anchors.sh computes
-# secgw's (the frames on the WAN are ~70 B longer; "wire Gbps" counts those).
+# -> Mpps; Gbps = Mpps x input frame bytes x 8, for secgw likewise (as
+# dp_anchors.sh computes it; the frames on the WAN are ~70 B longer; "wire Gbps" counts those).
 # Input frames are 64 B / 1400 B Ethernet frames (50 B / 1386 B IP packets;
 # the 1386 B packets fit the 1500 B WAN MTU after the ~66 B of overlay
-# overhead), UDP, 1024 destinations in 10.0.0.0/8 — the same frames
-# ipsec-secgw gets from dp_anchors.sh. secgw: dp_anchors.sh -t secgw
-# (lib_cpu_esn: AES-128-GCM ESN tunnel on the cpu-crypto path, the closest of
-# its cases); ratio = ours / secgw.
+# overhead), UDP, 1024 destinations in 10.0.0.0/8. secgw gets the same
+# frames from the same net_pcap/net_null vdevs on the same core, in runs
+# that alternate with ours: ipsec-secgw built as dp_anchors.sh -t secgw
+# builds it, in its lib_cpu_esn case (AES-128-GCM ESN tunnel on the
+# cpu-crypto path, the closest of its cases to ours); ratio = ours / secgw.
 #
 # Route churn: while edge 1 forwards the 64 B flow to 10.0.0.0/8,
 # scripts/bgp-churn.py announces and withdraws /24s of 100.64.0.0/10 (RT
@@ -85,9 +86,9 @@
 # Needs root, DPDK 22.11 (dpdk-testpmd installed by scripts/setup.sh), curl,
 # jq, python3; secgw also make, cc, dpdk-doc (see dp_anchors.sh).
 # BIN=${SDWAN_BIN:-target/release/sdwan}, built unless SDWAN_SKIP_BUILD=1.
-# Takes ~9 minutes with the defaults (secgw outbound ~4, each edge start
-# ~10-15 s: a new tunnel waits for the peer's confirmation, at most 10 s;
-# decap ~1.5); 14.5 minutes with -r 3.
+# Takes ~5 minutes with the defaults (each edge start ~10-15 s: a new
+# tunnel waits for the peer's confirmation, at most 10 s; decap ~1.5);
+# ~12 minutes with -r 3.
 # stdout: the tables. stderr: progress. Everything started here is stopped by
 # PID at exit; the work dir is removed; vm.nr_hugepages is put back.
 set -uo pipefail
@@ -118,7 +119,6 @@ done
 [[ ,$PARTS, == *,live,* ]] || LIVE=""
 [[ ,$PARTS, == *,churn,* ]] || CHURN=""
 
-ANCHORS=${ANCHORS:-$ROOT/../shared/bench/dp_anchors.sh}
 RR_PORT=17179 API_RR=127.0.0.1:17170 API_E1=127.0.0.1:17171 API_E2=127.0.0.1:17172
 IN_MAC=02:70:63:61:70:00     # net_pcap0's fixed MAC: the frames are addressed to it
 REMOTE=10.0.0.0/8            # edge 2's client prefix, the pcap's destinations
@@ -164,23 +164,13 @@ eal_mem() { if [ "$1" = huge ]; then echo '"--in-memory"'; else echo '"--no-huge
 
 # ---------------------------------------------------------------- secgw
 declare -A SG=()
-run_secgw() {
-  local mems=${MEMS// /,} m k
-  [ "$mems" = "nohuge,huge" ] && mems=both
-  if [ -n "$SKIP_SECGW" ] || [ -z "$FWD" ]; then return; fi
-  if [ ! -x "$ANCHORS" ]; then log "secgw: $ANCHORS not found: skipped"; return; fi
-  log "secgw: $ANCHORS -t secgw -m $mems -r $RUNS -d $DUR (a few minutes)"
-  "$ANCHORS" -t secgw -m "$mems" -r "$RUNS" -d "$DUR" > "$WORK/secgw.txt" 2> "$WORK/secgw.err"
-  grep -E '^# (secgw|huge)' "$WORK/secgw.err" >&2
-  for m in $MEMS; do
-    k=secgw.esp_gcm128.lib_cpu_esn
-    SG[64.$m]=$(awk -v k="$k.64B.$m.mpps.median" '$1 == k {print $2}' "$WORK/secgw.txt")
-    SG[1400.$m]=$(awk -v k="$k.1400B.$m.mpps.median" '$1 == k {print $2}' "$WORK/secgw.txt")
-  done
-}
 
-# secgw inbound: built here as dp_anchors.sh builds it (Debian's example
+# ipsec-secgw, built here as dp_anchors.sh builds it (Debian's example
 # sources, no RX checksum offload demanded of vdevs); SGW_IN="" = skipped.
+# Outbound: dp_anchors.sh's lib_cpu_esn case (SA 5, ESP tunnel 172.16.1.5
+# -> 172.16.2.5, AES-128-GCM on the cpu-crypto path, ESN: -l -e) with the
+# SP matching our frames' destinations; inbound: SPI 0x105, replay window 0
+# (its default).
 ESP_KEY=000102030405060708090a0b0c0d0e0f10111213   # AES-128 key || salt
 SGW_SPI=0x105 OURS_SPI=0x2001
 SGW_IN=""
@@ -188,13 +178,13 @@ build_secgw_in() {
   local src=/usr/share/dpdk/examples k
   if [ -n "$SKIP_SECGW" ]; then return; fi
   if [ ! -f $src/ipsec-secgw/Makefile ]; then
-    log "secgw inbound: $src/ipsec-secgw missing (apt-get install dpdk-doc): skipped"; return
+    log "secgw: $src/ipsec-secgw missing (apt-get install dpdk-doc): skipped"; return
   fi
   mkdir -p "$WORK/sgw"; cp -r $src/ipsec-secgw $src/common "$WORK/sgw/"
   sed -i 's/^\t\t\.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM,/\t\t.offloads = 0,/' \
       "$WORK/sgw/ipsec-secgw/ipsec-secgw.c"
   if ! make -C "$WORK/sgw/ipsec-secgw" -j2 > "$WORK/sgw-build.log" 2>&1; then
-    log "secgw inbound: build failed (see $WORK/sgw-build.log): skipped"; return
+    log "secgw: build failed (see $WORK/sgw-build.log): skipped"; return
   fi
   k=$(echo "$ESP_KEY" | sed 's/../&:/g; s/:$//')
   printf '%s\n' \
@@ -202,26 +192,35 @@ build_secgw_in() {
     "sp ipv4 in esp protect $((SGW_SPI)) pri 1 dst 10.0.0.0/8 sport 0:65535 dport 0:65535" \
     "rt ipv4 dst 10.0.0.0/8 port 1" "neigh port 1 02:00:00:00:00:99" "neigh port 0 02:00:00:00:00:98" \
     > "$WORK/sgw-in.cfg"
+  k=01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10:11:12:13:14   # dp_anchors.sh's key + salt
+  printf '%s\n' \
+    "sp ipv4 out esp protect 5 pri 1 dst $REMOTE sport 0:65535 dport 0:65535" \
+    "sa out 5 aead_algo aes-128-gcm aead_key $k mode ipv4-tunnel src 172.16.1.5 dst 172.16.2.5 type cpu-crypto" \
+    "rt ipv4 dst 172.16.2.5/32 port 1" "neigh port 1 02:00:00:00:00:99" "neigh port 0 02:00:00:00:00:98" \
+    > "$WORK/sgw-out.cfg"
   SGW_IN=$WORK/sgw/ipsec-secgw/build/ipsec-secgw
 }
 
-# secgw_in_run MEM SIZE : R_MPPS = secgw's packets sent per second (its
-# cumulative 1 s stats, timestamped on arrival; the first 2 are warm-up)
-secgw_in_run() {
-  local eal="--no-huge -m 1024 --no-shconf" logf=$WORK/sgw-in.$1.$2.log pid
-  [ "$1" = huge ] && eal="-m 1024 --in-memory"
+# secgw_run in|out MEM SIZE : R_MPPS = secgw's packets sent per second (its
+# cumulative 1 s stats, timestamped on arrival; the first 2 are warm-up).
+# in: the ESP pcap, port 0 unprotected; out: our plain frames, ESN.
+secgw_run() {
+  local eal="--no-huge -m 1024 --no-shconf" logf=$WORK/sgw-$1.$2.$3.log pid pcap=$WORK/sgw$3.pcap
+  local flags=(-u 0x1 -l) name=inbound
+  [ "$2" = huge ] && eal="-m 1024 --in-memory"
+  [ "$1" = out ] && { pcap=$WORK/in$3.pcap flags=(-l -e) name=outbound; }
   # shellcheck disable=SC2086
   ( timeout -k 5 $((DUR + 5)) stdbuf -oL "$SGW_IN" -l 1 $eal --no-pci --no-telemetry \
       --vdev crypto_aesni_gcm0 --file-prefix "bov$$-sgw" \
-      --vdev "net_pcap0,rx_pcap=$WORK/sgw$2.pcap,infinite_rx=1" --vdev net_null1 \
-      -- -p 0x3 -P -u 0x1 --config="(0,0,1)" -f "$WORK/sgw-in.cfg" -t 1 -l 2>&1 < /dev/null |
+      --vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1" --vdev net_null1 \
+      -- -p 0x3 -P --config="(0,0,1)" -f "$WORK/sgw-$1.cfg" -t 1 "${flags[@]}" 2>&1 < /dev/null |
     while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done ) > "$logf" &
   pid=$!; PIDS+=("$pid"); wait "$pid"; untrack "$pid"
-  grep -q 'Cause:' "$logf" && log "secgw inbound: $(grep -m1 'Cause:' "$logf" | cut -d' ' -f3-)"
+  grep -q 'Cause:' "$logf" && log "secgw $name: $(grep -m1 'Cause:' "$logf" | cut -d' ' -f3-)"
   R_MPPS=$(awk '/Total packets sent:/ { if (++n <= 2) next
         if (t0 == "") { t0 = $1; c0 = $NF } t1 = $1; c1 = $NF }
       END { if (t1 > t0) printf "%.3f", (c1 - c0) / (t1 - t0) / 1e6; else print "NA" }' "$logf")
-  log "secgw inbound $1 $2 B: $R_MPPS Mpps"
+  log "secgw $name $2 $3 B: $R_MPPS Mpps"
 }
 
 # ---------------------------------------------------------------- hugepages
@@ -513,9 +512,8 @@ if [ -n "$DECAP" ]; then
     /usr/bin/python3 "$ROOT/scripts/mkesp.py" "$WORK/sgw$s.pcap" "$s" 1024 "$IN_MAC" --spi "$SGW_SPI" \
       --key "$ESP_KEY" --src 172.16.1.5 --dst 172.16.2.5 || die "mkesp.py failed"
   done
-  build_secgw_in
 fi
-run_secgw
+[ -n "$DECAP$FWD" ] && build_secgw_in
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 start_underlay
 
@@ -524,9 +522,14 @@ if [ -n "$FWD" ]; then
   for m in $MEMS; do
     if [ "$m" = huge ] && ! setup_huge; then continue; fi
     for s in 64 1400; do
-      mp=() wg=()
-      for _ in $(seq "$RUNS"); do ours_run "$m" "$s"; mp+=("$R_MPPS"); wg+=("$R_WIRE"); done
+      mp=() wg=() sg=()
+      # secgw and ours alternate run by run (the machine's load drifts)
+      for _ in $(seq "$RUNS"); do
+        if [ -n "$SGW_IN" ]; then secgw_run out "$m" "$s"; sg+=("$R_MPPS"); fi
+        ours_run "$m" "$s"; mp+=("$R_MPPS"); wg+=("$R_WIRE")
+      done
       OURS[$s.$m]=$(median "${mp[@]}"); WIRE[$s.$m]=$(median "${wg[@]}"); DROPS[$s.$m]=$R_DROPS
+      [ -n "$SGW_IN" ] && SG[$s.$m]=$(median "${sg[@]}")
     done
   done
 fi
@@ -590,7 +593,7 @@ if [ -n "$DECAP" ]; then
     for s in 64 1400; do
       mp=() sg=()
       for _ in $(seq "$RUNS"); do
-        if [ -n "$SGW_IN" ]; then secgw_in_run "$m" "$s"; sg+=("$R_MPPS"); fi
+        if [ -n "$SGW_IN" ]; then secgw_run in "$m" "$s"; sg+=("$R_MPPS"); fi
         decap_run "$m" "$s"; mp+=("$R_MPPS")
       done
       DEC[$s.$m]=$(median "${mp[@]}"); DECDROPS[$s.$m]=$R_DROPS
@@ -623,7 +626,7 @@ if [ -n "$FWD" ]; then
       "$og" "$gg" "$(ratio "$og" "$gg")" "${WIRE[$s.$m]:-NA}"
   done; done
   echo "ours: sdwan edge, ESP-in-UDP 4500 (NAT-T) + MPLS label, AES-128-GCM ESN; Gbps = Mpps x input frame x 8"
-  echo "secgw: dpdk ipsec-secgw lib_cpu_esn (ESP tunnel AES-128-GCM ESN, no NAT-T), dp_anchors.sh; wire Gbps = our WAN tx bytes"
+  echo "secgw: dpdk ipsec-secgw -l -e outbound ESP tunnel AES-128-GCM cpu-crypto ESN, no NAT-T (dp_anchors.sh's lib_cpu_esn case), same pcap; wire Gbps = our WAN tx bytes"
   for m in $MEMS; do for s in 64 1400; do
     d=${DROPS[$s.$m]:-}
     [ -n "$d" ] && [ "$d" != "[]" ] && echo "ours drops $m ${s}B: $d"
