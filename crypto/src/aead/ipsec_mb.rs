@@ -53,6 +53,7 @@ impl AeadEngine for IpsecMbGcm {
         GcmKey::new(key).map(Self).ok_or(BadKey)
     }
 
+    #[inline(always)]
     fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) {
         let (data, tag) = buf.split_at_mut(buf.len() - TAG_LEN);
         let tag: &mut [u8; TAG_LEN] = tag.try_into().expect("split leaves 16 bytes");

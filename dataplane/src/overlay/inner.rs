@@ -123,7 +123,7 @@ pub struct VxlanOuter {
 /// Pushes the inner header for `encap` in front of the client packet that
 /// `frame` holds; returns the ESP next header. `ttl` is the client packet's
 /// TTL / hop limit (MPLS copies it). The caller checked the headroom.
-#[inline]
+#[inline(always)]
 pub fn push(
     frame: &mut Frame<'_>,
     encap: InnerEncap,

@@ -29,7 +29,8 @@ use sdwan_policy::FlowKey;
 /// The path kind of the client packet at `l2` (ingress VRF `vrf`) toward
 /// `path` (`None`: the VRF has no overlay route for it). `Ok(None)`: the
 /// policy does not apply (no rules and no overlay route), route as usual.
-#[inline]
+/// A VRF without rules is an inlined test; the policy is a call.
+#[inline(always)]
 pub(super) fn decide(
     frame: &Frame<'_>,
     l2: usize,
@@ -38,8 +39,7 @@ pub(super) fn decide(
     ctx: &Context<'_>,
     worker: &mut WorkerState,
 ) -> Result<Option<PathKind>, DropReason> {
-    let table = ctx.overlay;
-    let Some(policy) = table.policy_of(vrf) else {
+    let Some(policy) = ctx.overlay.policy_of(vrf) else {
         // No rules: encrypted on whatever tunnel there is.
         return match path {
             None => Ok(None),
@@ -48,6 +48,21 @@ pub(super) fn decide(
                 .map_err(DropReason::from),
         };
     };
+    decide_by_policy(frame, l2, vrf, path, policy, ctx, worker)
+}
+
+/// [`decide`] in a VRF with classification rules.
+#[inline(never)]
+fn decide_by_policy(
+    frame: &Frame<'_>,
+    l2: usize,
+    vrf: u16,
+    path: Option<&OverlayPath>,
+    policy: &sdwan_policy::classifier::PolicySnapshot,
+    ctx: &Context<'_>,
+    worker: &mut WorkerState,
+) -> Result<Option<PathKind>, DropReason> {
+    let table = ctx.overlay;
     let breakout = table.breakout_of(vrf).is_some();
     if path.is_none() && !breakout {
         return Ok(None);
