@@ -235,27 +235,23 @@ fn local(
             return v;
         }
     }
-    local_other(frame, l2, ing, ctx, worker, events)
+    local_other(frame, (l2, l4), (proto, fragment), ing, ctx, worker, events)
 }
 
-/// [`local`] past the ESP-in-UDP case.
+/// [`local`] past the ESP-in-UDP case: `at` = (IP header, its payload),
+/// `kind` = (protocol, is a fragment) as `local` read them.
 #[inline(never)]
 fn local_other(
     frame: &mut Frame<'_>,
-    l2: usize,
+    (l2, l4): (usize, usize),
+    (proto, fragment): (u8, bool),
     ing: Ingress<'_>,
     ctx: &Context<'_>,
     worker: &mut WorkerState,
     events: &mut impl FnMut(ControlEvent),
 ) -> Verdict {
     let port = ing.port;
-    let ip = Ipv4Packet::new_unchecked(&frame.data()[l2..]);
-    let (proto, l4, fragment, dst) = (
-        ip.protocol(),
-        l2 + ip.header_len(),
-        ip.is_fragment(),
-        ip.dst(),
-    );
+    let dst = Ipv4Packet::new_unchecked(&frame.data()[l2..]).dst();
     if !fragment {
         if let Some(v) = overlay_in::receive_native(frame, l2, l4, proto, port, ctx, worker, events)
         {
