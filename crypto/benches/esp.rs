@@ -21,7 +21,6 @@ use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{black_box, BatchSize, Criterion, Throughput};
 use sdwan_crypto::aead::{AeadEngine, MAX_BURST};
 use sdwan_crypto::esp::OuterConfig;
-use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
 use sdwan_crypto::{
     Cipher, DropReason, InboundSa, InboundSet, KeyMaterial, NextHeader, OutboundSa, Received,
     SaParams,
@@ -40,17 +39,10 @@ fn keys() -> KeyMaterial {
 }
 
 fn outbound<E: AeadEngine>() -> OutboundSa<E> {
-    let outer = OuterConfig {
-        src: "192.0.2.1".parse().unwrap(),
-        dst: "198.51.100.1".parse().unwrap(),
-        natt: Some(NattPorts {
-            src: NATT_PORT,
-            dst: NATT_PORT,
-        }),
-        ttl: 64,
-        dscp: DscpPolicy::Copy,
-        df: DfPolicy::Copy,
-    };
+    let outer = OuterConfig::natt(
+        "192.0.2.1".parse().unwrap(),
+        "198.51.100.1".parse().unwrap(),
+    );
     OutboundSa::new(SaParams::new(SPI), &keys(), outer).unwrap()
 }
 

@@ -27,24 +27,16 @@
 //! packets ahead.
 use sdwan_crypto::aead::AeadEngine;
 use sdwan_crypto::esp::OuterConfig;
-use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
 use sdwan_crypto::{Cipher, KeyMaterial, NextHeader, OutboundSa, SaParams};
 use sdwan_packet::Frame;
 use std::hint::black_box;
 
 fn run<E: AeadEngine>(mode: &str, size: usize, iters: u64, head: usize) {
     let keys = KeyMaterial::from_rfc4106(Cipher::AesGcm128, &[0x42; 20]).unwrap();
-    let outer = OuterConfig {
-        src: "192.0.2.1".parse().unwrap(),
-        dst: "198.51.100.1".parse().unwrap(),
-        natt: Some(NattPorts {
-            src: NATT_PORT,
-            dst: NATT_PORT,
-        }),
-        ttl: 64,
-        dscp: DscpPolicy::Copy,
-        df: DfPolicy::Copy,
-    };
+    let outer = OuterConfig::natt(
+        "192.0.2.1".parse().unwrap(),
+        "198.51.100.1".parse().unwrap(),
+    );
     let mut sa = OutboundSa::<E>::new(SaParams::new(0x1234_5678), &keys, outer).unwrap();
     let engine = E::new(&[0x42; 16]).unwrap();
     let mut buf = vec![0u8; head + size + 64];

@@ -6,7 +6,6 @@
 
 use sdwan_crypto::aead::{AeadEngine, MAX_BURST};
 use sdwan_crypto::esp::OuterConfig;
-use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
 use sdwan_crypto::{
     Cipher, DropReason, InboundSa, InboundSet, KeyMaterial, NextHeader, OutboundSa, Received,
     SaParams,
@@ -18,17 +17,10 @@ const ROOM: usize = 2048;
 
 fn sa_pair<E: AeadEngine>(spi: u32, cipher: Cipher) -> (OutboundSa<E>, InboundSa<E>) {
     let k = KeyMaterial::from_rfc4106(cipher, &vec![spi as u8; cipher.key_len() + 4]).unwrap();
-    let outer = OuterConfig {
-        src: "192.0.2.1".parse().unwrap(),
-        dst: "198.51.100.2".parse().unwrap(),
-        natt: Some(NattPorts {
-            src: NATT_PORT,
-            dst: NATT_PORT,
-        }),
-        ttl: 64,
-        dscp: DscpPolicy::Copy,
-        df: DfPolicy::Copy,
-    };
+    let outer = OuterConfig::natt(
+        "192.0.2.1".parse().unwrap(),
+        "198.51.100.2".parse().unwrap(),
+    );
     (
         OutboundSa::new(SaParams::new(spi), &k, outer).unwrap(),
         InboundSa::new(SaParams::new(spi), &k).unwrap(),

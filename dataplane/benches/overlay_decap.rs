@@ -15,9 +15,9 @@
 
 mod common;
 
-use common::{base_routes, env_loop, natt_outer, reset, Setup, HEADROOM, LAN, WAN};
+use common::{base_routes, env_loop, reset, Setup, HEADROOM, LAN, WAN};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use sdwan_crypto::{Cipher, KeyMaterial, NextHeader, OutboundSa, SaParams};
+use sdwan_crypto::{Cipher, KeyMaterial, NextHeader, OutboundSa, OuterConfig, SaParams};
 use sdwan_dataplane::neighbor::ControlEvent;
 use sdwan_dataplane::overlay::{DecapEntry, InboundSaSpec, InnerEncap, OverlayTable};
 use sdwan_dataplane::pipeline::{
@@ -70,7 +70,7 @@ fn wan_frame(size: usize) -> (Vec<u8>, usize) {
     inner[26..28].copy_from_slice(&5678u16.to_be_bytes());
     inner[28..30].copy_from_slice(&((ip_len - 20) as u16).to_be_bytes());
 
-    let outer = natt_outer(IpAddr::V4(PEER), IpAddr::V4(WAN_ADDR));
+    let outer = OuterConfig::natt(IpAddr::V4(PEER), IpAddr::V4(WAN_ADDR));
     let mut sa =
         OutboundSa::<sdwan_crypto::aead::DefaultEngine>::new(params(), &keys(), outer).unwrap();
     let mut buf = vec![0u8; 2 * HEADROOM + inner.len() + 64];

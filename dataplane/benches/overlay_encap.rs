@@ -12,9 +12,9 @@
 
 mod common;
 
-use common::{base_routes, env_loop, natt_outer, reset, route, Setup, HEADROOM, LAN, WAN};
+use common::{base_routes, env_loop, reset, route, Setup, HEADROOM, LAN, WAN};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use sdwan_crypto::{Cipher, KeyMaterial, SaParams, SharedOutboundSa};
+use sdwan_crypto::{Cipher, KeyMaterial, OuterConfig, SaParams, SharedOutboundSa};
 use sdwan_dataplane::fib::NextHop;
 use sdwan_dataplane::neighbor::ControlEvent;
 use sdwan_dataplane::overlay::{InnerEncap, OverlayPath, OverlayTable, Tunnel};
@@ -71,7 +71,7 @@ fn setup() -> Setup {
     routes.push(route(1, "10.2.0.0", 16, NextHop::Overlay { path: 0 }));
     let keys = KeyMaterial::from_rfc4106(Cipher::AesGcm128, &[0x42; 20]).unwrap();
     let remote: IpAddr = "203.0.113.2".parse().unwrap();
-    let outer = natt_outer("192.0.2.1".parse().unwrap(), remote);
+    let outer = OuterConfig::natt("192.0.2.1".parse().unwrap(), remote);
     let sa = SharedOutboundSa::new(SaParams::new(0x1001), &keys, outer).unwrap();
     let tunnels = vec![Tunnel {
         local_port: WAN,

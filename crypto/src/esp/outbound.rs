@@ -9,7 +9,7 @@
 
 use super::{aad, layout, KeyMaterial, NextHeader, SaCounters, SaParams, ICV_LEN, TRAILER_LEN};
 use crate::aead::{AeadEngine, AeadJob, BadKey, MAX_BURST};
-use crate::outer::{BadOuter, DfPolicy, DscpPolicy, NattPorts, OuterTemplate};
+use crate::outer::{BadOuter, DfPolicy, DscpPolicy, NattPorts, OuterTemplate, NATT_PORT};
 use crate::DropReason;
 use sdwan_packet::Frame;
 use std::net::IpAddr;
@@ -25,6 +25,24 @@ pub struct OuterConfig {
     pub ttl: u8,
     pub dscp: DscpPolicy,
     pub df: DfPolicy,
+}
+
+impl OuterConfig {
+    /// ESP in UDP from port 4500 to port 4500 (RFC 3948), TTL 64, DSCP and
+    /// DF copied from the inner header: the common NAT-T tunnel.
+    pub fn natt(src: IpAddr, dst: IpAddr) -> Self {
+        Self {
+            src,
+            dst,
+            natt: Some(NattPorts {
+                src: NATT_PORT,
+                dst: NATT_PORT,
+            }),
+            ttl: 64,
+            dscp: DscpPolicy::Copy,
+            df: DfPolicy::Copy,
+        }
+    }
 }
 
 /// Why an SA could not be built.

@@ -2,8 +2,6 @@
 //! ports (LAN 0 in VRF 1, WAN 1 in VRF 0), their FIB, a learned neighbor,
 //! the pipeline context, and the callgrind loop.
 
-use sdwan_crypto::outer::{DfPolicy, DscpPolicy, NattPorts, NATT_PORT};
-use sdwan_crypto::OuterConfig;
 use sdwan_dataplane::fib::{fib_channel, Fib, NextHop, RouteChange};
 use sdwan_dataplane::neighbor::{NeighborConfig, NeighborManager, NeighborTable};
 use sdwan_dataplane::overlay::{overlay_channel, OverlayTable};
@@ -82,22 +80,6 @@ pub fn base_routes(gw: IpAddr) -> Vec<RouteChange> {
         route(0, "192.0.2.0", 24, NextHop::Connected { port: WAN }),
         route(1, "10.1.0.0", 24, NextHop::Connected { port: LAN }),
     ]
-}
-
-/// The outer headers of a NAT-T tunnel from `src` to `dst` (TTL 64, DSCP
-/// and DF copied).
-pub fn natt_outer(src: IpAddr, dst: IpAddr) -> OuterConfig {
-    OuterConfig {
-        src,
-        dst,
-        natt: Some(NattPorts {
-            src: NATT_PORT,
-            dst: NATT_PORT,
-        }),
-        ttl: 64,
-        dscp: DscpPolicy::Copy,
-        df: DfPolicy::Copy,
-    }
 }
 
 /// The frame `len` bytes at `HEADROOM` in `src`, copied into `buf`.
