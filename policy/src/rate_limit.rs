@@ -161,16 +161,6 @@ impl RateLimiter {
         }
     }
 
-    /// Gives back the token a passed packet from `src` took: the caller
-    /// found it genuine (e.g. an ESP packet whose ICV verified from its
-    /// SA's peer), so it does not count toward the source's limit. The
-    /// bucket never goes back further than one packet per call.
-    #[inline]
-    pub fn refund(&mut self, src: IpAddr) {
-        let i = self.bucket(self.key(src), src.is_ipv6());
-        self.tat[i] = self.tat[i].saturating_sub(self.interval_ns);
-    }
-
     /// The bucket key of a source: the IPv4 address, or the IPv6 address
     /// cut to the configured prefix.
     #[inline]
@@ -241,35 +231,39 @@ mod tests {
         let mut rl = limiter(1000, 10);
         // A source whose every packet is refunded is never limited.
         for _ in 0..100 {
-            rl.check(v4(1), 0).unwrap();
-            rl.refund(v4(1));
+            let c = rl.check(v4(1), 0).unwrap();
+            rl.refund_charged(c);
         }
         // Its burst is whole; a refund gives back one packet, no more.
+        let mut last = None;
         for _ in 0..10 {
-            rl.check(v4(1), 0).unwrap();
+            last = rl.check(v4(1), 0).ok();
         }
+        let charged = last.unwrap();
         assert!(rl.check(v4(1), 0).is_err());
-        rl.refund(v4(1));
+        rl.refund_charged(charged);
         rl.check(v4(1), 0).unwrap();
         assert!(rl.check(v4(1), 0).is_err());
-        // The charged bucket gives the token back the same way.
-        rl.refund(v4(1));
+        // check_v4 charges the same bucket as check.
+        rl.refund_charged(charged);
         let c = rl
             .check_v4(u32::from(Ipv4Addr::new(198, 51, 100, 1)), 0)
             .unwrap();
         rl.refund_charged(c);
         rl.check(v4(1), 0).unwrap();
         assert!(rl.check(v4(1), 0).is_err());
-        // IPv6: refunded per /64, like the check.
+        // IPv6: a /64 shares one bucket, charged and refunded together.
         let a: IpAddr = "2001:db8::1".parse().unwrap();
         let b: IpAddr = "2001:db8::2".parse().unwrap();
-        for _ in 0..10 {
+        let by_b = rl.check(b, 0).unwrap();
+        for _ in 0..9 {
             rl.check(a, 0).unwrap();
         }
-        rl.refund(b);
+        assert!(rl.check(a, 0).is_err());
+        rl.refund_charged(by_b);
         rl.check(a, 0).unwrap();
         assert!(rl.check(a, 0).is_err());
-        assert_eq!(rl.drops().get(PolicyDrop::RateLimited), 4);
+        assert_eq!(rl.drops().get(PolicyDrop::RateLimited), 5);
     }
 
     #[test]
