@@ -381,7 +381,16 @@ start_edge1() {
     kill -0 "$E1" 2>/dev/null || { tail -5 "$WORK/edge1.log" >&2; die "edge1 exited"; }
     sleep 0.1
   done
-  api "$API_E1" /api/tunnels >&2; die "edge1: $REMOTE not over an up tunnel after 60 s"
+  # Seen rarely (about one full run in five, always right after an
+  # ipsec-secgw run with hugepages): what each side's BGP saw, and the
+  # logs, kept for a look.
+  local what
+  for what in "$API_E1 /api/tunnels" "$API_E1 /api/bgp/summary" "$API_E1 /api/routes" \
+              "$API_RR /api/bgp/summary"; do
+    log "at failure: GET http://${what/ /}"; api ${what} >&2; echo >&2
+  done
+  KEEP=1
+  die "edge1: $REMOTE not over an up tunnel after 60 s (work dir kept)"
 }
 
 # counters NAME [API] : interfaces, time, drops of edge 1 (or API) -> $WORK/NAME.*
