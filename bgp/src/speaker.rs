@@ -403,8 +403,24 @@ impl Runtime {
                 let _ = reply.send(self.router.counters(now));
             }
             Command::Subscribe(tx) => {
-                self.subscribers.push(tx);
-                self.router.record_changes = true;
+                // Changes so far go to the earlier subscribers only. The
+                // new one starts from the Loc-RIB as it is now, then gets
+                // every later change: routes may have been learned before
+                // its command arrived (an edge subscribes right after
+                // starting its speaker, racing the first UPDATEs).
+                self.forward_changes();
+                let delivered = self.router.snapshot().into_iter().all(|(key, path)| {
+                    tx.send(RibChange {
+                        family: key.family(),
+                        key,
+                        best: Some(path),
+                    })
+                    .is_ok()
+                });
+                if delivered {
+                    self.subscribers.push(tx);
+                }
+                self.router.record_changes = !self.subscribers.is_empty();
             }
             Command::AddPeer(p, reply) => {
                 let _ = reply.send(self.add_peer(p, now));

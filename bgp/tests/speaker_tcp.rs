@@ -115,6 +115,17 @@ fn md5_session_carries_routes_and_events() {
     assert_eq!(best.label.map(|l| l >> 4), Some(100));
     assert_eq!(best.next_hop, "192.0.2.1".parse::<IpAddr>().unwrap());
     assert_eq!(rr.snapshot().len(), 1);
+    // A subscriber that comes after the route was learned starts from the
+    // Loc-RIB as it is (an edge's overlay subscribes right after starting
+    // its speaker, and the first UPDATEs may already be in).
+    let late = rr.subscribe();
+    let first = late
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the current route, on subscribing");
+    assert_eq!(first.key.to_string(), "65000:1:10.1.0.0/24");
+    assert_eq!(first.family, Family::Vpnv4);
+    assert_eq!(first.best.map(|b| b.next_hop), Some(best.next_hop));
+    assert!(late.try_recv().is_err(), "one route, one change");
     let s = &rr.peers()[0];
     assert!(s.md5);
     assert_eq!(s.counters.accepted, 1);
@@ -129,6 +140,10 @@ fn md5_session_carries_routes_and_events() {
     let ch = events
         .recv_timeout(Duration::from_secs(10))
         .expect("withdraw event");
+    assert!(ch.best.is_none());
+    let ch = late
+        .recv_timeout(Duration::from_secs(10))
+        .expect("withdraw event, late subscriber");
     assert!(ch.best.is_none());
     edge.shutdown();
     wait_until("session down", 10, || {
