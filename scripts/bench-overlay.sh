@@ -210,7 +210,9 @@ secgw_run() {
   [ "$2" = huge ] && eal="-m 1024 --in-memory"
   [ "$1" = out ] && { pcap=$WORK/in$3.pcap flags=(-l -e) name=outbound; }
   # shellcheck disable=SC2086
-  ( timeout -k 5 $((DUR + 5)) stdbuf -oL "$SGW_IN" -l 1 $eal --no-pci --no-telemetry \
+  # DUR + 8: the first run with hugepages spends seconds zeroing them
+  # before its first stats line (DUR + 5 left too few lines at -d 2).
+  ( timeout -k 5 $((DUR + 8)) stdbuf -oL "$SGW_IN" -l 1 $eal --no-pci --no-telemetry \
       --vdev crypto_aesni_gcm0 --file-prefix "bov$$-sgw" \
       --vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1" --vdev net_null1 \
       -- -p 0x3 -P --config="(0,0,1)" -f "$WORK/sgw-$1.cfg" -t 1 "${flags[@]}" 2>&1 < /dev/null |
