@@ -174,7 +174,10 @@ impl Speaker {
             .unwrap_or_else(|| Err("speaker stopped".into()))
     }
 
-    /// Loc-RIB change events from now on (unbounded; drain it).
+    /// Loc-RIB change events (unbounded; drain it): first one per best
+    /// path the Loc-RIB holds when the speaker takes the subscription
+    /// (`best: Some`), then every change after it. A subscriber therefore
+    /// never misses routes learned before it subscribed.
     pub fn subscribe(&self) -> crossbeam_channel::Receiver<RibChange> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let _ = self.cmd.send(Command::Subscribe(tx));

@@ -71,7 +71,9 @@ impl OverlayRuntime {
                 .map_err(anyhow::Error::msg)
                 .context("starting the BGP speaker")?,
         );
-        // Subscribe before originating anything so no change is missed.
+        // The subscription starts with what the speaker has already learned
+        // (its session may be up by now), then carries every change, our
+        // own originations included.
         let changes = speaker.subscribe();
         let _ = state.speaker.set(speaker.clone());
         let keys = Keys::new(&cfg).map_err(|e| anyhow::anyhow!("WAN port keys: {e:?}"))?;
