@@ -383,9 +383,9 @@ start_edge1() {
     kill -0 "$E1" 2>/dev/null || { tail -5 "$WORK/edge1.log" >&2; die "edge1 exited"; }
     sleep 0.1
   done
-  # Seen rarely (about one full run in five, always right after an
-  # ipsec-secgw run with hugepages): what each side's BGP saw, and the
-  # logs, kept for a look.
+  # Was seen now and then until the BGP speaker gave a late subscriber
+  # the routes it had already learned (dd57ebe). If it happens again:
+  # what each side's BGP saw, and the logs, kept for a look.
   local what
   for what in "$API_E1 /api/tunnels" "$API_E1 /api/bgp/summary" "$API_E1 /api/routes" \
               "$API_RR /api/bgp/summary"; do
