@@ -27,14 +27,9 @@ const V4_MAPPED: u128 = 0xffff << 32;
 
 impl OuterSource {
     pub fn new(addr: IpAddr, udp_port: Option<u16>) -> Self {
-        let (addr, v6) = match addr {
-            IpAddr::V4(a) => (V4_MAPPED | u128::from(u32::from(a)), 0),
-            IpAddr::V6(a) => (u128::from(a), META_V6),
-        };
-        let port = udp_port.map_or(0, |p| META_PORT | u32::from(p));
-        Self {
-            addr,
-            meta: v6 | port,
+        match addr {
+            IpAddr::V4(a) => Self::v4(a.octets(), udp_port),
+            IpAddr::V6(a) => Self::v6(a.octets(), udp_port),
         }
     }
     /// From the source field of an IPv4 header.
