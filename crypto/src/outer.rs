@@ -206,9 +206,11 @@ pub fn locate_in_udp(data: &[u8], at: UdpAt, natt_port: u16) -> Result<Located, 
 }
 
 /// Source address and ECN field (RFC 3168: the low two bits of the IPv4
-/// TOS / IPv6 traffic class) of the IP header that starts `data`.
+/// TOS / IPv6 traffic class) of the IP header that starts `data`, whose
+/// version and length were validated (by [`locate_esp`] or the caller's
+/// IP stage); `udp_port` goes into the [`OuterSource`].
 #[inline(always)]
-fn source_and_ecn(data: &[u8], udp_port: Option<u16>) -> Result<(OuterSource, u8), DropReason> {
+pub fn source_and_ecn(data: &[u8], udp_port: Option<u16>) -> Result<(OuterSource, u8), DropReason> {
     match data.first().map(|b| b >> 4) {
         Some(4) => {
             let h: &[u8; IPV4_HEADER_LEN] = data.first_chunk().ok_or(DropReason::Truncated)?;

@@ -31,11 +31,11 @@ use crate::drop_reason::DropReason;
 use crate::neighbor::ControlEvent;
 use crate::overlay::inner::{self, Family};
 use crate::overlay::DecapEntry;
-use sdwan_crypto::outer::{UdpAt, NATT_PORT};
+use sdwan_crypto::outer::{source_and_ecn, UdpAt, NATT_PORT};
 use sdwan_crypto::{NextHeader, Received};
 use sdwan_packet::ethernet::{ethertype, HEADER_LEN as ETH_LEN};
 use sdwan_packet::Frame;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// UDP port of IKE (RFC 7296 §2).
 pub const IKE_PORT: u16 = 500;
@@ -69,18 +69,7 @@ pub(super) fn receive(
 
 /// Source address of the outer IP header (validated by the IP stage).
 fn outer_source(ip: &[u8]) -> Option<IpAddr> {
-    match ip.first().map(|b| b >> 4) {
-        Some(4) => {
-            let h: &[u8; 20] = ip.first_chunk()?;
-            Some(IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])))
-        }
-        Some(6) => {
-            let h: &[u8; 40] = ip.first_chunk()?;
-            let s: [u8; 16] = h[8..24].try_into().ok()?;
-            Some(IpAddr::V6(Ipv6Addr::from(s)))
-        }
-        _ => None,
-    }
+    source_and_ecn(ip, None).ok().map(|(s, _)| s.addr())
 }
 
 #[inline(always)]
