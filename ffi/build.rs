@@ -9,11 +9,16 @@ fn main() {
     println!("cargo:rerun-if-changed=shim/shim.h");
     println!("cargo:rerun-if-changed=shim/wrapper.h");
     println!("cargo:rerun-if-changed=shim/ipsec_mb_shim.c");
+    println!("cargo:rerun-if-changed=shim/gcm_small.c");
     if env::var_os("CARGO_FEATURE_IPSEC_MB").is_some() {
         // intel-ipsec-mb's burst API is reached through function pointers
         // in IMB_MGR: a small C loop (shim/ipsec_mb_shim.c) drives it.
+        // shim/gcm_small.c: AES-GCM for short texts on VAES (its functions
+        // carry their own target attributes; used only where the CPU has
+        // them, see src/gcm_small.rs).
         cc::Build::new()
             .file("shim/ipsec_mb_shim.c")
+            .file("shim/gcm_small.c")
             .opt_level(3)
             .compile("sdwan_ipsec_mb_shim");
         println!("cargo:rustc-link-lib=IPSec_MB");

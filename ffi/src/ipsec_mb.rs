@@ -11,6 +11,7 @@
 //! [`GcmBurst`] (one `IMB_MGR` per worker) sealing or opening up to
 //! [`MAX_BURST`] buffers, each with its own key, in one call.
 
+use crate::gcm_small::GcmSmallKey;
 use std::os::raw::c_void;
 
 /// `struct gcm_key_data` (intel-ipsec-mb.h): 15 round keys of 16 bytes and
@@ -139,6 +140,8 @@ impl Arch {
 /// An expanded AES-GCM key with the functions for its size and the CPU.
 pub struct GcmKey {
     data: Box<GcmKeyData>,
+    /// The short-text path (`gcm_small`) where the CPU runs it.
+    small: Option<Box<GcmSmallKey>>,
     enc: CryptFn,
     dec: CryptFn,
     arch: Arch,
@@ -200,8 +203,11 @@ impl GcmKey {
         // gcm_key_data of the header's size; the CPU has the instructions
         // the chosen path uses (Arch::detect).
         unsafe { pre(key.as_ptr().cast(), &mut *data) };
+        // struct gcm_key_data starts with the AES round keys, in order.
+        let small = GcmSmallKey::new(&data.bytes[..(key.len() / 4 + 7) * 16]);
         Some(Self {
             data,
+            small,
             enc,
             dec,
             arch,
@@ -211,6 +217,41 @@ impl GcmKey {
 
     pub fn arch(&self) -> Arch {
         self.arch
+    }
+
+    /// Whether texts up to [`crate::gcm_small::MAX_TEXT`] bytes take the
+    /// VAES short-text path.
+    pub fn has_small_path(&self) -> bool {
+        self.small.is_some()
+    }
+
+    /// Encrypts `buf[..len]` in place and writes the tag to `buf[len..]`,
+    /// `len = buf.len() - 16` (ESP's layout); short texts through
+    /// [`crate::gcm_small`] where the CPU runs it. Panics if `buf` is shorter
+    /// than 16 bytes.
+    #[inline]
+    pub fn seal_in_place(&self, iv: &[u8; 12], aad: &[u8], buf: &mut [u8]) {
+        if let Some(Some(())) = self.small.as_ref().map(|s| s.seal(iv, aad, buf)) {
+            return;
+        }
+        let (data, tag) = buf.split_at_mut(buf.len() - 16);
+        let tag: &mut [u8; 16] = tag.try_into().expect("split leaves 16 bytes");
+        self.seal(iv, aad, data, tag);
+    }
+
+    /// Checks the tag at `buf[len..]` in constant time and decrypts
+    /// `buf[..len]` in place, `len = buf.len() - 16`; false on a mismatch
+    /// (the text is then unauthenticated: drop it). Short texts through
+    /// [`crate::gcm_small`] where the CPU runs it. Panics if `buf` is shorter
+    /// than 16 bytes.
+    #[inline]
+    pub fn open_in_place(&self, iv: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool {
+        if let Some(Some(ok)) = self.small.as_ref().map(|s| s.open(iv, aad, buf)) {
+            return ok;
+        }
+        let (data, tag) = buf.split_at_mut(buf.len() - 16);
+        let tag: &[u8; 16] = (&*tag).try_into().expect("split leaves 16 bytes");
+        self.open(iv, aad, data, tag)
     }
 
     /// Encrypts `data` in place and writes the 16-byte tag.
@@ -571,5 +612,67 @@ mod tests {
             bufs[2][..64],
             (0..64).map(|i| i as u8).collect::<Vec<_>>()[..]
         );
+    }
+
+    /// The short-text path seals exactly as intel-ipsec-mb does for every
+    /// text length it takes (and one past), AAD of 0, 8, 12 and 16 bytes,
+    /// AES-128 and AES-256; opens back; refuses a changed text, tag or
+    /// AAD; never writes past the tag.
+    #[test]
+    fn small_path_matches_ipsec_mb() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng as u8
+        };
+        for key_len in [16usize, 32] {
+            let key: Vec<u8> = (0..key_len).map(|_| next()).collect();
+            let k = GcmKey::new(&key).expect("AES-NI");
+            if !k.has_small_path() {
+                eprintln!("SKIPPED: CPU lacks VAES/AVX-512 (short-text path not used)");
+                return;
+            }
+            for len in 0..=crate::gcm_small::MAX_TEXT + 1 {
+                for aad_len in [0usize, 8, 12, 16] {
+                    let iv: [u8; 12] = std::array::from_fn(|_| next());
+                    let aad: Vec<u8> = (0..aad_len).map(|_| next()).collect();
+                    let text: Vec<u8> = (0..len).map(|_| next()).collect();
+                    // Reference: the library's one-shot function.
+                    let mut want = text.clone();
+                    let mut tag = [0u8; 16];
+                    k.seal(&iv, &aad, &mut want, &mut tag);
+                    want.extend_from_slice(&tag);
+                    // In place, with a guard region after the tag.
+                    let mut buf = text.clone();
+                    buf.extend_from_slice(&[0xa5; 16]);
+                    buf.extend_from_slice(&[0x5a; 32]);
+                    let n = len + 16;
+                    k.seal_in_place(&iv, &aad, &mut buf[..n]);
+                    assert_eq!(
+                        buf[..n],
+                        want[..],
+                        "seal, key {key_len}, len {len}, aad {aad_len}"
+                    );
+                    assert!(buf[n..].iter().all(|b| *b == 0x5a), "wrote past the tag");
+                    let sealed = buf.clone();
+                    assert!(k.open_in_place(&iv, &aad, &mut buf[..n]));
+                    assert_eq!(buf[..len], text[..], "open, len {len}");
+                    assert!(buf[n..].iter().all(|b| *b == 0x5a), "wrote past the tag");
+                    for flip in [0, len / 2, n - 1] {
+                        let mut bad = sealed.clone();
+                        bad[flip] ^= 0x80;
+                        assert!(!k.open_in_place(&iv, &aad, &mut bad[..n]), "flip {flip}");
+                    }
+                    if aad_len > 0 {
+                        let mut bad_aad = aad.clone();
+                        bad_aad[aad_len - 1] ^= 1;
+                        let mut b = sealed.clone();
+                        assert!(!k.open_in_place(&iv, &bad_aad, &mut b[..n]));
+                    }
+                }
+            }
+        }
     }
 }

@@ -12,6 +12,8 @@
 pub mod tcp_md5;
 
 #[cfg(feature = "ipsec-mb")]
+pub mod gcm_small;
+#[cfg(feature = "ipsec-mb")]
 pub mod ipsec_mb;
 
 #[cfg(feature = "dpdk")]

@@ -53,17 +53,20 @@ impl AeadEngine for IpsecMbGcm {
         GcmKey::new(key).map(Self).ok_or(BadKey)
     }
 
+    /// Short texts (a 64 B client frame's ESP payload) take sdwan-ffi's
+    /// VAES short-text path where the CPU has it, longer ones the
+    /// library's one-shot function.
     #[inline(always)]
     fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) {
-        let (data, tag) = buf.split_at_mut(buf.len() - TAG_LEN);
-        let tag: &mut [u8; TAG_LEN] = tag.try_into().expect("split leaves 16 bytes");
-        self.0.seal(nonce, aad, data, tag);
+        assert!(buf.len() >= TAG_LEN, "AEAD buffer shorter than its tag");
+        self.0.seal_in_place(nonce, aad, buf);
     }
 
     fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> Result<(), TagMismatch> {
-        let (data, tag) = buf.split_at_mut(buf.len() - TAG_LEN);
-        let tag: &[u8; TAG_LEN] = (&*tag).try_into().expect("split leaves 16 bytes");
-        if self.0.open(nonce, aad, data, tag) {
+        if buf.len() < TAG_LEN {
+            return Err(TagMismatch);
+        }
+        if self.0.open_in_place(nonce, aad, buf) {
             Ok(())
         } else {
             Err(TagMismatch)
