@@ -84,10 +84,11 @@ awk -v sg64="$SG64" -v sg1400="$SG1400" '
   function ratio(a, b) { return (b == "NA" || b == 0 || a == "NA") ? "NA" : sprintf("%.2f", a / b) }
   /^per packet, median; cycles/        { t = 1; next }
   /^per packet, median of 64-packet/   { t = 2; next }
+  /^fastest of/                        { t = 3; next }
   t == 1 && $3 == "|" && $2 == 64      { pp64[$1] = $(NF - 1); order[$1] = ++n }
   t == 1 && $3 == "|" && $2 == 1400    { pp1400[$1] = $NF }
-  t == 2 && $3 == "|" && $2 == 64      { b64[$1] = $7 }
-  t == 2 && $3 == "|" && $2 == 1400    { b1400[$1] = $8 }
+  t == 2 && $3 == "|" && $2 == 64      { b64[$1] = $8 }
+  t == 2 && $3 == "|" && $2 == 1400    { b1400[$1] = $9 }
   END {
     printf "%-11s %-10s | %9s %8s %6s | %10s %8s %6s\n", "backend", "path", "64B Mpps", "secgw", "ratio", "1400B Gbps", "secgw", "ratio"
     for (i = 1; i <= n; i++) for (be in order) if (order[be] == i) {

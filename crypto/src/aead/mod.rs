@@ -11,7 +11,10 @@
 //!
 //! With `aws-lc` and `ipsec-mb` (the edge's build) [`DefaultEngine`] is
 //! [`BestGcm`]: intel-ipsec-mb (VAES/AVX-512 where present) where the CPU
-//! runs it, aws-lc-rs otherwise.
+//! runs it, aws-lc-rs otherwise. On VAES/AVX-512 CPUs, [`IpsecMbGcm`]
+//! sends texts up to 128 bytes (a small client packet's ESP payload) to
+//! sdwan-ffi's own short-text GCM (`sdwan_ffi::gcm_small`), faster there
+//! than the library's one-shot call, and longer ones to the library.
 //!
 //! The ESP layer builds the 12-byte nonce (salt ‖ explicit IV) and the AAD;
 //! the backend only seals and opens, one buffer at a time or a burst of up

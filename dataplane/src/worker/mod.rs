@@ -16,7 +16,9 @@
 //! sealing every 8 or 16 frames instead (no gain); prefetching the packet
 //! line of the frame 2 or 4 ahead (no gain: the pcap rx has just written
 //! it). The encap path is bound by the work per packet, not by memory or
-//! by the cipher's latency.
+//! by the cipher's latency; what moved it was less work in the cipher
+//! itself for small packets (sdwan-ffi's short-text AES-GCM: 64 B frames
+//! ~8.2 -> ~9.3 Mpps with hugepages).
 
 pub mod idle;
 pub mod stats;
