@@ -145,9 +145,6 @@ fn text_len(aad: &[u8], buf: &[u8]) -> Option<usize> {
 impl Drop for GcmSmallKey {
     fn drop(&mut self) {
         // Round keys and GHASH key powers are key material.
-        for b in self.bytes.iter_mut() {
-            // SAFETY: `b` is a valid, aligned, exclusive reference.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
+        crate::ipsec_mb::wipe(&mut self.bytes);
     }
 }

@@ -203,7 +203,8 @@ impl GcmKey {
         // gcm_key_data of the header's size; the CPU has the instructions
         // the chosen path uses (Arch::detect).
         unsafe { pre(key.as_ptr().cast(), &mut *data) };
-        // struct gcm_key_data starts with the AES round keys, in order.
+        // struct gcm_key_data starts with the AES round keys, in order:
+        // rounds + 1 = key words + 7 of them (11 for AES-128, 15 for 256).
         let small = GcmSmallKey::new(&data.bytes[..(key.len() / 4 + 7) * 16]);
         Some(Self {
             data,
@@ -507,14 +508,18 @@ impl Drop for GcmBurst {
     }
 }
 
+/// Clears key material with volatile writes the optimiser may not remove.
+pub(crate) fn wipe(bytes: &mut [u8]) {
+    for b in bytes.iter_mut() {
+        // SAFETY: `b` is a valid, aligned, exclusive reference.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+}
+
 impl Drop for GcmKey {
     fn drop(&mut self) {
-        // Round keys and GHASH tables are key material: clear them with
-        // volatile writes the optimiser may not remove.
-        for b in self.data.bytes.iter_mut() {
-            // SAFETY: `b` is a valid, aligned, exclusive reference.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
+        // Round keys and GHASH tables are key material.
+        wipe(&mut self.data.bytes);
     }
 }
 
